@@ -1,0 +1,43 @@
+# Evidence brief on social capital and social mobility.
+# `make help` lists the targets. Every target bootstraps .venv from requirements.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+
+.DEFAULT_GOAL := help
+.PHONY: help brief test test-fast lint atlas lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+brief: $(STAMP) ## Build everything: results/ and the brief (results/brief/brief.html, .pdf)
+	$(SNAKEMAKE)
+
+test: $(STAMP) ## Run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Unit and reference tests only
+	$(BIN)/python -m pytest tests/unit tests/reference
+
+atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
+	$(SNAKEMAKE) results/atlas/sca2022.yaml
+	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
+
+lock: ## Re-resolve requirements.in into requirements.lock (exact versions)
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install --quiet -r requirements.in
+	/tmp/lock-venv/bin/pip freeze --all --exclude-editable | grep -v "^pip==" | sort -f > requirements.lock
+
+clean: ## Remove generated results (keeps .venv and releases/)
+	rm -rf results .snakemake

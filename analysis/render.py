@@ -1,0 +1,88 @@
+"""Render the brief's Quarto source to HTML and PDF.
+
+With Quarto on PATH, ``quarto render`` does it. Elsewhere the same ``.qmd``
+goes through the engines Quarto itself drives: pandoc (from the
+``pypandoc-binary`` wheel) for self-contained HTML and for Typst markup, and
+the ``typst`` wheel for the PDF. The brief has no executable code cells, so
+both paths show the same content. Outputs are written atomically and carry no
+run date (the PDF's date is the commit time), so a build is byte-reproducible.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from analysis.io import write_bytes_atomic
+
+
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}):\n{done.stderr.strip()}")
+
+
+def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
+    """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
+    with tempfile.TemporaryDirectory(dir=html.parent.resolve()) as tmp:
+        out = Path(tmp) / "brief.html"
+        _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "html5",
+              "--standalone", "--embed-resources", "--mathml", "--citeproc",
+              f"--bibliography={bib.resolve()}", f"--css={css.resolve()}",
+              "--toc", "--toc-depth=2", "--section-divs",
+              f"--resource-path={qmd.parent.resolve()}", "--output", str(out)], cwd=qmd.parent)
+        write_bytes_atomic(html, out.read_bytes())
+
+
+def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: Path) -> None:
+    """PDF through pandoc's Typst writer and the typst compiler (fixed timestamp)."""
+    import datetime
+
+    import typst
+
+    with tempfile.TemporaryDirectory(dir=qmd.parent.resolve()) as tmp:
+        typ = Path(tmp) / "brief.typ"
+        _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "typst",
+              "--standalone", "--citeproc", f"--bibliography={bib.resolve()}",
+              "--toc", "--toc-depth=2", "--output", str(typ)], cwd=qmd.parent)
+        # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
+        text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
+        typ.write_text(text, encoding="utf-8")
+        stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+        data = typst.compile(str(typ), root=str(root.resolve()), timestamp=int(stamp.timestamp()))
+        write_bytes_atomic(pdf, data)
+
+
+def render_quarto(qmd: Path, html: Path, pdf: Path, epoch: int) -> None:
+    """Both formats with Quarto (HTML with embed-resources, Typst PDF)."""
+    import os
+
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
+    for fmt, target in (("html", html), ("typst", pdf)):
+        done = subprocess.run(["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent,
+                              capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr.strip()}")
+        produced = qmd.with_suffix(".html" if fmt == "html" else ".pdf")
+        if produced != target:
+            write_bytes_atomic(target, produced.read_bytes())
+
+
+def render_brief(qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path,
+                 pdf: str | Path, *, epoch: int, root: str | Path, engine: str = "auto") -> str:
+    """Render ``qmd`` to ``html`` and ``pdf``; return the engine used ("quarto" or "pandoc")."""
+    qmd, bib, css, html, pdf, root = map(Path, (qmd, bib, css, html, pdf, root))
+    if engine == "quarto" or (engine == "auto" and shutil.which("quarto")):
+        render_quarto(qmd, html, pdf, epoch)
+        return "quarto"
+    render_html_pandoc(qmd, bib, css, html)
+    render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
+    return "pandoc"

@@ -1,0 +1,57 @@
+# Stage 4: the evidence brief (HTML and PDF) from the results.
+
+
+def brief_targets():
+    return [results("brief", "brief.html"), results("brief", "brief.pdf")]
+
+
+rule write_brief_source:
+    input:
+        template=report_file("brief.qmd"),
+        claims=report_file("claims.yaml"),
+        pooled=results("pooled.csv"),
+        units=results("units.csv"),
+        effects=results("effects.csv"),
+        studies=results("studies.csv"),
+        references=results("references.csv"),
+        figures=results("figures", "index.csv"),
+        leave_one_out=results("sensitivity", "leave_one_out.csv"),
+        estimators=results("sensitivity", "estimators.csv"),
+        rho=results("sensitivity", "rho.csv"),
+        trimfill=results("sensitivity", "trimfill.csv"),
+        subgroups=results("sensitivity", "subgroups.csv"),
+        code=analysis_code("brief", "grade", "io"),
+    output:
+        qmd=results("brief", "brief.qmd"),
+    log:
+        results("logs", "write_brief_source.log"),
+    params:
+        build=build_info(),
+        settings={
+            "estimator": config["estimator"],
+            "ci_method": config["ci_method"],
+            "rho": config["rho"],
+            "alpha": config["alpha"],
+        },
+    script:
+        "../analysis/scripts/write_brief_source.py"
+
+
+rule render_brief:
+    input:
+        qmd=results("brief", "brief.qmd"),
+        bib=results("references.bib"),
+        css=report_file("brief.css"),
+        figures=results("figures", "index.csv"),
+        code=analysis_code("render", "io"),
+    output:
+        html=results("brief", "brief.html"),
+        pdf=results("brief", "brief.pdf"),
+    log:
+        results("logs", "render_brief.log"),
+    benchmark:
+        results("benchmarks", "render_brief.tsv")
+    params:
+        epoch=build_info()["epoch"],
+    script:
+        "../analysis/scripts/render_brief.py"

@@ -1,0 +1,53 @@
+# Helpers and input validation; no rules here.
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+validate(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
+
+sys.path.insert(0, workflow.basedir)
+from analysis import inputs as _inputs  # noqa: E402  (needs the path above)
+from analysis import provenance as _provenance  # noqa: E402
+
+RESULTS = config["results_dir"]
+EXTRACTED = config["extracted_dir"]
+BIBLIOGRAPHY = config["bibliography"]
+
+
+def results(*parts):
+    """A path under results_dir: the workflow writes nowhere else."""
+    return os.path.join(RESULTS, *parts)
+
+
+def analysis_code(*modules):
+    """The analysis/ modules a script imports: Snakemake tracks only the script itself."""
+    return [os.path.join(workflow.basedir, "analysis", f"{m}.py") for m in modules]
+
+
+def schema_file(name):
+    return os.path.join(workflow.basedir, "schemas", f"{name}.schema.yaml")
+
+
+def report_file(name):
+    return os.path.join(workflow.basedir, "report", name)
+
+
+# Validate every input before any job runs, so that bad input stops the
+# workflow with all its problems listed and earlier results stay intact.
+try:
+    EXTRACTION_FILES, BIB_FILES = _inputs.check_inputs(EXTRACTED, BIBLIOGRAPHY, RESULTS)
+except _inputs.InputError as err:
+    raise WorkflowError(
+        f"The inputs have {len(err.problems)} problem(s); nothing was run and "
+        "earlier results are unchanged:\n" + "\n".join(err.problems)
+    ) from None
+
+_SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
+_BUILD = _provenance.build_info(EXTRACTION_FILES + BIB_FILES, _SETTINGS)
+
+
+def build_info():
+    """Version, git commit, commit time and input fingerprint (a param: a change re-renders)."""
+    return _BUILD

@@ -1,0 +1,35 @@
+# Stage 1: the reviewers' inputs (bibliography, extraction files) as tables.
+
+
+rule parse_bibliography:
+    input:
+        bib=BIB_FILES,
+        code=analysis_code("bibliography", "io"),
+    output:
+        csv=results("references.csv"),
+        bib=results("references.bib"),
+    log:
+        results("logs", "parse_bibliography.log"),
+    params:
+        bibliography=BIBLIOGRAPHY,
+    script:
+        "../analysis/scripts/parse_bibliography.py"
+
+
+rule convert_effects:
+    input:
+        extractions=EXTRACTION_FILES,
+        references=results("references.csv"),
+        schema=schema_file("extraction"),
+        code=analysis_code("extraction", "effects", "io"),
+    output:
+        effects=results("effects.csv"),
+        studies=results("studies.csv"),
+    log:
+        results("logs", "convert_effects.log"),
+    benchmark:
+        results("benchmarks", "convert_effects.tsv")
+    params:
+        extracted_dir=EXTRACTED,
+    script:
+        "../analysis/scripts/convert_effects.py"
