@@ -10,7 +10,7 @@ CORES ?= 2
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
 .DEFAULT_GOAL := help
-.PHONY: help brief test test-fast lint atlas lock clean
+.PHONY: help brief test test-fast system-deps lint atlas lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ $(STAMP): requirements.lock
 brief: $(STAMP) ## Build everything: results/ and the brief (results/brief/brief.html, .pdf)
 	$(SNAKEMAKE)
 
-test: $(STAMP) ## Run the whole test suite (what CI runs)
+test: $(STAMP) system-deps ## Run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Unit and reference tests only
@@ -33,6 +33,14 @@ test-fast: $(STAMP) ## Unit and reference tests only
 atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
 	$(SNAKEMAKE) results/atlas/sca2022.yaml
 	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
+
+system-deps: ## Install the browser and PDF tools the reader tests use (Debian: chromium, poppler-utils)
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing chromium and poppler-utils (Debian packages) for the reader tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	else echo "chromium/pdftotext missing and cannot be installed here: the reader tests will be skipped"; fi
 
 lock: ## Re-resolve requirements.in into requirements.lock (exact versions)
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv

@@ -334,13 +334,12 @@ def _findings(state_table: pd.DataFrame, county_table: pd.DataFrame | None, min_
             continue
         positive = int((rows["r"] > 0).sum())
         listed.append(
-            f"{m.construct.replace('-', ' ')}: positive in {positive} of {len(rows)} states, "
-            f"median r = {_number(rows['r'].median())}"
+            f"{positive} of {len(rows)} states for {m.construct.replace('-', ' ')} "
+            f"(median r = {_number(rows['r'].median())})"
         )
     parts.append(
-        f"Within states with at least {min_counties} counties, the same correlation is "
-        + "; ".join(listed)
-        + "."
+        f"Within each state with at least {min_counties} counties, the same correlation is "
+        "positive in " + ", ".join(listed) + "."
     )
     parts.append(
         "These are ecological correlations between places, not effects on individuals, "

@@ -81,7 +81,7 @@ CI_GREY = "#4d4d4d"  # interval lines: readable, quieter than the point
 NULL_GREY = "#7f7f7f"  # the no-effect line
 # Funnel shading, light to dark as p falls; greys survive print and every
 # colour-vision deficiency. Index 0 is p > 0.10.
-FUNNEL_SHADES: tuple[str, ...] = ("#ffffff", "#e3e3e3", "#c4c4c4", "#9e9e9e")
+FUNNEL_SHADES: tuple[str, ...] = ("#ffffff", "#e6e6e6", "#cccccc", "#adadad")
 
 FIG_WIDTH_IN = 8.0  # fits an A4/Letter text column at 100%
 PNG_DPI = 150  # sharp on screen, modest file size
@@ -281,16 +281,19 @@ def _ascii(s: str) -> str:
     return s.replace(_MINUS, "-")
 
 
-def _model_name(row: Mapping[str, Any] | pd.Series) -> str:
-    """e.g. 'RE model (REML, Knapp–Hartung)'; 'EE model (Wald z)' for equal effects."""
+def _model_name(row: Mapping[str, Any] | pd.Series, *, spelled_out: bool = False) -> str:
+    """'RE model (REML, Knapp–Hartung)', or 'EE model (Wald z)' for equal
+    effects; ``spelled_out`` gives 'random-effects model ...' for alt text."""
     estimator = _text(_get(row, "estimator")).upper()
     method_raw = _text(_get(row, "ci_method"))
     method = _CI_METHOD_NAME.get(method_raw.lower(), method_raw)
     if estimator in ("EE", "FE", "CE"):
-        return f"EE model ({method})" if method else "EE model"
-    name = _ESTIMATOR_NAME.get(estimator, estimator)
-    parts = [p for p in (name, method) if p]
-    return f"RE model ({', '.join(parts)})" if parts else "RE model"
+        model, parts = ("equal-effects model" if spelled_out else "EE model"), [method]
+    else:
+        model = "random-effects model" if spelled_out else "RE model"
+        parts = [_ESTIMATOR_NAME.get(estimator, estimator), method]
+    parts = [p for p in parts if p]
+    return f"{model} ({', '.join(parts)})" if parts else model
 
 
 def _unit_label(unit: pd.Series, labels: Mapping[str, str] | None) -> str:
@@ -347,15 +350,16 @@ def _axis_limits(
     with an arrow)."""
     core_arr = np.asarray([c for c in core if math.isfinite(c)], dtype=float)
     lo, hi = float(core_arr.min()), float(core_arr.max())
-    span = max(hi - lo, 1e-6)
-    ulo = unit_lo[np.isfinite(unit_lo)]
-    uhi = unit_hi[np.isfinite(unit_hi)]
-    # Allow CIs to extend half the core span either side; beyond that one
-    # imprecise study would squeeze every other row into a sliver.
-    if ulo.size:
-        lo = max(min(lo, float(ulo.min())), lo - 0.5 * span)
-    if uhi.size:
-        hi = min(max(hi, float(uhi.max())), hi + 0.5 * span)
+    ok = np.isfinite(unit_lo) & np.isfinite(unit_hi)
+    ulo, uhi = unit_lo[ok], unit_hi[ok]
+    if not ulo.size:
+        return lo, hi
+    # CIs may extend past the core by half its span or by a typical CI width,
+    # whichever is more; beyond that one imprecise study would squeeze every
+    # other row into a sliver, so its CI is clipped and gets an arrow.
+    slack = max(0.5 * (hi - lo), float(np.median(uhi - ulo)), 1e-6)
+    lo = max(min(lo, float(ulo.min())), lo - slack)
+    hi = min(max(hi, float(uhi.max())), hi + slack)
     return lo, hi
 
 
@@ -363,9 +367,9 @@ def _axis_limits(
 
 _ROW_IN = 0.26  # height of one study row; fits 10 pt text with air
 _LABEL_X_IN = 0.15  # left edge of the study column
-_AX_LEFT_IN = 3.0  # plot area starts after a 40-character study label
-_AX_RIGHT_IN = 5.3
-_EST_RIGHT_IN = 7.05  # right edge of the "estimate [95% CI]" column
+_AX_LEFT_IN = 2.95  # plot area starts after a 40-character study label
+_AX_RIGHT_IN = 5.55
+_EST_RIGHT_IN = 7.1  # right edge of the "estimate [95% CI]" column
 _WEIGHT_RIGHT_IN = 7.85  # right edge of the weight column
 _MAX_SQUARE_PT = 13.0  # side of the heaviest study's square (row is ~19 pt)
 _MIN_SQUARE_PT = 4.0  # lightest square stays visible
@@ -664,7 +668,7 @@ def _forest(
         if has_weight:
             put(_WEIGHT_RIGHT_IN, pooled_y, "100%", ha="right", fontweight="bold")
         if has_pi and pi_y is not None:
-            put(_LABEL_X_IN, pi_y, "95% prediction interval (line through diamond)")
+            put(_LABEL_X_IN, pi_y, "95% prediction interval")
             put(
                 _EST_RIGHT_IN,
                 pi_y,
@@ -732,7 +736,7 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
     height = 4.6 + 0.2 * len(notes)
     fig = Figure(figsize=(FIG_WIDTH_IN, height))
     bottom_in = 0.6 + 0.2 * len(notes)
-    ax = fig.add_axes((0.8 / FIG_WIDTH_IN, bottom_in / height, 4.9 / FIG_WIDTH_IN, 3.85 / height))
+    ax = fig.add_axes((0.8 / FIG_WIDTH_IN, bottom_in / height, 4.5 / FIG_WIDTH_IN, 3.85 / height))
 
     finite_se = se[np.isfinite(se)]
     se_max = float(finite_se.max()) * 1.08 if finite_se.size else 1.0
@@ -813,7 +817,7 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
             linestyle="none",
             color=DARK_BLUE,
             markeredgecolor="white",
-            label="Study (sample)",
+            label="Study",
         ),
     ]
     if pooled:
@@ -831,7 +835,7 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
     fig.legend(
         handles=handles,
         loc="upper left",
-        bbox_to_anchor=(5.95 / FIG_WIDTH_IN, (bottom_in + 3.85) / height),
+        bbox_to_anchor=(5.45 / FIG_WIDTH_IN, (bottom_in + 3.85) / height),
         frameon=False,
         title="Significance of a single study\n(two-sided, against no effect)",
         title_fontsize=9,
@@ -881,16 +885,16 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
     total = coded + narrative
     vmax = max(int(total.max()), 1)
 
-    cell_w, cell_h = 0.82, 0.52
-    left_in, top_in, bottom_in = 1.35, 0.65, 0.55
+    cell_w, cell_h = 0.92, 0.5  # room for "Employment" at 10 pt
+    left_in, top_in, bottom_in = 1.35, 0.7, 0.5
     grid_w, grid_h = cell_w * len(outcomes), cell_h * len(themes)
+    width = max(FIG_WIDTH_IN, left_in + grid_w + 0.15)
     height = top_in + grid_h + bottom_in
-    fig = Figure(figsize=(FIG_WIDTH_IN, height))
-    ax = fig.add_axes(
-        (left_in / FIG_WIDTH_IN, bottom_in / height, grid_w / FIG_WIDTH_IN, grid_h / height)
-    )
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((left_in / width, bottom_in / height, grid_w / width, grid_h / height))
     # Sequential single-hue blues: ordered lightness reads in greyscale and
-    # for all colour-vision deficiencies.
+    # for all colour-vision deficiencies. The counts are printed in every
+    # cell, so the shade only guides the eye and needs no colour bar.
     cmap = matplotlib.colormaps["Blues"]
     mesh = ax.pcolormesh(
         np.arange(len(outcomes) + 1),
@@ -901,15 +905,19 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
         vmax=vmax * 1.15,  # keep the fullest cell from going near-black
         edgecolors="white",
         linewidth=2.0,
+        gid="gap-map-cells",
     )
     ax.set_xlim(0, len(outcomes))
     ax.set_ylim(len(themes), 0)
     norm = mesh.norm
     for i in range(len(themes)):
         for j in range(len(outcomes)):
-            dark = cmap(norm(total[i, j]))
-            luminance = 0.299 * dark[0] + 0.587 * dark[1] + 0.114 * dark[2]
-            colour = "white" if luminance < 0.5 else ("#222222" if total[i, j] else "#8c8c8c")
+            r, g, b, _ = cmap(norm(total[i, j]))
+            luminance = 0.299 * r + 0.587 * g + 0.114 * b
+            if luminance < 0.5:
+                colour = "white"
+            else:
+                colour = "#222222" if total[i, j] else "#8c8c8c"  # gaps in grey
             ax.text(
                 j + 0.5,
                 i + 0.5,
@@ -927,27 +935,15 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.tick_params(length=0)
-    ax.set_xlabel("Outcome", labelpad=8)
-    ax.set_ylabel("Social capital theme", labelpad=8)
+    ax.set_xlabel("Outcome", labelpad=8, fontweight="bold")
+    ax.set_ylabel("Social capital theme", labelpad=8, fontweight="bold")
     for spine in ax.spines.values():
         spine.set_visible(False)
-    cax = fig.add_axes(
-        (
-            (left_in + grid_w + 0.25) / FIG_WIDTH_IN,
-            bottom_in / height,
-            0.15 / FIG_WIDTH_IN,
-            grid_h / height,
-        )
-    )
-    cbar = fig.colorbar(mesh, cax=cax)
-    cbar.set_label("Studies in cell (coded + narrative)", fontsize=9)
-    cbar.ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-    cbar.ax.set_ylim(0, vmax)
-    cbar.outline.set_visible(False)
     fig.text(
-        left_in / FIG_WIDTH_IN,
+        left_in / width,
         0.15 / height,
-        "Each cell: coded (effects that can be pooled) / narrative (findings only).",
+        "Each cell: studies with coded effects / narrative-only studies; "
+        "darker = more studies in total.",
         fontsize=9,
         color="#333333",
     )
@@ -1065,7 +1061,7 @@ def alt_text_forest(
             f"; 95% prediction interval {_fmt(float(transform(pi_lo)), d)} "
             f"to {_fmt(float(transform(pi_hi)), d)}"
         )
-    text += f"), {_model_name(pooled_row)}."
+    text += f"), {_model_name(pooled_row, spelled_out=True)}."
     i2 = _num(pooled_row, "i2")
     if math.isfinite(i2):
         text += f" Heterogeneity I-squared = {i2:.1f}%."
