@@ -288,7 +288,9 @@ def state_correlations(
                 continue
             fips = int(fips)
             if fips not in STATE_POSTAL:
-                raise ValueError(f"state FIPS code {fips} is not in analysis.atlas.STATE_POSTAL; add it")
+                raise ValueError(
+                    f"state FIPS code {fips} is not in analysis.atlas.STATE_POSTAL; add it"
+                )
             r, se, n, g = weighted_correlation(part, measure)
             rows.append(
                 {
@@ -310,7 +312,9 @@ def _number(value: float, decimals: int = 3) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _findings(state_table: pd.DataFrame, county_table: pd.DataFrame | None, min_counties: int) -> str:
+def _findings(
+    state_table: pd.DataFrame, county_table: pd.DataFrame | None, min_counties: int
+) -> str:
     parts = []
     if county_table is not None:
         national = county_table.set_index("measure")
@@ -427,7 +431,17 @@ def derive_state_effects(
     return state_effects_document(states, sha256s, national, min_counties), states
 
 
-_TOP_KEYS = ("study", "design", "country", "status", "kind", "findings", "notes", "coder", "effects")
+_TOP_KEYS = (
+    "study",
+    "design",
+    "country",
+    "status",
+    "kind",
+    "findings",
+    "notes",
+    "coder",
+    "effects",
+)
 _EFFECT_KEYS = (
     "id", "sample", "theme", "outcome", "outcome_label", "exposure", "construct",
     "r", "n", "locator", "computed",
@@ -451,10 +465,15 @@ def dump_yaml(doc: dict) -> str:
     ordered = {k: doc[k] for k in _TOP_KEYS if k in doc}
     ordered.update({k: v for k, v in doc.items() if k not in ordered})
     ordered["effects"] = [
-        {**{k: e[k] for k in _EFFECT_KEYS if k in e}, **{k: v for k, v in e.items() if k not in _EFFECT_KEYS}}
+        {
+            **{k: e[k] for k in _EFFECT_KEYS if k in e},
+            **{k: v for k, v in e.items() if k not in _EFFECT_KEYS},
+        }
         for e in effects
     ]
-    body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False)
+    body = yaml.safe_dump(
+        ordered, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+    )
     return HEADER + body
 
 

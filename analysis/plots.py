@@ -777,7 +777,9 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
     ax.axvline(0.0, color=NULL_GREY, linewidth=0.6, zorder=1)
 
     if pooled:
-        ax.plot([est, est], [0.0, se_max], color="black", linewidth=1.0, zorder=2, gid="pooled-line")
+        ax.plot(
+            [est, est], [0.0, se_max], color="black", linewidth=1.0, zorder=2, gid="pooled-line"
+        )
         ax.plot(
             [est - Z95 * se_max, est, est + Z95 * se_max],
             [se_max, 0.0, se_max],
@@ -842,7 +844,8 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
         alignment="left",
     )
     for j, line in enumerate(notes):
-        fig.text(0.15 / FIG_WIDTH_IN, (0.08 + 0.2 * (len(notes) - 1 - j)) / height, line, fontsize=9)
+        y_in = 0.08 + 0.2 * (len(notes) - 1 - j)
+        fig.text(0.15 / FIG_WIDTH_IN, y_in / height, line, fontsize=9)
     return fig
 
 
@@ -958,6 +961,10 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        # mkstemp makes the file private (0600); give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -6,17 +6,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from snakemake.script import snakemake
+    from snakemake.script import snakemake  # noqa: TC004 (Snakemake injects it at run time)
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1]))  # repo root: `analysis`
-from analysis import atlas  # noqa: E402
-from analysis.io import write_frame  # noqa: E402
+from analysis import atlas
+from analysis.io import write_frame
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+log = logging.getLogger(__name__)
 for key in ("sca", "outcomes"):
     path = snakemake.input[key]
     atlas.verify_sha256(path, snakemake.params.sha256[Path(path).name])
 counties = atlas.load_merged(snakemake.input.sca, snakemake.input.outcomes)
 table = atlas.county_correlations(counties, atlas.COUNTY_MEASURES)
 write_frame(table, snakemake.output.csv)
-logging.info("%d counties merged; %d measures correlated", len(counties), len(table))
+log.info("%d counties merged; %d measures correlated", len(counties), len(table))

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from snakemake.script import snakemake
+    from snakemake.script import snakemake  # noqa: TC004 (Snakemake injects it at run time)
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1]))  # repo root: `analysis`
-from analysis import atlas  # noqa: E402
-from analysis.io import write_frame  # noqa: E402
+from analysis import atlas
+from analysis.io import write_frame
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+log = logging.getLogger(__name__)
 sha256s = {}
 for key in ("sca", "outcomes"):
     name = Path(snakemake.input[key]).name
@@ -22,4 +23,4 @@ counties = atlas.load_merged(snakemake.input.sca, snakemake.input.outcomes)
 doc, states = atlas.derive_state_effects(counties, sha256s, snakemake.params.min_counties)
 write_frame(states, snakemake.output.states)
 atlas.write_yaml(doc, snakemake.output.effects)
-logging.info("%d state effects from %d counties", len(doc["effects"]), len(counties))
+log.info("%d state effects from %d counties", len(doc["effects"]), len(counties))

@@ -189,9 +189,17 @@ def test_sha256_ok_and_mismatch_message(tmp_path):
 
 
 def test_state_minimum(fixture_df):
-    table = atlas.state_correlations(fixture_df, ["ec_county", "clustering_county"], min_counties=20)
-    got = [(m, s, n) for m, s, n in table[["measure", "state", "n_counties"]].itertuples(index=False)]
-    assert got == [("ec_county", "CA", 22), ("ec_county", "OR", 20), ("clustering_county", "CA", 22)]
+    table = atlas.state_correlations(
+        fixture_df, ["ec_county", "clustering_county"], min_counties=20
+    )
+    got = [
+        (m, s, n) for m, s, n in table[["measure", "state", "n_counties"]].itertuples(index=False)
+    ]
+    assert got == [
+        ("ec_county", "CA", 22),
+        ("ec_county", "OR", 20),
+        ("clustering_county", "CA", 22),
+    ]
     assert list(table.columns) == atlas.STATE_COLUMNS
     # Each state's r is the same function on that state's rows.
     ca = fixture_df[fixture_df["state"] == 6]
@@ -225,17 +233,27 @@ def fixture_doc(fixture_df) -> dict:
 def test_document_content(fixture_doc):
     doc = fixture_doc
     assert (doc["study"], doc["design"], doc["country"], doc["status"], doc["kind"]) == (
-        "sca2022", "ecological", ["US"], "coded", "study"
+        "sca2022",
+        "ecological",
+        ["US"],
+        "coded",
+        "study",
     )
     assert "1/(n-3)" in doc["notes"] and "num_below_p50" in doc["notes"]
     by_id = {e["id"]: e for e in doc["effects"]}
     ec = by_id["economic-connectedness-ca"]
     assert (ec["sample"], ec["theme"], ec["outcome"], ec["construct"], ec["n"]) == (
-        "CA", "bridging", "mobility", "economic-connectedness", 22
+        "CA",
+        "bridging",
+        "mobility",
+        "economic-connectedness",
+        22,
     )
     assert ec["locator"] == "Computed: state CA, 22 counties"
-    assert ec["computed"]["from"] == [f"social_capital_county.csv sha256:{'a' * 64}",
-                                      f"county_outcomes_simple.csv sha256:{'b' * 64}"]
+    assert ec["computed"]["from"] == [
+        f"social_capital_county.csv sha256:{'a' * 64}",
+        f"county_outcomes_simple.csv sha256:{'b' * 64}",
+    ]
     assert by_id["clustering-ca"]["theme"] == "bonding"
     assert by_id["support-ratio-or"]["theme"] == "bonding"
     assert by_id["volunteering-rate-or"]["theme"] == "linking"
