@@ -41,3 +41,32 @@ def aggregate(yi: np.ndarray, vi: np.ndarray, *, rho: float) -> tuple[float, flo
     W1 = np.linalg.solve(V, np.ones_like(y))  # W 1, V symmetric
     total = float(W1.sum())
     return float(W1 @ y) / total, 1.0 / total
+
+
+def aggregate_units(y: np.ndarray, v: np.ndarray, unit: np.ndarray, *,
+                    rho: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Combine the effects of each unit (one study sample) with ``aggregate``.
+
+    Parameters
+    ----------
+    y, v : array_like of shape (n,)
+        Effects and sampling variances.
+    unit : array_like of shape (n,)
+        Unit label of each effect (sortable: an integer code or a string).
+    rho : float
+        Assumed correlation between effects of one unit.
+
+    Returns
+    -------
+    labels, yi, vi : numpy.ndarray of shape (k,)
+        Sorted unit labels and each unit's combined effect and variance. Within
+        a unit, effects are combined in their input order.
+    """
+    y, v, unit = np.asarray(y, dtype=float), np.asarray(v, dtype=float), np.asarray(unit)
+    order = np.argsort(unit, kind="stable")
+    labels, starts, counts = np.unique(unit[order], return_index=True, return_counts=True)
+    yi, vi = y[order][starts], v[order][starts]  # single effects pass through
+    for i in np.flatnonzero(counts > 1):
+        members = order[starts[i]: starts[i] + counts[i]]
+        yi[i], vi[i] = aggregate(y[members], v[members], rho=rho)
+    return labels, yi, vi

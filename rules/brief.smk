@@ -1,4 +1,9 @@
 # Stage 4: the evidence brief (HTML and PDF) from the results.
+from analysis.brief import software_versions as _software_versions
+
+# Read once while the workflow is parsed (package metadata, no imports): a
+# change of environment is a change of params, so the brief is rewritten.
+_SOFTWARE = _software_versions()
 
 
 def brief_targets():
@@ -14,13 +19,15 @@ rule write_brief_source:
         effects=results("effects.csv"),
         studies=results("studies.csv"),
         references=results("references.csv"),
+        bib=results("references.bib"),
+        css=report_file("brief.css"),
         figures=results("figures", "index.csv"),
         leave_one_out=results("sensitivity", "leave_one_out.csv"),
         estimators=results("sensitivity", "estimators.csv"),
         rho=results("sensitivity", "rho.csv"),
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
-        code=analysis_code("brief", "grade", "io"),
+        code=analysis_code("brief", "grade", "io", "provenance"),
     output:
         qmd=results("brief", "brief.qmd"),
     log:
@@ -33,6 +40,7 @@ rule write_brief_source:
             "rho": config["rho"],
             "alpha": config["alpha"],
         },
+        software=_SOFTWARE,
     script:
         "../analysis/scripts/write_brief_source.py"
 

@@ -5,9 +5,10 @@ rule draw_figures:
     input:
         pooled=results("pooled.csv"),
         units=results("units.csv"),
+        effects=results("effects.csv"),
         studies=results("studies.csv"),
         references=results("references.csv"),
-        code=analysis_code("figures", "plots", "io"),
+        code=analysis_code("figures", "plots", "brief", "io"),
     output:
         index=results("figures", "index.csv"),
     log:

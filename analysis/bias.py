@@ -1,0 +1,148 @@
+"""Small-study effects: Egger's regression test and trim-and-fill, as metafor.
+
+``egger_test`` is metafor's ``regtest()`` default: the same model (same tau²
+estimator and CI method) with the standard error sqrt(v) as moderator, testing
+its slope (z under ``wald``, t with k - 2 df under ``knha``); the intercept is
+the "limit estimate" (the effect as the SE goes to 0) with its CI.
+
+``trim_and_fill`` is metafor's ``trimfill()`` default, the L0 estimator of Duval
+and Tweedie (2000). The side on which studies are missing is chosen as metafor
+does: the Egger-type model's slope < 0 means missing on the right, else on the
+left. The pooled estimate of the trimmed data is re-estimated with the same
+estimator until k0 no longer changes; the k0 most extreme effects are then
+mirrored about that estimate and the filled data are pooled with the same
+settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.meta import MetaFit, check_inputs, fit, fit_model
+
+# Trim-and-fill gives up after this many iterations, as metafor's ``maxiter``.
+TRIMFILL_MAX_ITERATIONS = 100
+# Egger's test and trim-and-fill need a slope: at least 3 units (df k - 2 >= 1).
+MIN_UNITS = 3
+
+
+@dataclass(frozen=True)
+class EggerTest:
+    """Egger's regression test (``regtest``).
+
+    ``stat`` is z (``df`` NaN) under ``wald`` and t with ``df = k - 2`` under
+    ``knha``. ``limit_*`` is the intercept: the estimate as SE -> 0, with its CI.
+    """
+
+    stat: float
+    df: float
+    p: float
+    slope: float
+    limit_estimate: float
+    limit_ci_low: float
+    limit_ci_high: float
+
+
+def _slope_model(y, v, *, estimator, ci_method, alpha):
+    """The Egger-type model y ~ sqrt(v), or None if the slope is not identified."""
+    if len(y) < MIN_UNITS or np.ptp(np.sqrt(v)) == 0:
+        return None
+    X = np.column_stack([np.ones_like(y), np.sqrt(v)])
+    return fit_model(y, v, X, estimator=estimator, ci_method=ci_method, alpha=alpha)
+
+
+def egger_test(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
+               alpha: float) -> EggerTest | None:
+    """Egger's test of funnel-plot asymmetry on the model's own settings.
+
+    Parameters
+    ----------
+    y, v : array_like of shape (k,)
+        Effects and sampling variances.
+    estimator, ci_method, alpha
+        As ``meta.fit``.
+
+    Returns
+    -------
+    EggerTest or None
+        None when k < 3 or every SE is the same (no slope to test).
+    """
+    y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+    model = _slope_model(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+    if model is None:
+        return None
+    df = model.df if ci_method == "knha" else float("nan")
+    return EggerTest(float(model.stat[1]), df, float(model.pvalue[1]), float(model.beta[1]),
+                     float(model.beta[0]), float(model.ci_low[0]), float(model.ci_high[0]))
+
+
+@dataclass(frozen=True, eq=False)
+class TrimFill:
+    """Trim-and-fill result.
+
+    Attributes
+    ----------
+    k0 : int
+        Estimated number of missing units (L0).
+    side : str
+        "left" or "right": where units were imputed.
+    fit : MetaFit
+        The model of the filled data (the original model when k0 = 0).
+    yi, vi : numpy.ndarray of shape (k + k0,)
+        Filled data: the observed units, then the imputed ones.
+    """
+
+    k0: int
+    side: str
+    fit: MetaFit
+    yi: np.ndarray
+    vi: np.ndarray
+
+
+def trim_and_fill(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
+                  alpha: float) -> TrimFill | None:
+    """Duval and Tweedie's trim-and-fill with the L0 estimator (metafor ``trimfill``).
+
+    Parameters
+    ----------
+    y, v : array_like of shape (k,)
+        Effects and sampling variances.
+    estimator, ci_method, alpha
+        As ``meta.fit``; used for choosing the side, the iterations and the
+        filled model.
+
+    Returns
+    -------
+    TrimFill or None
+        None when k < 3, every SE is the same (no side can be chosen), or the
+        L0 iterations did not settle within ``TRIMFILL_MAX_ITERATIONS``.
+    """
+    y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+    settings = dict(estimator=estimator, ci_method=ci_method, alpha=alpha)
+    slope_model = _slope_model(y, v, **settings)
+    if slope_model is None:
+        return None
+    side = "right" if slope_model.beta[1] < 0 else "left"
+    sign = -1.0 if side == "right" else 1.0  # work as if units were missing on the left
+    order = np.argsort(sign * y, kind="stable")
+    ys, vs = sign * y[order], v[order]
+    k, k0, previous = len(y), 0, -1
+    for _ in range(TRIMFILL_MAX_ITERATIONS):
+        if k0 == previous:
+            break
+        previous = k0
+        centre = fit(ys[: k - k0], vs[: k - k0], **settings).estimate
+        centred = ys - centre
+        ranks = np.empty(k)
+        ranks[np.argsort(np.abs(centred), kind="stable")] = np.arange(1, k + 1)  # ties: first
+        sr = ranks[centred > 0].sum()
+        k0 = max(0, round((4 * sr - k * (k + 1)) / (2 * k - 1)))
+    else:
+        return None
+    if k0 == 0:
+        return TrimFill(0, side, fit(y, v, **settings), y, v)
+    filled_y = np.concatenate([y, sign * (2 * centre - ys[k - k0:])])
+    filled_v = np.concatenate([v, vs[k - k0:]])
+    return TrimFill(k0, side, fit(filled_y, filled_v, **settings), filled_y, filled_v)

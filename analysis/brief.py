@@ -1,0 +1,993 @@
+"""The evidence brief: from the results tables to the Quarto source ``brief.qmd``.
+
+``report/brief.qmd`` is a Jinja2 template of a Quarto document without code
+cells. :func:`build_context` turns the results tables into plain values
+(every number already formatted the way the brief shows it), and
+:func:`render_source` fills the template. Nothing numeric is typed in the
+template; the words that interpret numbers (readings, verdicts, certainty)
+come from small rules in this module and in :mod:`analysis.grade`, which the
+brief prints.
+
+Safety: the template is rendered with autoescape off (the output is
+Markdown, not HTML), so every text that comes from an extraction file or the
+bibliography goes through :func:`escape_md` (the ``md`` filter), which
+backslash-escapes every ASCII punctuation character: ``<script>`` or
+``**bold**`` in a quote reaches the reader literally.
+
+Heavy libraries (pandas, jinja2, matplotlib) are imported inside functions:
+the workflow imports :func:`software_versions` while it is parsed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from analysis import grade
+
+# --- words ---------------------------------------------------------------------
+
+# Theme order is the seed report's: its four lessons, with linking beside them.
+THEMES: tuple[str, ...] = ("bonding", "bridging", "linking", "education", "workplace")
+OUTCOMES: tuple[str, ...] = ("mobility", "income", "employment", "education", "health", "crime",
+                             "other")
+
+THEME_TITLE = {
+    "bonding": "Bonding social capital",
+    "bridging": "Bridging social capital",
+    "linking": "Linking social capital",
+    "education": "Family and community capital in education",
+    "workplace": "Workplace networks",
+}
+THEME_SHORT = {
+    "bonding": "Bonding",
+    "bridging": "Bridging",
+    "linking": "Linking",
+    "education": "Education",
+    "workplace": "Workplace",
+}
+# "More <this> went with ..." in the readings.
+THEME_EXPOSURE = {
+    "bonding": "more bonding capital",
+    "bridging": "more bridging capital",
+    "linking": "more linking capital",
+    "education": "more family and community capital",
+    "workplace": "stronger workplace networks",
+}
+OUTCOME_NAME = {
+    "mobility": "Upward mobility",
+    "income": "Income",
+    "employment": "Employment",
+    "education": "Educational attainment",
+    "health": "Health",
+    "crime": "Crime",
+    "other": "Other outcomes",
+}
+# (better, worse) in the readings: positive effects are "better" (contract).
+OUTCOME_DIRECTION = {
+    "mobility": ("more upward mobility", "less upward mobility"),
+    "income": ("higher income", "lower income"),
+    "employment": ("better employment outcomes", "worse employment outcomes"),
+    "education": ("better educational results", "worse educational results"),
+    "health": ("better health", "worse health"),
+    "crime": ("less crime", "more crime"),
+    "other": ("better outcomes", "worse outcomes"),
+}
+MEASURE_SYMBOL = {
+    "OR": "OR", "RR": "RR", "RD": "RD", "ZCOR": "r", "ZPCOR": "partial r", "SMD": "g",
+    "MD": "MD", "GEN": "coef.",
+}
+MEASURE_NAME = {
+    "OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference", "ZCOR": "correlation (r)",
+    "ZPCOR": "partial correlation (r)", "SMD": "standardised mean difference (Hedges' g)",
+    "MD": "mean difference", "GEN": "coefficient as coded by the study",
+}
+DESIGN_NAME = {
+    "rct": "randomised trial", "quasi-experimental": "quasi-experiment", "cohort": "cohort",
+    "cross-sectional": "cross-sectional", "ecological": "ecological (areas)",
+    "qualitative": "qualitative", "review": "review", "theory": "theory", "other": "other",
+}
+COUNTRY_NAME = {
+    "GB": "UK", "US": "USA", "XX": "several or not stated", "AU": "Australia", "CA": "Canada",
+    "KR": "South Korea", "HR": "Croatia", "FI": "Finland", "SE": "Sweden", "DE": "Germany",
+    "FR": "France", "NL": "Netherlands", "IE": "Ireland", "JP": "Japan", "CN": "China",
+    "NO": "Norway", "DK": "Denmark", "CH": "Switzerland", "IT": "Italy", "ES": "Spain",
+}
+# Words for construct slugs where replacing hyphens by spaces is not enough.
+CONSTRUCT_NAME = {
+    "high-vs-low": "high versus low social capital",
+    "per-unit-index": "per unit of a social capital index",
+    "ec-partial-coefficient": "economic connectedness, adjusted coefficients",
+    "economic-connectedness": "economic connectedness",
+    "job-retention": "keeping a job",
+    "re-employment": "getting back into work",
+}
+ESTIMATOR_NAME = {
+    "REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood (ML)",
+    "DL": "DerSimonian–Laird (DL)", "HE": "Hedges (HE)", "EE": "equal effects (EE, tau² = 0)",
+}
+CI_METHOD_NAME = {
+    "knha": "Knapp–Hartung (t distribution with k − 1 degrees of freedom)",
+    "wald": "Wald (normal distribution)",
+}
+
+# The seed report's claim for each theme, in our words, where the report makes
+# it, and the direction it expects for each outcome on the harmonised scale
+# (+1: more capital, better outcome; 0: the report says it can go either way).
+# A construct whose slug contains one of OPPOSITE_CONSTRUCTS is one the report
+# expects to go the other way (unstructured "hanging out" and GCSEs).
+@dataclass(frozen=True)
+class ThemeClaim:
+    claim: str
+    where: str
+    expected: Mapping[str, int]
+    default: int = 1
+
+
+THEME_CLAIMS: dict[str, ThemeClaim] = {
+    "bridging": ThemeClaim(
+        "Ties that cross class lines, rather than close ties, are what most drives upward "
+        "mobility.", "Lesson one", {}),
+    "bonding": ThemeClaim(
+        "Close ties to family, friends and place cut both ways: they can hold young people "
+        "back from opportunities elsewhere, yet they protect health and help keep crime down.",
+        "Lesson two and Conclusion",
+        {"mobility": 0, "income": 0, "employment": 0, "education": 0}),
+    "linking": ThemeClaim(
+        "Ties to institutions and civic life (volunteering, civic groups, local government) help "
+        "communities act together, and so support mobility.", "Some definitions and "
+        "Suggestions for future policy", {}),
+    "education": ThemeClaim(
+        "Schooling alone does not drive mobility: support at home and an active community go "
+        "with better results at school, over and above family income; frequent unstructured "
+        "socialising goes with worse ones.", "Lesson three and Lesson two", {}),
+    "workplace": ThemeClaim(
+        "Networks made at university and at work help people find jobs and progress, and "
+        "people from working-class backgrounds have weaker ones.", "Lesson four", {}),
+}
+OPPOSITE_CONSTRUCTS = ("non-directed", "unstructured", "hanging-out")
+
+# The study key of our own reanalysis of the public Social Capital Atlas.
+ATLAS_STUDY = "sca2022"
+
+# Words of the seed report's title, to find its entry in the bibliography.
+SEED_TITLE = "bridging the divide"
+# Used only when the bibliography has no entry for the seed report: its
+# metadata as printed on its own cover and colophon (CSL YAML for citeproc).
+SEED_ID = "couttsxia2025"
+SEED_CSL = {
+    "id": SEED_ID,
+    "type": "report",
+    "author": [{"family": "Coutts", "given": "Adam"}, {"family": "Xia", "given": "Shuting"}],
+    "title": "Bridging the divide: the hidden power of social capital to drive social mobility",
+    "publisher": "Local Trust",
+    "publisher-place": "London",
+    "issued": {"date-parts": [[2025, 10]]},
+}
+
+# --- escaping and formatting ---------------------------------------------------
+
+_PUNCTUATION = frozenset(string.punctuation)
+# Citation keys that can be written as [@key] without escaping.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:-]*$")
+MINUS = "\u2212"
+
+
+def escape_md(text: Any) -> str:
+    """Text shown literally by pandoc: newlines collapsed, every ASCII punctuation escaped.
+
+    Works inside pipe-table cells too (``|`` is punctuation). None and NaN give ''.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    flat = " ".join(str(text).split())
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in flat)
+
+
+def yaml_string(text: Any) -> str:
+    """A double-quoted YAML scalar (JSON strings are valid YAML)."""
+    import json
+
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def is_number(value: Any) -> bool:
+    try:
+        return value is not None and value != "" and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt(value: float, decimals: int = 2) -> str:
+    """A number with fixed decimals and a typographic minus; '' when missing."""
+    if not is_number(value):
+        return ""
+    text = f"{float(value):.{decimals}f}"
+    if text.startswith("-"):
+        text = text[1:] if float(text) == 0 else MINUS + text[1:]
+    return text
+
+
+def fmt_int(value: float) -> str:
+    """A whole number with thousands separators."""
+    return f"{int(round(float(value))):,}" if is_number(value) else ""
+
+
+def fmt_i2(value: float) -> str:
+    """I² in whole percent."""
+    return f"{float(value):.0f}%" if is_number(value) else ""
+
+
+def fmt_tau(tau2: float) -> str:
+    """tau (the square root of tau²) on the analysis scale, 2 decimals; '< 0.01' when tiny."""
+    if not is_number(tau2):
+        return ""
+    tau = math.sqrt(max(float(tau2), 0.0))
+    if 0 < tau < 0.005:
+        return "< 0.01"
+    return fmt(tau, 2)
+
+
+def fmt_p(p: float) -> str:
+    if not is_number(p):
+        return ""
+    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def natural(measure: str, value: float) -> float:
+    """An analysis-scale value on the scale a reader sees (exp for ratios, tanh for z)."""
+    if not is_number(value):
+        return math.nan
+    measure = str(measure).upper()
+    if measure in ("OR", "RR"):
+        return math.exp(float(value))
+    if measure in ("ZCOR", "ZPCOR"):
+        return math.tanh(float(value))
+    return float(value)
+
+
+def fmt_interval(measure: str, low: float, high: float) -> str:
+    """'0.12 to 0.34' on the natural scale ('' when missing)."""
+    if not (is_number(low) and is_number(high)):
+        return ""
+    return f"{fmt(natural(measure, low))} to {fmt(natural(measure, high))}"
+
+
+def construct_words(slug: str) -> str:
+    slug = str(slug or "")
+    return CONSTRUCT_NAME.get(slug, slug.replace("-", " ").replace("_", " "))
+
+
+def country_words(codes: str) -> str:
+    parts = [c for c in str(codes or "").split(";") if c]
+    return ", ".join(COUNTRY_NAME.get(c, c) for c in parts)
+
+
+def list_words(items: str, names: Mapping[str, str] | None = None) -> str:
+    parts = [p for p in str(items or "").split(";") if p]
+    return ", ".join((names or {}).get(p, p) for p in parts)
+
+
+def commit_date(epoch: int) -> str:
+    """The commit's date (UTC) as YYYY-MM-DD; '' for an unknown commit."""
+    if not epoch:
+        return ""
+    return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+# --- the reading and the verdict -------------------------------------------------
+
+
+def _crosses(low: float, high: float) -> bool:
+    return grade.crosses_null(float(low), float(high)) if is_number(low) and is_number(high) \
+        else True
+
+
+def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
+            pi: tuple[float, float], i2: float, k: int) -> str:
+    """One plain-language sentence: direction, whether the CI excludes no effect, consistency."""
+    exposure = THEME_EXPOSURE.get(theme, f"more {theme} capital")
+    better, worse = OUTCOME_DIRECTION.get(outcome, OUTCOME_DIRECTION["other"])
+    towards = better if float(estimate) > 0 else worse
+    if float(estimate) == 0:
+        direction = f"{exposure.capitalize()} made no difference on average"
+    elif _crosses(*ci):
+        direction = (f"No clear association: the estimate leans towards {exposure} going with "
+                     f"{towards}, but the 95% CI includes no effect")
+    else:
+        direction = f"{exposure.capitalize()} went with {towards}, and the 95% CI excludes no effect"
+    if k < 2:
+        consistency = "one study, so consistency cannot be judged"
+    elif is_number(pi[0]) and _crosses(*pi):
+        consistency = ("results varied so much between samples that in a new setting the "
+                       "association could be absent or reversed")
+        if is_number(i2):
+            consistency += f" (I² {fmt_i2(i2)})"
+    elif is_number(i2) and float(i2) > grade.I2_SERIOUS:
+        consistency = f"results varied between samples (I² {fmt_i2(i2)}) but all in one direction"
+    else:
+        consistency = "results were consistent across samples"
+    return f"{direction}; {consistency}."
+
+
+def expected_direction(theme: str, outcome: str, construct: str) -> int:
+    """The direction the seed report expects: +1, -1, or 0 (either way)."""
+    claim = THEME_CLAIMS.get(theme)
+    direction = claim.expected.get(outcome, claim.default) if claim else 1
+    if any(word in str(construct or "") for word in OPPOSITE_CONSTRUCTS):
+        direction = -direction if direction else -1
+    return direction
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str  # supports | qualifies | contradicts | inconclusive
+    text: str
+
+
+def verdict(expected: int, estimate: float, ci: tuple[float, float],
+            pi: tuple[float, float], certainty: str, k: int) -> Verdict:
+    """How far one analysis supports the seed report's claim (rules printed in the brief).
+
+    - contradicts: the 95% CI excludes no effect, on the other side from the claim;
+    - inconclusive: the 95% CI includes no effect;
+    - supports: the CI excludes no effect on the claimed side, certainty is moderate or
+      high, and (with two or more samples) the prediction interval stays on that side;
+    - qualifies: everything else (the claimed side, but low certainty or inconsistent
+      results; or a claim that the report says can go either way).
+    """
+    sign = 1 if float(estimate) > 0 else -1
+    if _crosses(*ci):
+        return Verdict("inconclusive", "the 95% CI includes no effect, so these data neither "
+                       "confirm nor rule out the claim")
+    if expected == 0:
+        way = "positive" if sign > 0 else "negative"
+        return Verdict("qualifies", f"the report says this can go either way; here the "
+                       f"association is {way}, at {certainty} certainty")
+    if sign != expected:
+        return Verdict("contradicts", "the association goes the other way from the claim, "
+                       f"at {certainty} certainty")
+    if certainty in ("high", "moderate") and (k < 2 or not _crosses(*pi)):
+        return Verdict("supports", f"the association goes the way the claim says, at "
+                       f"{certainty} certainty")
+    if certainty in ("high", "moderate"):
+        return Verdict("qualifies", "on average the association goes the way the claim says, "
+                       "but not in every setting (the prediction interval includes no effect)")
+    return Verdict("qualifies", f"the association goes the way the claim says, but certainty is "
+                   f"{certainty}: an association, not proof that the claim holds")
+
+
+VERDICT_RULES: tuple[str, ...] = (
+    "Contradicts: the 95% CI excludes no effect, on the other side from the claim.",
+    "Inconclusive: the 95% CI includes no effect.",
+    "Supports: the 95% CI excludes no effect on the side the claim expects, certainty is "
+    "moderate or high, and the prediction interval stays on that side.",
+    "Qualifies: the side the claim expects, but low or very low certainty or results that "
+    "differ between settings; or a claim that the report says can go either way.",
+)
+
+
+# --- reading the results --------------------------------------------------------
+
+
+def _rows(frame) -> list[dict]:
+    return [] if frame is None else frame.to_dict("records")
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def author_year(ref: Mapping[str, Any]) -> str:
+    """'Rothon et al. (2012)' from a references.csv row."""
+    authors = [a.strip() for a in _text(ref.get("author")).split(" and ") if a.strip()]
+    names = []
+    for author in authors:
+        name = author.split(",")[0].strip() if "," in author else author.split()[-1]
+        names.append(name)
+    if not names:
+        who = _text(ref.get("key"))
+    elif len(names) == 1:
+        who = names[0]
+    elif len(names) == 2 and names[1] != "others":
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = f"{names[0]} et al."
+    year = _text(ref.get("year"))
+    return f"{who} ({year})" if year else who
+
+
+def study_labels(references) -> dict[str, str]:
+    """Study key -> 'Author (year)' for every reference."""
+    return {_text(r["key"]): author_year(r) for r in _rows(references)}
+
+
+def analysis_label(row: Mapping[str, Any]) -> str:
+    """'Health: high versus low social capital' (outcome, then construct in words)."""
+    outcome = OUTCOME_NAME.get(_text(row.get("outcome")), _text(row.get("outcome")).capitalize())
+    construct = _text(row.get("construct"))
+    return f"{outcome}: {construct_words(construct)}" if construct else outcome
+
+
+def _participants(units: list[dict], designs: set[str]) -> tuple[str, int | None]:
+    """(display, total) of the units' sample sizes; 'areas' for ecological analyses."""
+    sizes = [u.get("n") for u in units]
+    known = [float(s) for s in sizes if is_number(s)]
+    what = " areas" if designs and designs <= {"ecological"} else ""
+    if not known:
+        return "not reported", None
+    total = int(round(sum(known)))
+    if len(known) < len(sizes):
+        return f"≥ {total:,}{what}", None
+    return f"{total:,}{what}", total
+
+
+@dataclass
+class Analysis:
+    """One row of pooled.csv with everything the brief says about it."""
+
+    row: dict
+    units: list[dict]
+    studies: list[str]
+    designs: tuple[str, ...]
+    countries: tuple[str, ...]
+    participants: str
+    rating: grade.Rating
+    text: str
+    verdict: Verdict
+    figures: list[dict]
+
+    @property
+    def id(self) -> str:
+        return _text(self.row["analysis_id"])
+
+    @property
+    def pooled(self) -> bool:
+        return _truthy(self.row.get("pooled", int(self.row.get("k") or 0) >= 2)) and \
+            is_number(self.row.get("estimate")) and int(self.row.get("k") or 0) >= 2
+
+
+def _sort_key(row: Mapping[str, Any]) -> tuple:
+    theme, outcome = _text(row.get("theme")), _text(row.get("outcome"))
+    return (THEMES.index(theme) if theme in THEMES else len(THEMES),
+            OUTCOMES.index(outcome) if outcome in OUTCOMES else len(OUTCOMES),
+            -int(row.get("k") or 0), _text(row.get("analysis_id")))
+
+
+def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
+    """Every analysis of pooled.csv, graded and read, in theme and outcome order."""
+    study_rows = {_text(s["study"]): s for s in _rows(studies)}
+    by_analysis: dict[str, list[dict]] = {}
+    for unit in _rows(units):
+        by_analysis.setdefault(_text(unit.get("analysis_id")), []).append(unit)
+    figs: dict[str, list[dict]] = {}
+    for fig in _rows(figures):
+        figs.setdefault(_text(fig.get("analysis_id")), []).append(fig)
+    out = []
+    for row in sorted(_rows(pooled), key=_sort_key):
+        aid = _text(row["analysis_id"])
+        its_units = by_analysis.get(aid, [])
+        keys = sorted({_text(u.get("study")) for u in its_units})
+        designs = tuple(sorted({_text(study_rows[s]["design"]) for s in keys if s in study_rows}))
+        countries = tuple(sorted({_text(study_rows[s]["country"]) for s in keys
+                                  if s in study_rows}))
+        shown, total = _participants(its_units, set(designs))
+        k = int(row.get("k") or len(its_units) or 0)
+        measure = _text(row.get("measure"))
+        ci = (row.get("ci_low"), row.get("ci_high"))
+        pi = (row.get("pi_low"), row.get("pi_high"))
+        pi = pi if k >= 2 and all(is_number(v) for v in pi) else (math.nan, math.nan)
+        evidence = grade.Evidence(
+            measure=measure, k=k, designs=designs, countries=countries,
+            ci=tuple(float(v) if is_number(v) else math.nan for v in ci),
+            pi=tuple(float(v) for v in pi),
+            i2=float(row["i2"]) if k >= 2 and is_number(row.get("i2")) else math.nan,
+            participants=total,
+            egger_p=float(row["egger_p"]) if is_number(row.get("egger_p")) else math.nan,
+        )
+        rating = grade.rate(evidence)
+        estimate = float(row["estimate"]) if is_number(row.get("estimate")) else math.nan
+        theme, outcome = _text(row.get("theme")), _text(row.get("outcome"))
+        if is_number(estimate):
+            text = reading(theme, outcome, estimate, evidence.ci, evidence.pi, evidence.i2, k)
+            judged = verdict(expected_direction(theme, outcome, _text(row.get("construct"))),
+                             estimate, evidence.ci, evidence.pi, rating.level, k)
+        else:
+            text = "No estimate could be computed."
+            judged = Verdict("inconclusive", "no estimate could be computed")
+        out.append(Analysis(row=row, units=its_units, studies=keys, designs=designs,
+                            countries=countries, participants=shown, rating=rating, text=text,
+                            verdict=judged, figures=figs.get(aid, [])))
+    return out
+
+
+# --- the context ----------------------------------------------------------------
+
+# Short names of the GRADE domains, for the headline table.
+_DOMAIN_SHORT = ("inconsistency", "imprecision", "indirectness", "small-study effects")
+
+
+def _certainty_cell(rating: grade.Rating) -> str:
+    domains = [d for d in _DOMAIN_SHORT if any(r.startswith(d) for r in rating.downgrades)]
+    level = rating.level.capitalize()
+    return f"{level} (down for {', '.join(domains)})" if domains else level
+
+
+def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
+    """The numbers of one analysis as the headline table shows them."""
+    r = a.row
+    measure = _text(r.get("measure"))
+    k = int(r.get("k") or 0)
+    row = {
+        "analysis_id": a.id,
+        "theme": THEME_SHORT.get(_text(r.get("theme")), _text(r.get("theme"))),
+        "outcome": analysis_label(r),
+        "k": str(k),
+        "n_studies": str(int(r.get("n_studies") or len(a.studies) or 0)),
+        "samples": f"{k} ({int(r.get('n_studies') or len(a.studies) or 0)})",
+        "participants": a.participants,
+        "measure": MEASURE_SYMBOL.get(measure, measure),
+        "effect": fmt(natural(measure, r.get("estimate"))),
+        "ci": fmt_interval(measure, r.get("ci_low"), r.get("ci_high")),
+        "pi": fmt_interval(measure, r.get("pi_low"), r.get("pi_high")) if a.pooled else "",
+        "i2": fmt_i2(r.get("i2")) if a.pooled else "",
+        "tau": fmt_tau(r.get("tau2")) if a.pooled else "",
+        "certainty": a.rating.level,
+        "certainty_cell": _certainty_cell(a.rating),
+        "reasons": list(a.rating.downgrades),
+        "notes": list(a.rating.notes),
+        "reading": a.text,
+        "study": ", ".join(labels.get(s, s) for s in a.studies),
+        "study_keys": list(a.studies),
+        "atlas": ATLAS_STUDY in a.studies,
+        "verdict": a.verdict.label,
+        "verdict_text": a.verdict.text,
+        "egger_p": fmt_p(r.get("egger_p")),
+        "pooled": a.pooled,
+    }
+    return row
+
+
+def _figure_entries(a: Analysis, figures_dir: Path, qmd_dir: Path) -> list[dict]:
+    order = {"forest": 0, "funnel": 1}
+    out = []
+    for fig in sorted(a.figures, key=lambda f: order.get(_text(f.get("kind")), 9)):
+        svg = _text(fig.get("svg"))
+        if not svg:
+            continue
+        path = os.path.relpath((figures_dir / svg).resolve(), qmd_dir.resolve())
+        out.append({"kind": _text(fig.get("kind")), "path": Path(path).as_posix(),
+                    "alt": _text(fig.get("alt")), "id": f"fig-{_text(fig.get('kind'))}-{a.id}"})
+    return out
+
+
+def gap_counts(effects, studies) -> list[dict]:
+    """Studies per theme x outcome: coded (from their effects) and narrative (from their
+    themes and outcomes). Context records are not studies and are left out."""
+    counts: dict[tuple[str, str], dict[str, set]] = {}
+
+    def add(theme: str, outcome: str, kind: str, study: str) -> None:
+        counts.setdefault((theme, outcome), {"coded": set(), "narrative": set()})[kind].add(study)
+
+    kinds = {_text(s["study"]): _text(s.get("kind")) or "study" for s in _rows(studies)}
+    for e in _rows(effects):
+        study = _text(e["study"])
+        if kinds.get(study, _text(e.get("kind")) or "study") == "context":
+            continue
+        add(_text(e["theme"]), _text(e["outcome"]), "coded", study)
+    for s in _rows(studies):
+        if (_text(s.get("kind")) or "study") == "context" or _text(s.get("status")) != "narrative":
+            continue
+        for theme in filter(None, _text(s.get("themes")).split(";")):
+            for outcome in filter(None, _text(s.get("outcomes")).split(";")):
+                add(theme, outcome, "narrative", _text(s["study"]))
+    rows = [{"theme": t, "outcome": o, "coded": len(v["coded"]), "narrative": len(v["narrative"])}
+            for (t, o), v in counts.items()]
+    return sorted(rows, key=lambda r: _sort_key(r))
+
+
+def _gap_table(counts: list[dict]) -> dict:
+    themes = list(THEMES) + sorted({c["theme"] for c in counts} - set(THEMES))
+    outcomes = list(OUTCOMES) + sorted({c["outcome"] for c in counts} - set(OUTCOMES))
+    cell = {(c["theme"], c["outcome"]): c for c in counts}
+    rows = []
+    for t in themes:
+        cells = []
+        for o in outcomes:
+            c = cell.get((t, o))
+            cells.append(f"{c['coded']} / {c['narrative']}" if c else "·")
+        rows.append({"theme": THEME_SHORT.get(t, t), "cells": cells})
+    empty = sum(1 for t in THEMES for o in OUTCOMES if (t, o) not in cell)
+    return {"outcomes": [OUTCOME_NAME.get(o, o) for o in outcomes], "rows": rows,
+            "empty": empty, "cells": len(THEMES) * len(OUTCOMES)}
+
+
+def _interval_range(values: list[float], measure: str) -> str:
+    finite = [v for v in values if is_number(v)]
+    if not finite:
+        return ""
+    return f"{fmt(natural(measure, min(finite)))} to {fmt(natural(measure, max(finite)))}"
+
+
+def _col(frame, *names: str) -> str | None:
+    if frame is None:
+        return None
+    return next((n for n in names if n in frame.columns), None)
+
+
+def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> list[dict]:
+    """Per pooled analysis: estimates under every variation, and a robustness verdict."""
+    out = []
+    grouped = {}
+    for name, frame in tables.items():
+        if frame is None or "analysis_id" not in frame.columns:
+            grouped[name] = {}
+            continue
+        grouped[name] = {aid: part.to_dict("records") for aid, part in frame.groupby("analysis_id")}
+    for a in headline:
+        if not a.pooled:
+            continue
+        measure = _text(a.row.get("measure"))
+        main_sig = not _crosses(a.row["ci_low"], a.row["ci_high"])
+        main_sign = 1 if float(a.row["estimate"]) > 0 else -1
+        changes: list[str] = []
+
+        def check(rows: list[dict], what: str) -> None:
+            for r in rows:
+                if not is_number(r.get("estimate")):
+                    continue
+                sign = 1 if float(r["estimate"]) > 0 else -1
+                sig = not _crosses(r.get("ci_low"), r.get("ci_high"))
+                if sign != main_sign and sig:
+                    changes.append(f"{what} reverses the direction")
+                elif sig != main_sig:
+                    changes.append(f"{what} changes whether the CI includes no effect")
+
+        loo = grouped.get("leave_one_out", {}).get(a.id, [])
+        est = grouped.get("estimators", {}).get(a.id, [])
+        rho = grouped.get("rho", {}).get(a.id, [])
+        tf = grouped.get("trimfill", {}).get(a.id, [])
+        check(loo, "leaving out one study")
+        check(est, "another estimator")
+        check(rho, "another rho")
+        check(tf, "trim-and-fill")
+        est_col = "estimator"
+        by_estimator = "; ".join(f"{_text(r.get(est_col))} {fmt(natural(measure, r.get('estimate')))}"
+                                 for r in est if is_number(r.get("estimate")))
+        by_rho = "; ".join(f"{fmt(float(r.get('rho')), 1)}: {fmt(natural(measure, r.get('estimate')))}"
+                           for r in sorted(rho, key=lambda r: float(r.get("rho") or 0))
+                           if is_number(r.get("estimate")) and is_number(r.get("rho")))
+        trim = ""
+        if tf:
+            t = tf[0]
+            k0 = t.get("k0")
+            filled = int(float(k0)) if is_number(k0) else 0
+            if filled and is_number(t.get("estimate")):
+                side = _text(t.get("side"))
+                trim = (f"{filled} filled{' on the ' + side if side else ''}: "
+                        f"{fmt(natural(measure, t.get('estimate')))}")
+            elif is_number(k0):
+                trim = "none filled"
+        unique = sorted(set(changes), key=changes.index)
+        if not (loo or est or rho or tf):
+            words = "Not run."
+        elif unique:
+            words = "Sensitive: " + "; ".join(unique) + "."
+        else:
+            words = ("Robust: no variation changes the direction or whether the 95% CI "
+                     "includes no effect.")
+        out.append({
+            "analysis_id": a.id,
+            "label": f"{THEME_SHORT.get(_text(a.row.get('theme')), '')}: {analysis_label(a.row)}",
+            "measure": MEASURE_SYMBOL.get(measure, measure),
+            "main": fmt(natural(measure, a.row.get("estimate"))),
+            "loo": _interval_range([r.get("estimate") for r in loo], measure),
+            "estimators": by_estimator,
+            "rho": by_rho,
+            "trimfill": trim,
+            "robust": not unique,
+            "words": words,
+        })
+    return out
+
+
+def _claims(claims: Iterable[Mapping[str, Any]], keys: set[str]) -> list[dict]:
+    out = []
+    for c in claims or []:
+        key = _text(c.get("attributed_to"))
+        out.append({
+            "id": _text(c.get("id")),
+            "claim": _text(c.get("claim")),
+            "attributed_to": key,
+            "cite": key if key in keys and _KEY.match(key) else "",
+            "where": _text(c.get("where")),
+            "found_instead": _text(c.get("found_instead")),
+        })
+    return out
+
+
+def _formulas(effects) -> list[dict]:
+    out: dict[str, dict] = {}
+    for e in _rows(effects):
+        form = _text(e.get("input_form"))
+        entry = out.setdefault(form, {"form": form, "formula": _text(e.get("formula")),
+                                      "measure": _text(e.get("measure")), "effects": 0})
+        entry["effects"] += 1
+    return [dict(v, effects=str(v["effects"])) for _, v in sorted(out.items())]
+
+
+FORM_NAME = {
+    "yi_vi": "Effect and variance as given", "yi_se": "Effect and standard error as given",
+    "or_ci": "Odds ratio with 95% CI", "rr_ci": "Risk ratio with 95% CI",
+    "counts_OR": "2×2 table, odds ratio", "counts_RR": "2×2 table, risk ratio",
+    "counts_RD": "2×2 table, risk difference", "r_n": "Correlation with sample size",
+    "t_n": "Regression t statistic with sample size", "groups_SMD": "Group means and SDs, g",
+    "groups_MD": "Group means and SDs, mean difference", "d_n": "Cohen's d with group sizes",
+}
+
+
+def seed_reference(references) -> tuple[str, dict | None]:
+    """(key, CSL entry or None): the seed report's key, from the bibliography when it is there."""
+    for r in _rows(references):
+        if SEED_TITLE in _text(r.get("title")).lower():
+            return _text(r["key"]), None
+    return SEED_ID, SEED_CSL
+
+
+def build_context(*, pooled, units, effects, studies, references, figures, sensitivity,
+                  claims, build: Mapping[str, Any], settings: Mapping[str, Any],
+                  software: Mapping[str, str], citation: Mapping[str, Any],
+                  qmd_dir: str | Path, figures_dir: str | Path, bib: str | Path,
+                  css: str | Path) -> dict:
+    """Everything the template shows, as formatted strings and lists (see the template)."""
+    qmd_dir, figures_dir = Path(qmd_dir), Path(figures_dir)
+    labels = study_labels(references)
+    keys = set(labels)
+    all_analyses = analyses(pooled, units, studies, figures)
+    headline = [headline_row(a, labels) for a in all_analyses]
+    for a, row in zip(all_analyses, headline):
+        row["figures"] = _figure_entries(a, figures_dir, qmd_dir)
+    study_rows = _rows(studies)
+    coded_studies = [s for s in study_rows if (_text(s.get("kind")) or "study") != "context"]
+    context_rows = [s for s in study_rows if (_text(s.get("kind")) or "study") == "context"]
+
+    def study_entry(s: Mapping[str, Any]) -> dict:
+        key = _text(s["study"])
+        return {
+            "key": key,
+            "cite": key if key in keys and _KEY.match(key) else "",
+            "label": labels.get(key, key),
+            "design": DESIGN_NAME.get(_text(s.get("design")), _text(s.get("design"))),
+            "country": country_words(s.get("country")),
+            "status": "coded" if _text(s.get("status")) == "coded" else "narrative only",
+            "themes": list_words(s.get("themes"), THEME_SHORT),
+            "effects": str(int(s.get("n_effects") or 0)),
+            "finding": _text(s.get("findings")),
+            "not_poolable": _text(s.get("not_poolable")),
+            "atlas": key == ATLAS_STUDY,
+        }
+
+    studies_list = [study_entry(s) for s in coded_studies]
+    context_list = [study_entry(s) for s in context_rows]
+
+    themes = []
+    for theme in THEMES:
+        rows = [r for r in headline if _text(
+            next(a.row for a in all_analyses if a.id == r["analysis_id"]).get("theme")) == theme]
+        narrative = [s for s in studies_list if s["status"] != "coded"
+                     and theme in [t for t in _text(
+                         next(x for x in coded_studies if _text(x["study"]) == s["key"])
+                         .get("themes")).split(";") if t]]
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        claim = THEME_CLAIMS[theme]
+        themes.append({
+            "key": theme,
+            "title": THEME_TITLE[theme],
+            "claim": claim.claim,
+            "where": claim.where,
+            "analyses": rows,
+            "narrative": narrative,
+            "verdict_counts": [{"label": v, "n": str(n)} for v, n in
+                               sorted(counts.items(), key=lambda kv: ("supports", "qualifies",
+                                      "contradicts", "inconclusive").index(kv[0]))],
+            "has_atlas": any(r["atlas"] for r in rows),
+        })
+
+    counts = gap_counts(effects, studies)
+    gap_figure = next((f for f in _rows(figures) if _text(f.get("kind")) == "gapmap"), None)
+    gap = _gap_table(counts)
+    gap["figure"] = None
+    if gap_figure is not None and _text(gap_figure.get("svg")):
+        gap["figure"] = {
+            "path": Path(os.path.relpath((figures_dir / _text(gap_figure["svg"])).resolve(),
+                                         qmd_dir.resolve())).as_posix(),
+            "alt": _text(gap_figure.get("alt")), "id": "fig-gapmap"}
+    unplaced = [s for s in coded_studies if _text(s.get("status")) == "narrative"
+                and not (_text(s.get("themes")) and _text(s.get("outcomes")))]
+    gap["unplaced"] = str(len(unplaced))
+
+    seed_key, seed_csl = seed_reference(references)
+    pooled_rows = [r for r in headline if r["pooled"]]
+    single_rows = [r for r in headline if not r["pooled"]]
+    levels = {lvl: sum(1 for r in headline if r["certainty"] == lvl) for lvl in grade.LEVELS}
+    n_coded = sum(1 for s in coded_studies if _text(s.get("status")) == "coded")
+    uk = sum(1 for s in coded_studies if "GB" in _text(s.get("country")).split(";"))
+    version = _text(build.get("version"))
+    commit = _text(build.get("commit"))
+    date = commit_date(int(build.get("epoch") or 0))
+    authors = ", ".join(_text(a.get("name") or " ".join(
+        filter(None, [a.get("given-names"), a.get("family-names")])))
+        for a in citation.get("authors", []) or [])
+    title = _text(citation.get("title")) or "Social capital and social mobility: an evidence brief"
+    year = date[:4] if date else ""
+    cite_text = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
+                 f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}.")
+    return {
+        "meta": {
+            "title": title,
+            "subtitle": "What the studies behind Local Trust's Bridging the divide (2025) show",
+            "date": date or "undated build",
+            "version": version,
+            "commit": commit,
+            "commit_short": commit[:12],
+            "fingerprint": _text(build.get("fingerprint")),
+            "bibliography": Path(os.path.relpath(Path(bib).resolve(), qmd_dir.resolve())).as_posix(),
+            "css": Path(os.path.relpath(Path(css).resolve(), qmd_dir.resolve())).as_posix(),
+            "seed_csl": seed_csl,
+        },
+        "seed": {"key": seed_key},
+        "summary": {
+            "studies": str(len(coded_studies)),
+            "coded": str(n_coded),
+            "narrative": str(len(coded_studies) - n_coded),
+            "context": str(len(context_rows)),
+            "uk": str(uk),
+            "analyses": str(len(headline)),
+            "pooled": str(len(pooled_rows)),
+            "single": str(len(single_rows)),
+            "levels": [{"level": lvl, "n": str(levels[lvl])} for lvl in grade.LEVELS],
+            "moderate_or_better": str(levels["high"] + levels["moderate"]),
+            "claims": str(len(claims or [])),
+            "effects": str(len(_rows(effects))),
+        },
+        "headline": pooled_rows,
+        "single": single_rows,
+        "grade_rules": list(grade.RULES),
+        "verdict_rules": list(VERDICT_RULES),
+        "themes": themes,
+        "gap": gap,
+        "sensitivity": _sensitivity_rows(all_analyses, sensitivity),
+        "claims": _claims(claims, keys),
+        "methods": {
+            "estimator": ESTIMATOR_NAME.get(_text(settings.get("estimator")),
+                                            _text(settings.get("estimator"))),
+            "ci_method": CI_METHOD_NAME.get(_text(settings.get("ci_method")),
+                                            _text(settings.get("ci_method"))),
+            "rho": fmt(float(settings.get("rho")), 1) if is_number(settings.get("rho")) else "",
+            "level": fmt_int(100 * (1 - float(settings.get("alpha", 0.05)))),
+            "formulas": [dict(f, name=FORM_NAME.get(f["form"], f["form"]),
+                              measure=MEASURE_NAME.get(f["measure"], f["measure"]))
+                         for f in _formulas(effects)],
+            "software": [{"name": k, "version": v} for k, v in software.items()],
+            "references": str(len(labels)),
+        },
+        "studies": studies_list,
+        "context_records": context_list,
+        "cite": {"text": cite_text, "version": version,
+                 "message": _text(citation.get("message"))},
+        "estimates": [{"analysis_id": r["analysis_id"],
+                       "label": f"{r['theme']}: {r['outcome']}",
+                       "effect": f"{r['measure']} {r['effect']}" if r["effect"] else ""}
+                      for r in headline],
+    }
+
+
+# --- rendering -------------------------------------------------------------------
+
+
+def _cite(key: str) -> str:
+    """[@key] for a bibliography key that is safe to write; escaped text otherwise."""
+    return f"[@{key}]" if key and _KEY.match(key) else escape_md(key)
+
+
+def environment(template_dir: str | Path):
+    """Jinja environment: strict, no autoescape, comments as {## ... ##} (pandoc uses {#...})."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        comment_start_string="{##",
+        comment_end_string="##}",
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["md"] = escape_md
+    env.filters["yamlstr"] = yaml_string
+    env.filters["cite"] = _cite
+    env.filters["cap"] = lambda s: str(s)[:1].upper() + str(s)[1:]
+    return env
+
+
+def render_source(template: str | Path, context: Mapping[str, Any]) -> str:
+    """Fill the template with the context."""
+    import yaml
+
+    template = Path(template)
+    env = environment(template.parent)
+    env.filters["csl"] = lambda entry: yaml.safe_dump([entry], allow_unicode=True,
+                                                      sort_keys=True, width=1000).rstrip()
+    return env.get_template(template.name).render(**context)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the software that makes the numbers and the brief (no imports; fast)."""
+    import platform
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    versions = {"Python": platform.python_version()}
+    for name, dist in (("pymare", "pymare"), ("numpy", "numpy"), ("scipy", "scipy"),
+                       ("pandas", "pandas"), ("matplotlib", "matplotlib"),
+                       ("Snakemake", "snakemake"), ("Jinja2", "jinja2"),
+                       ("pandoc (pypandoc-binary)", "pypandoc-binary"), ("typst", "typst")):
+        try:
+            versions[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    try:
+        import pypandoc
+
+        versions["pandoc"] = pypandoc.get_pandoc_version()
+        versions.pop("pandoc (pypandoc-binary)", None)
+    except Exception:  # noqa: BLE001 - the version is information, not a requirement
+        pass
+    if shutil.which("quarto"):
+        done = subprocess.run(["quarto", "--version"], capture_output=True, text=True)
+        versions["Quarto"] = done.stdout.strip() or "unknown"
+    return versions
+
+
+def write_brief_source(*, template, claims_yaml, pooled, units, effects, studies, references,
+                       figures_index, sensitivity: Mapping[str, str], output, bib, css,
+                       build, settings, software) -> int:
+    """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd."""
+    import yaml
+
+    from analysis.io import read_table, write_text_atomic
+    from analysis.provenance import citation
+
+    claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
+    figures = read_table(figures_index)
+    context = build_context(
+        pooled=read_table(pooled), units=read_table(units), effects=read_table(effects),
+        studies=read_table(studies), references=read_table(references), figures=figures,
+        sensitivity={name: read_table(path) for name, path in sensitivity.items()},
+        claims=claims, build=build, settings=settings, software=software,
+        citation=citation(), qmd_dir=Path(output).parent,
+        figures_dir=Path(figures_index).parent, bib=bib, css=css,
+    )
+    text = render_source(template, context)
+    write_text_atomic(output, text)
+    return len(context["headline"]) + len(context["single"])

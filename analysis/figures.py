@@ -1,0 +1,198 @@
+"""Draw every figure of the brief, and only those whose data changed.
+
+:func:`draw_all` draws a forest plot for every analysis (a single-study plot
+when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
+:mod:`analysis.plots`. Each figure's inputs (the rows it draws, the labels,
+and the code of :mod:`analysis.plots`) are hashed; the hash is kept in the
+index (``figures/index.csv``), and a figure whose hash and files are
+unchanged since the last run is not drawn again. Figures of analyses that no
+longer exist are removed. The index is the brief's list of figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from analysis.io import csv_text, read_table, write_text_atomic
+
+# Columns of figures/index.csv; svg and png are relative to the index's folder.
+INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
+# GRADE/Cochrane: a funnel plot needs at least 3 samples to show anything;
+# Egger's test in pooled.csv uses the same threshold (contract).
+FUNNEL_MIN_K = 3
+# Bump to redraw everything after a change here that the hash cannot see.
+DRAWING_VERSION = "1"
+GAP_MAP_ID = "evidence-gap-map"
+
+
+def _plots_fingerprint() -> str:
+    """Hash of analysis/plots.py: a change of the drawing code redraws every figure."""
+    from analysis import plots
+
+    return hashlib.sha256(Path(plots.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _hash(*parts: Any) -> str:
+    """sha256 of the JSON of the parts (rows as records with sorted keys)."""
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, pd.DataFrame):
+            return [clean(r) for r in value.to_dict("records")]
+        if isinstance(value, Mapping):
+            return {str(k): clean(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if hasattr(value, "item"):  # numpy scalars
+            return clean(value.item())
+        return value
+
+    text = json.dumps(clean(list(parts)), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def study_labels(references: pd.DataFrame) -> dict[str, str]:
+    """Study key -> 'Author (year)' (see :func:`analysis.brief.author_year`)."""
+    from analysis.brief import author_year
+
+    return {str(r["key"]): author_year(r) for r in references.to_dict("records")}
+
+
+def readable_name(row: Mapping[str, Any]) -> str:
+    """'bonding capital and health (high versus low social capital)' for alt text."""
+    from analysis.brief import OUTCOME_NAME, THEME_SHORT, construct_words
+
+    theme = str(row.get("theme") or "")
+    outcome = OUTCOME_NAME.get(str(row.get("outcome") or ""), str(row.get("outcome") or ""))
+    construct = row.get("construct")
+    name = f"{THEME_SHORT.get(theme, theme).lower()} capital and {outcome.lower()}"
+    if isinstance(construct, str) and construct:
+        name += f" ({construct_words(construct)})"
+    return name
+
+
+def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFrame:
+    """The gap map's counts (theme, outcome, coded, narrative); context records left out."""
+    from analysis.brief import gap_counts as counts
+
+    rows = counts(effects, studies)
+    return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
+
+
+def _previous(index_path: Path) -> dict[tuple[str, str], dict]:
+    if not index_path.exists():
+        return {}
+    try:
+        old = read_table(index_path)
+    except Exception:  # noqa: BLE001 - a broken index only costs a redraw
+        return {}
+    return {(str(r["analysis_id"]), str(r["kind"])): r for r in old.to_dict("records")}
+
+
+def _unchanged(old: Mapping[str, Any] | None, digest: str, outdir: Path) -> bool:
+    return bool(old) and str(old.get("hash")) == digest and all(
+        (outdir / str(old.get(c))).is_file() for c in ("svg", "png"))
+
+
+def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
+    part = units[units["analysis_id"].astype(str) == analysis_id]
+    return part.reset_index(drop=True)
+
+
+def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
+             references: pd.DataFrame, outdir: str | Path,
+             effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Draw (or keep) every figure; write and return the index.
+
+    Parameters
+    ----------
+    pooled : DataFrame, one row per analysis (pooled.csv)
+    units : DataFrame, one row per independent sample with ``analysis_id`` (units.csv)
+    studies : DataFrame, one row per extraction file (studies.csv)
+    references : DataFrame, one row per bibliography entry (references.csv)
+    outdir : folder of the figures; ``index.csv`` is written there
+    effects : DataFrame (effects.csv), optional; the gap map's coded cells. Without it
+        they come from the units of the pooled analyses.
+
+    Returns
+    -------
+    DataFrame with columns ``INDEX_COLUMNS``, sorted by analysis_id and kind.
+    """
+    from analysis import plots
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    index_path = outdir / "index.csv"
+    previous = _previous(index_path)
+    code = _plots_fingerprint()
+    labels = study_labels(references)
+    entries: list[dict] = []
+
+    def emit(analysis_id: str, kind: str, stem: str, digest: str, make, alt: str) -> None:
+        old = previous.get((analysis_id, kind))
+        if not _unchanged(old, digest, outdir):
+            plots.save_figure(make(), outdir / stem, alt_text=alt)
+        entries.append({"analysis_id": analysis_id, "kind": kind, "svg": f"{stem}.svg",
+                        "png": f"{stem}.png", "alt": alt, "hash": digest})
+
+    for row in pooled.to_dict("records"):
+        aid = str(row["analysis_id"])
+        its_units = _units_of(units, aid)
+        if its_units.empty:
+            continue
+        its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
+        # The alt text names the analysis in words, not by its identifier.
+        named = dict(row, analysis_id=readable_name(row))
+        alt = plots.alt_text_forest(named, its_units, its_labels)
+        digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels)
+        emit(aid, "forest", f"forest-{aid}", digest,
+             lambda r=row, u=its_units, lab=its_labels: plots.forest_plot(r, u, lab), alt)
+        if len(its_units) >= FUNNEL_MIN_K:
+            alt = plots.alt_text_funnel(named, its_units)
+            digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units)
+            emit(aid, "funnel", f"funnel-{aid}", digest,
+                 lambda r=row, u=its_units: plots.funnel_plot(r, u), alt)
+
+    if effects is None:
+        coded = units.merge(pooled[["analysis_id", "theme", "outcome"]], on="analysis_id")
+        effects = coded.assign(kind="study")[["study", "theme", "outcome", "kind"]]
+    counts = gap_counts(effects, studies)
+    alt = gap_map_alt(counts)
+    digest = _hash(DRAWING_VERSION, code, "gapmap", counts)
+    emit(GAP_MAP_ID, "gapmap", "gap-map", digest, lambda c=counts: plots.draw_gap_map(c), alt)
+
+    index = pd.DataFrame(entries, columns=INDEX_COLUMNS).sort_values(
+        ["analysis_id", "kind"], kind="mergesort").reset_index(drop=True)
+    keep = set(index["svg"]) | set(index["png"]) | {"index.csv"}
+    for path in sorted(outdir.iterdir()):
+        if path.is_file() and path.suffix in (".svg", ".png") and path.name not in keep:
+            path.unlink()  # a figure of an analysis that no longer exists
+    write_text_atomic(index_path, csv_text(index.to_dict("records"), INDEX_COLUMNS))
+    return index
+
+
+def gap_map_alt(counts: pd.DataFrame) -> str:
+    """Alt text of the gap map: what it shows and where the evidence is."""
+    from analysis.brief import OUTCOME_NAME, OUTCOMES, THEME_SHORT, THEMES
+
+    filled = counts[(counts["coded"] + counts["narrative"]) > 0]
+    n_cells = len(THEMES) * len(OUTCOMES)
+    in_grid = filled[filled["theme"].isin(THEMES) & filled["outcome"].isin(OUTCOMES)]
+    text = (f"Evidence gap map: a grid of {len(THEMES)} kinds of social capital by "
+            f"{len(OUTCOMES)} outcomes, each cell giving the number of studies with coded "
+            f"effects and the number with narrative findings only. {len(in_grid)} of "
+            f"{n_cells} cells hold any study.")
+    if not in_grid.empty:
+        top = in_grid.assign(total=in_grid["coded"] + in_grid["narrative"]).sort_values(
+            ["total", "theme", "outcome"], ascending=[False, True, True], kind="mergesort")
+        best = top.iloc[0]
+        text += (f" The fullest is {THEME_SHORT.get(best['theme'], best['theme']).lower()} "
+                 f"capital and {OUTCOME_NAME.get(best['outcome'], best['outcome']).lower()} "
+                 f"({int(best['coded'])} coded, {int(best['narrative'])} narrative).")
+    return text
