@@ -43,8 +43,9 @@ def aggregate(yi: np.ndarray, vi: np.ndarray, *, rho: float) -> tuple[float, flo
     return float(W1 @ y) / total, 1.0 / total
 
 
-def aggregate_units(y: np.ndarray, v: np.ndarray, unit: np.ndarray, *,
-                    rho: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def aggregate_units(
+    y: np.ndarray, v: np.ndarray, unit: np.ndarray, *, rho: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Combine the effects of each unit (one study sample) with ``aggregate``.
 
     Parameters
@@ -67,6 +68,6 @@ def aggregate_units(y: np.ndarray, v: np.ndarray, unit: np.ndarray, *,
     labels, starts, counts = np.unique(unit[order], return_index=True, return_counts=True)
     yi, vi = y[order][starts], v[order][starts]  # single effects pass through
     for i in np.flatnonzero(counts > 1):
-        members = order[starts[i]: starts[i] + counts[i]]
+        members = order[starts[i] : starts[i] + counts[i]]
         yi[i], vi[i] = aggregate(y[members], v[members], rho=rho)
     return labels, yi, vi

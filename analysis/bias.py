@@ -45,16 +45,22 @@ class EggerTest:
     limit_ci_high: float
 
 
+def testable(y: np.ndarray, v: np.ndarray) -> bool:
+    """Whether small-study effects can be looked for: k >= 3, SEs and effects that differ."""
+    return len(y) >= MIN_UNITS and np.ptp(np.sqrt(v)) > 0 and np.ptp(y) > 0
+
+
 def _slope_model(y, v, *, estimator, ci_method, alpha):
-    """The Egger-type model y ~ sqrt(v), or None if the slope is not identified."""
-    if len(y) < MIN_UNITS or np.ptp(np.sqrt(v)) == 0:
+    """The Egger-type model y ~ sqrt(v), or None if there is nothing to test."""
+    if not testable(y, v):
         return None
     X = np.column_stack([np.ones_like(y), np.sqrt(v)])
     return fit_model(y, v, X, estimator=estimator, ci_method=ci_method, alpha=alpha)
 
 
-def egger_test(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
-               alpha: float) -> EggerTest | None:
+def egger_test(
+    y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float
+) -> EggerTest | None:
     """Egger's test of funnel-plot asymmetry on the model's own settings.
 
     Parameters
@@ -67,15 +73,23 @@ def egger_test(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
     Returns
     -------
     EggerTest or None
-        None when k < 3 or every SE is the same (no slope to test).
+        None when k < 3, every SE is the same (no slope to test) or every
+        effect is the same (no asymmetry).
     """
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     model = _slope_model(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     if model is None:
         return None
     df = model.df if ci_method == "knha" else float("nan")
-    return EggerTest(float(model.stat[1]), df, float(model.pvalue[1]), float(model.beta[1]),
-                     float(model.beta[0]), float(model.ci_low[0]), float(model.ci_high[0]))
+    return EggerTest(
+        float(model.stat[1]),
+        df,
+        float(model.pvalue[1]),
+        float(model.beta[1]),
+        float(model.beta[0]),
+        float(model.ci_low[0]),
+        float(model.ci_high[0]),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +115,14 @@ class TrimFill:
     vi: np.ndarray
 
 
-def trim_and_fill(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
-                  alpha: float) -> TrimFill | None:
+def missing_side(slope: float) -> str:
+    """metafor's choice of side from the Egger-type slope: < 0 "right", else "left"."""
+    return "right" if slope < 0 else "left"
+
+
+def trim_and_fill(
+    y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float, side: str | None
+) -> TrimFill | None:
     """Duval and Tweedie's trim-and-fill with the L0 estimator (metafor ``trimfill``).
 
     Parameters
@@ -112,19 +132,25 @@ def trim_and_fill(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: st
     estimator, ci_method, alpha
         As ``meta.fit``; used for choosing the side, the iterations and the
         filled model.
+    side : {"left", "right"} or None
+        Where units are missing; None chooses as metafor (``missing_side`` of
+        the slope of ``egger_test``'s model, which a caller that already has it
+        can pass instead).
 
     Returns
     -------
     TrimFill or None
-        None when k < 3, every SE is the same (no side can be chosen), or the
-        L0 iterations did not settle within ``TRIMFILL_MAX_ITERATIONS``.
+        None when ``egger_test`` would be None, or the L0 iterations did not
+        settle within ``TRIMFILL_MAX_ITERATIONS``.
     """
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     settings = dict(estimator=estimator, ci_method=ci_method, alpha=alpha)
-    slope_model = _slope_model(y, v, **settings)
-    if slope_model is None:
+    if not testable(y, v):
         return None
-    side = "right" if slope_model.beta[1] < 0 else "left"
+    if side is None:
+        side = missing_side(float(_slope_model(y, v, **settings).beta[1]))
+    if side not in ("left", "right"):
+        raise ValueError(f"trim-and-fill needs side 'left' or 'right' (got {side!r}).")
     sign = -1.0 if side == "right" else 1.0  # work as if units were missing on the left
     order = np.argsort(sign * y, kind="stable")
     ys, vs = sign * y[order], v[order]
@@ -133,7 +159,12 @@ def trim_and_fill(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: st
         if k0 == previous:
             break
         previous = k0
-        centre = fit(ys[: k - k0], vs[: k - k0], **settings).estimate
+        kept = k - k0
+        centre = (
+            ys[0]
+            if kept == 1
+            else float(fit_model(ys[:kept], vs[:kept], np.ones((kept, 1)), **settings).beta[0])
+        )
         centred = ys - centre
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(centred), kind="stable")] = np.arange(1, k + 1)  # ties: first
@@ -143,6 +174,6 @@ def trim_and_fill(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: st
         return None
     if k0 == 0:
         return TrimFill(0, side, fit(y, v, **settings), y, v)
-    filled_y = np.concatenate([y, sign * (2 * centre - ys[k - k0:])])
-    filled_v = np.concatenate([v, vs[k - k0:]])
+    filled_y = np.concatenate([y, sign * (2 * centre - ys[k - k0 :])])
+    filled_v = np.concatenate([v, vs[k - k0 :]])
     return TrimFill(k0, side, fit(filled_y, filled_v, **settings), filled_y, filled_v)

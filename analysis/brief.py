@@ -252,11 +252,15 @@ def natural(measure: str, value: float) -> float:
     return float(value)
 
 
+# Between the limits of an interval: no line break inside "0.12 to 0.34".
+NBSP = "\u00a0"
+
+
 def fmt_interval(measure: str, low: float, high: float) -> str:
-    """'0.12 to 0.34' on the natural scale ('' when missing)."""
+    """'0.12 to 0.34' on the natural scale, unbreakable ('' when missing)."""
     if not (is_number(low) and is_number(high)):
         return ""
-    return f"{fmt(natural(measure, low))} to {fmt(natural(measure, high))}"
+    return f"{fmt(natural(measure, low))}{NBSP}to{NBSP}{fmt(natural(measure, high))}"
 
 
 def construct_words(slug: str) -> str:
@@ -294,23 +298,19 @@ def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
     """One plain-language sentence: direction, whether the CI excludes no effect, consistency."""
     exposure = THEME_EXPOSURE.get(theme, f"more {theme} capital")
     better, worse = OUTCOME_DIRECTION.get(outcome, OUTCOME_DIRECTION["other"])
-    towards = better if float(estimate) > 0 else worse
-    if float(estimate) == 0:
-        direction = f"{exposure.capitalize()} made no difference on average"
-    elif _crosses(*ci):
-        direction = (f"No clear association: the estimate leans towards {exposure} going with "
-                     f"{towards}, but the 95% CI includes no effect")
+    if _crosses(*ci):
+        direction = "No clear association (the 95% CI includes no effect)"
     else:
-        direction = f"{exposure.capitalize()} went with {towards}, and the 95% CI excludes no effect"
+        towards = better if float(estimate) > 0 else worse
+        direction = f"{exposure.capitalize()} went with {towards} (the 95% CI excludes no effect)"
+    share = f" (I² {fmt_i2(i2)})" if is_number(i2) else ""
     if k < 2:
-        consistency = "one study, so consistency cannot be judged"
+        consistency = "one study, so consistency is unknown"
     elif is_number(pi[0]) and _crosses(*pi):
         consistency = ("results varied so much between samples that in a new setting the "
-                       "association could be absent or reversed")
-        if is_number(i2):
-            consistency += f" (I² {fmt_i2(i2)})"
+                       f"association could be absent or reversed{share}")
     elif is_number(i2) and float(i2) > grade.I2_SERIOUS:
-        consistency = f"results varied between samples (I² {fmt_i2(i2)}) but all in one direction"
+        consistency = f"results varied in size between samples{share}, though not in direction"
     else:
         consistency = "results were consistent across samples"
     return f"{direction}; {consistency}."
@@ -397,10 +397,9 @@ def _truthy(value: Any) -> bool:
 def author_year(ref: Mapping[str, Any]) -> str:
     """'Rothon et al. (2012)' from a references.csv row."""
     authors = [a.strip() for a in _text(ref.get("author")).split(" and ") if a.strip()]
-    names = []
-    for author in authors:
-        name = author.split(",")[0].strip() if "," in author else author.split()[-1]
-        names.append(name)
+    # "Family, Given" gives the family name; without a comma the bibliography holds a
+    # bare surname ("Croll", "van der Erve") or an organisation ("Opportunity Insights").
+    names = [a.split(",")[0].strip() if "," in a else a for a in authors]
     if not names:
         who = _text(ref.get("key"))
     elif len(names) == 1:
@@ -537,7 +536,7 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
     row = {
         "analysis_id": a.id,
         "theme": THEME_SHORT.get(_text(r.get("theme")), _text(r.get("theme"))),
-        "outcome": analysis_label(r),
+        "outcome": analysis_label(r) + (" (Atlas)" if ATLAS_STUDY in a.studies else ""),
         "k": str(k),
         "n_studies": str(int(r.get("n_studies") or len(a.studies) or 0)),
         "samples": f"{k} ({int(r.get('n_studies') or len(a.studies) or 0)})",
@@ -742,6 +741,27 @@ FORM_NAME = {
 }
 
 
+_VERDICT_ORDER = ("supports", "qualifies", "contradicts", "inconclusive")
+
+
+def theme_summary(verdicts: list[str], narrative: int) -> str:
+    """'2 analyses qualify the report's claim; 1 is inconclusive.' for the summary."""
+    if not verdicts:
+        studies = "study" if narrative == 1 else "studies"
+        return f"No coded numbers; the evidence is narrative only ({narrative} {studies})."
+    parts = []
+    for label in _VERDICT_ORDER:
+        n = verdicts.count(label)
+        if not n:
+            continue
+        if label == "inconclusive":
+            verb = "is inconclusive" if n == 1 else "are inconclusive"
+        else:
+            verb = label if n == 1 else label[:-1]  # supports -> support
+        parts.append(f"{n} {'analysis' if n == 1 else 'analyses'} {verb}")
+    return "; ".join(parts) + " (against the report's claim)."
+
+
 def seed_reference(references) -> tuple[str, dict | None]:
     """(key, CSL entry or None): the seed report's key, from the bibliography when it is there."""
     for r in _rows(references):
@@ -781,22 +801,17 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "finding": _text(s.get("findings")),
             "not_poolable": _text(s.get("not_poolable")),
             "atlas": key == ATLAS_STUDY,
+            "theme_keys": [x for x in _text(s.get("themes")).split(";") if x],
         }
 
     studies_list = [study_entry(s) for s in coded_studies]
     context_list = [study_entry(s) for s in context_rows]
 
+    theme_of = {a.id: _text(a.row.get("theme")) for a in all_analyses}
     themes = []
     for theme in THEMES:
-        rows = [r for r in headline if _text(
-            next(a.row for a in all_analyses if a.id == r["analysis_id"]).get("theme")) == theme]
-        narrative = [s for s in studies_list if s["status"] != "coded"
-                     and theme in [t for t in _text(
-                         next(x for x in coded_studies if _text(x["study"]) == s["key"])
-                         .get("themes")).split(";") if t]]
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        rows = [r for r in headline if theme_of[r["analysis_id"]] == theme]
+        narrative = [s for s in studies_list if s["status"] != "coded" and theme in s["theme_keys"]]
         claim = THEME_CLAIMS[theme]
         themes.append({
             "key": theme,
@@ -805,9 +820,7 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "where": claim.where,
             "analyses": rows,
             "narrative": narrative,
-            "verdict_counts": [{"label": v, "n": str(n)} for v, n in
-                               sorted(counts.items(), key=lambda kv: ("supports", "qualifies",
-                                      "contradicts", "inconclusive").index(kv[0]))],
+            "summary": theme_summary([r["verdict"] for r in rows], len(narrative)),
             "has_atlas": any(r["atlas"] for r in rows),
         })
 
@@ -841,6 +854,8 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     cite_text = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
                  f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}.")
     return {
+        "bib_keys": sorted(keys | {seed_key}),
+        "atlas_key": ATLAS_STUDY,
         "meta": {
             "title": title,
             "subtitle": "What the studies behind Local Trust's Bridging the divide (2025) show",
@@ -903,9 +918,14 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
 # --- rendering -------------------------------------------------------------------
 
 
-def _cite(key: str) -> str:
-    """[@key] for a bibliography key that is safe to write; escaped text otherwise."""
-    return f"[@{key}]" if key and _KEY.match(key) else escape_md(key)
+def _citable(key: str, keys: Iterable[str] | None) -> bool:
+    return bool(key) and bool(_KEY.match(key)) and (keys is None or key in keys)
+
+
+def code_span(text: Any) -> str:
+    """`text` for identifiers made of safe characters; escaped text otherwise."""
+    text = _text(text)
+    return f"`{text}`" if re.fullmatch(r"[A-Za-z0-9_.:-]+", text) else escape_md(text)
 
 
 def environment(template_dir: str | Path):
@@ -924,7 +944,9 @@ def environment(template_dir: str | Path):
     )
     env.filters["md"] = escape_md
     env.filters["yamlstr"] = yaml_string
-    env.filters["cite"] = _cite
+    env.filters["code"] = code_span
+    env.filters["cite"] = lambda key: f"[@{key}]" if _citable(key, None) else escape_md(key)
+    env.filters["at"] = lambda key: f"@{key}" if _citable(key, None) else escape_md(key)
     env.filters["cap"] = lambda s: str(s)[:1].upper() + str(s)[1:]
     return env
 
@@ -937,6 +959,20 @@ def render_source(template: str | Path, context: Mapping[str, Any]) -> str:
     env = environment(template.parent)
     env.filters["csl"] = lambda entry: yaml.safe_dump([entry], allow_unicode=True,
                                                       sort_keys=True, width=1000).rstrip()
+    # Citations only for keys of the bibliography; anything else shows as text.
+    keys = set(context.get("bib_keys", []))
+    env.filters["cite"] = lambda key: f"[@{key}]" if _citable(key, keys) else escape_md(key)
+    env.filters["at"] = lambda key: f"@{key}" if _citable(key, keys) else escape_md(key)
+
+    def cites(many: Iterable[str]) -> str:
+        """[@a; @b] for the citable keys, the others as escaped text after them."""
+        many = list(many)
+        good = [k for k in many if _citable(k, keys)]
+        rest = [escape_md(k) for k in many if not _citable(k, keys)]
+        parts = ([f"[{'; '.join('@' + k for k in good)}]"] if good else []) + rest
+        return " ".join(parts)
+
+    env.filters["cites"] = cites
     return env.get_template(template.name).render(**context)
 
 

@@ -131,6 +131,10 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
         return problem(f"is not UTF-8 text (byte {err.start})", "save the file as UTF-8")
     try:
         data = load_yaml_text(text)
+    except RecursionError:  # hostile-input guard (issue 7): see below
+        return problem(*_TOO_DEEP)
+    except yaml.reader.ReaderError as err:  # hostile-input guard (issue 7): see below
+        return problem(*_unacceptable_character(err, text))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -353,6 +357,7 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     study = data.get("study") if isinstance(data.get("study"), str) else path.stem
     problems = [_schema_problem(e, name, study, data)
                 for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+    problems += non_finite_problems(data, name, study)  # hostile-input guard (issue 7)
     if isinstance(data.get("study"), str) and data["study"] != path.stem:
         problems.append(Problem(name, study, "", "study",
                                 f"the file is named {path.name} but holds study {data['study']!r}",
@@ -415,3 +420,60 @@ def load_corpus(folder: str | Path, bib_keys: Iterable[str] | None) -> tuple[lis
         if not found:
             documents.append((path, data))
     return documents, problems
+
+
+# ---------------------------------------------------------------- hostile-input guards
+# Added for issue 7 (the bad-input corpus, tests/data/bad/). What the schema and
+# the YAML parser let through or crash on:
+# - YAML reads `.nan`, `.inf` and overflowing numbers (1.0e+400) as floats, and
+#   JSON Schema's `exclusiveMinimum: 0` lets NaN and infinity through;
+# - PyYAML parses nesting recursively: `[[[[...` a few thousand deep raises
+#   RecursionError, not a YAMLError;
+# - a control character gives a ReaderError whose text spans two lines and
+#   counts characters, not lines.
+
+_TOO_DEEP = (
+    "is nested far too deeply to be an extraction file",
+    "start from the template of `review new KEY`; an extraction file is a few levels deep",
+)
+
+
+def _unacceptable_character(err: yaml.reader.ReaderError, text: str) -> tuple[str, str]:
+    """One line for a character YAML refuses (control characters such as ESC)."""
+    line = text.count("\n", 0, max(err.position, 0)) + 1
+    char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+    return (f"is not valid YAML: line {line}: contains the control character #x{char:04x}, "
+            "which is not allowed in text",
+            "delete the character (it often comes from copying out of a PDF or a terminal)")
+
+
+def non_finite_problems(data: Any, name: str, study: str) -> list[Problem]:
+    """A problem for every NaN or infinite number anywhere in one parsed file."""
+    out: list[Problem] = []
+
+    def walk(value: Any, effect_id: str, field: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+            out.append(Problem(
+                name, study, effect_id, field,
+                f"{written} is not a finite number",
+                "write the number as printed in the source (a huge value such as 1.0e+400 is "
+                "read as infinity); if the source gives none, leave the field or effect out"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, effect_id, f"{field}.{key}" if field else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, effect_id, f"{field}.{index}" if field else str(index))
+
+    for key, value in data.items():
+        if key == "effects" and isinstance(value, list):
+            for index, effect in enumerate(value):
+                effect_id = (str(effect.get("id")) if isinstance(effect, dict) and effect.get("id")
+                             else f"#{index + 1}")
+                if isinstance(effect, dict):
+                    for field, item in effect.items():
+                        walk(item, effect_id, str(field))
+        else:
+            walk(value, "", str(key))
+    return out

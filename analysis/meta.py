@@ -5,7 +5,8 @@ Where each number comes from:
 - tau² for ``DL`` and ``HE`` is PyMARE's (``DerSimonianLaird``, ``Hedges``), which
   uses metafor's formulas, also with moderators.
 - tau² for ``ML`` and ``REML`` is computed here by metafor's algorithm, Fisher
-  scoring on tau² started at the DerSimonian-Laird value, in O(k) vector code.
+  scoring on tau², in O(k) vector code (started at the DerSimonian-Laird value;
+  metafor starts at Hedges', which only changes the path).
   PyMARE's ``VarianceBasedLikelihoodEstimator`` is fast enough but searches a
   bounded grid to about 1e-6 relative and has no notion of non-convergence, which
   metafor's ``method = c("REML", "DL")`` fallback needs; a reference test
@@ -22,6 +23,13 @@ Where each number comes from:
 
 PyMARE imports sympy (about a second), so it is imported inside the functions
 that call it, not at module level. Nothing here builds a k x k matrix.
+
+Deviation from metafor, on purpose: metafor stops Fisher scoring once tau²
+changes by < 1e-5, which can leave its printed tau² up to ~1e-5 from the
+optimum; this engine iterates to ``TAU2_THRESHOLD``. Statistics that depend on
+tau² can therefore differ in the 4th decimal where metafor stopped early (bcg
+with ``mods = ~ablat``: tau² 0.07635 here vs 0.0764 printed; molloy2014: z
+4.7502 vs 4.7501); the reference tests show both come from metafor's early stop.
 """
 
 from __future__ import annotations
@@ -161,8 +169,9 @@ class MetaFit:
     note: str
 
 
-def check_inputs(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
-                 alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def check_inputs(
+    y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate effects and settings, returning float arrays of shape (k,).
 
     Raises
@@ -179,8 +188,10 @@ def check_inputs(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie between 0 and 1, not {alpha}.")
     if y.size == 0 or y.shape != v.shape:
-        raise ValueError(f"Need one variance per effect and at least one effect "
-                         f"(got {y.size} effects, {v.size} variances).")
+        raise ValueError(
+            f"Need one variance per effect and at least one effect "
+            f"(got {y.size} effects, {v.size} variances)."
+        )
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v)) and np.all(v > 0)):
         raise ValueError("Every effect must be a finite number with a finite, positive variance.")
     return y, v
@@ -192,20 +203,22 @@ def _wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float):
     Returns
     -------
     w : numpy.ndarray of shape (k,)
-    beta : numpy.ndarray of shape (p,)
+    Xw : numpy.ndarray of shape (k, p)
+        ``W X``.
     A : numpy.ndarray of shape (p, p)
-        ``(X'WX)^-1``.
+        ``(X'WX)^-1`` (a plain reciprocal when p = 1, the common case).
     resid : numpy.ndarray of shape (k,)
     """
     w = 1.0 / (v + tau2)
-    A = np.linalg.inv((X.T * w) @ X)
-    beta = A @ ((X.T * w) @ y)
-    return w, beta, A, y - X @ beta
+    Xw = X * w[:, None]
+    M = X.T @ Xw
+    A = 1.0 / M if M.shape == (1, 1) else np.linalg.inv(M)
+    return w, Xw, A, y - X @ (A @ (Xw.T @ y))
 
 
-def _trace_p(w: np.ndarray, X: np.ndarray, A: np.ndarray) -> float:
+def _trace_p(w: np.ndarray, Xw: np.ndarray, A: np.ndarray) -> float:
     """tr(P) with P = W - W X A X'W, in O(k p²)."""
-    return float(w.sum() - np.trace(A @ ((X.T * w**2) @ X)))
+    return float(w.sum() - np.trace(A @ (Xw.T @ Xw)))
 
 
 def _likelihood_terms(y, v, X, tau2: float, method: str) -> tuple[float, float, float]:
@@ -221,16 +234,19 @@ def _likelihood_terms(y, v, X, tau2: float, method: str) -> tuple[float, float, 
     -------
     score, information, loglik : float
         The Fisher scoring step is ``score / information``; the SE of tau² is
-        ``sqrt(2 / information)``.
+        ``sqrt(2 / information)``. With P = W - W X A X'W: REML score
+        y'PPy - tr(P), information tr(PP); ML score y'PPy - tr(W), information tr(W²).
     """
-    w, _, A, e = _wls(y, v, X, tau2)
+    w, Xw, A, e = _wls(y, v, X, tau2)
     Py = w * e  # P y = W (y - X beta)
-    loglik = -0.5 * (np.log(v + tau2).sum() + w @ e**2)
+    loglik = -0.5 * (np.log(v + tau2).sum() + Py @ e)
     if method == "ML":
         return float(Py @ Py - w.sum()), float(w @ w), float(loglik)
-    B = A @ ((X.T * w**2) @ X)
-    tr_pp = w @ w - 2 * np.trace(A @ ((X.T * w**3) @ X)) + np.trace(B @ B)
-    loglik += 0.5 * np.linalg.slogdet(A)[1]  # - 0.5 log|X'WX|
+    B = A @ (Xw.T @ Xw)  # A X'W²X
+    C = A @ ((Xw * w[:, None]).T @ Xw)  # A X'W³X
+    tr_pp = w @ w - 2 * np.trace(C) + np.sum(B * B.T)
+    log_det_a = math.log(A[0, 0]) if A.shape == (1, 1) else np.linalg.slogdet(A)[1]
+    loglik += 0.5 * log_det_a  # - 0.5 log|X'WX|
     return float(Py @ Py - (w.sum() - np.trace(B))), float(tr_pp), float(loglik)
 
 
@@ -239,8 +255,8 @@ def typical_variance(v: np.ndarray, X: np.ndarray) -> float:
 
     For ``X`` a column of ones this is (k-1) Σw / ((Σw)² - Σw²), w = 1/v.
     """
-    w, _, A, _ = _wls(np.zeros(len(v)), v, X, 0.0)
-    return (len(v) - X.shape[1]) / _trace_p(w, X, A)
+    w, Xw, A, _ = _wls(np.zeros(len(v)), v, X, 0.0)
+    return (len(v) - X.shape[1]) / _trace_p(w, Xw, A)
 
 
 def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
@@ -256,8 +272,8 @@ def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
 def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
     """ML or REML tau² by Fisher scoring (metafor's algorithm, see module docstring)."""
     k, p = X.shape
-    w, _, A, e = _wls(y, v, X, 0.0)
-    tr_p0 = _trace_p(w, X, A)
+    w, Xw, A, e = _wls(y, v, X, 0.0)
+    tr_p0 = _trace_p(w, Xw, A)
     scale = (k - p) / tr_p0  # typical sampling variance: the convergence scale
     score, info, loglik = _likelihood_terms(y, v, X, 0.0, method)
     if score <= 0:  # the likelihood falls from tau² = 0 on
@@ -286,8 +302,9 @@ def _tau2_se(information: float) -> float:
     return math.sqrt(2 / information) if information > 0 else math.nan
 
 
-def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, estimator: str,
-                  ci_method: str) -> Tau2Estimate:
+def estimate_tau2(
+    y: np.ndarray, v: np.ndarray, X: np.ndarray, *, estimator: str, ci_method: str
+) -> Tau2Estimate:
     """Estimate the (residual) between-study variance.
 
     Parameters
@@ -316,8 +333,9 @@ def _coefficients(y, v, X, tau2: float, ci_method: str) -> tuple[np.ndarray, np.
     return model.params_["fe_params"][:, 0], model.params_["inv_cov"][:, :, 0]
 
 
-def fit_model(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, estimator: str, ci_method: str,
-              alpha: float) -> ModelFit:
+def fit_model(
+    y: np.ndarray, v: np.ndarray, X: np.ndarray, *, estimator: str, ci_method: str, alpha: float
+) -> ModelFit:
     """Fit ``y ~ X`` with the given tau² estimator (metafor ``rma(yi, vi, mods)``).
 
     Parameters
@@ -353,8 +371,24 @@ def fit_model(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, estimator: str, ci
     else:
         df = math.inf
         pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), stats.norm.ppf(1 - alpha / 2)
-    return ModelFit(estimator, ci_method, k, p, beta, cov, se, stat, pvalue, beta - crit * se,
-                    beta + crit * se, df, tau2.value, tau2.se, 1.0 / (v + tau2.value), note)
+    return ModelFit(
+        estimator,
+        ci_method,
+        k,
+        p,
+        beta,
+        cov,
+        se,
+        stat,
+        pvalue,
+        beta - crit * se,
+        beta + crit * se,
+        df,
+        tau2.value,
+        tau2.se,
+        1.0 / (v + tau2.value),
+        note,
+    )
 
 
 def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, int, float]:
@@ -372,6 +406,7 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
     df, by brentq. A bound is 0 when Q(0) is already below its quantile. The
     interval does not depend on the estimator.
     """
+
     def q_gen(tau2: float) -> float:
         w, _, _, e = _wls(y, v, X, tau2)
         return float(w @ e**2)
@@ -387,8 +422,11 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
         high = scale
         while q_gen(high) > target:  # Q falls towards 0 as tau² grows
             high *= 10
-        bounds.append(optimize.brentq(lambda t: q_gen(t) - target, 0.0, high,
-                                      xtol=1e-300, rtol=QPROFILE_RTOL))
+        bounds.append(
+            optimize.brentq(
+                lambda t, q=target: q_gen(t) - q, 0.0, high, xtol=1e-300, rtol=QPROFILE_RTOL
+            )
+        )
     return bounds[0], bounds[1]
 
 
@@ -397,10 +435,38 @@ def _single(y: float, v: float, *, estimator: str, ci_method: str, alpha: float)
     se = math.sqrt(v)
     z, crit = y / se, stats.norm.ppf(1 - alpha / 2)
     nan = math.nan
-    return MetaFit(estimator, ci_method, 1, False, y, se, z, nan, float(2 * stats.norm.sf(abs(z))),
-                   y - crit * se, y + crit * se, nan, nan, nan, nan, nan, nan, nan, nan, nan,
-                   nan, nan, nan, nan, nan, nan, nan, nan, nan,
-                   "one unit: reported, not pooled (Wald CI of that unit)")
+    return MetaFit(
+        estimator,
+        ci_method,
+        1,
+        False,
+        y,
+        se,
+        z,
+        nan,
+        float(2 * stats.norm.sf(abs(z))),
+        y - crit * se,
+        y + crit * se,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        "one unit: reported, not pooled (Wald CI of that unit)",
+    )
 
 
 def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float) -> MetaFit:
@@ -426,8 +492,9 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     k = y.size
     if k == 1:
-        return _single(float(y[0]), float(v[0]), estimator=estimator, ci_method=ci_method,
-                       alpha=alpha)
+        return _single(
+            float(y[0]), float(v[0]), estimator=estimator, ci_method=ci_method, alpha=alpha
+        )
     X = np.ones((k, 1))
     model = fit_model(y, v, X, estimator=estimator, ci_method=ci_method, alpha=alpha)
     q, q_df, q_p = cochran_q(y, v, X)
@@ -439,15 +506,42 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     else:
         i2, h2 = 100 * tau2 / (tau2 + s2), (tau2 + s2) / s2
     estimate, se = float(model.beta[0]), float(model.se[0])
-    crit = stats.norm.ppf(1 - alpha / 2) if ci_method == "wald" else stats.t.ppf(1 - alpha / 2, k - 1)
+    crit = (
+        stats.norm.ppf(1 - alpha / 2) if ci_method == "wald" else stats.t.ppf(1 - alpha / 2, k - 1)
+    )
     half = float(crit * math.sqrt(tau2 + se**2))
     notes = [model.note] if model.note else []
     if np.ptp(y) == 0:
         notes.append("all effects are identical")
     return MetaFit(
-        model.estimator, ci_method, k, True, estimate, se, float(model.stat[0]), model.df,
-        float(model.pvalue[0]), float(model.ci_low[0]), float(model.ci_high[0]),
-        estimate - half, estimate + half, tau2, model.tau2_se, t_low, t_high,
-        math.sqrt(tau2), math.sqrt(t_low), math.sqrt(t_high),
-        i2, 100 * t_low / (t_low + s2), 100 * t_high / (t_high + s2),
-        h2, (t_low + s2) / s2, (t_high + s2) / s2, q, float(q_df), q_p, "; ".join(notes))
+        model.estimator,
+        ci_method,
+        k,
+        True,
+        estimate,
+        se,
+        float(model.stat[0]),
+        model.df,
+        float(model.pvalue[0]),
+        float(model.ci_low[0]),
+        float(model.ci_high[0]),
+        estimate - half,
+        estimate + half,
+        tau2,
+        model.tau2_se,
+        t_low,
+        t_high,
+        math.sqrt(tau2),
+        math.sqrt(t_low),
+        math.sqrt(t_high),
+        i2,
+        100 * t_low / (t_low + s2),
+        100 * t_high / (t_high + s2),
+        h2,
+        (t_low + s2) / s2,
+        (t_high + s2) / s2,
+        q,
+        float(q_df),
+        q_p,
+        "; ".join(notes),
+    )

@@ -69,8 +69,16 @@ class MetaRegression:
     note: str
 
 
-def meta_regression(y: np.ndarray, v: np.ndarray, mods: np.ndarray, names: list[str], *,
-                    estimator: str, ci_method: str, alpha: float) -> MetaRegression:
+def meta_regression(
+    y: np.ndarray,
+    v: np.ndarray,
+    mods: np.ndarray,
+    names: list[str],
+    *,
+    estimator: str,
+    ci_method: str,
+    alpha: float,
+) -> MetaRegression:
     """Mixed-effects meta-regression of ``y`` on an intercept and ``mods``.
 
     Parameters
@@ -93,12 +101,17 @@ def meta_regression(y: np.ndarray, v: np.ndarray, mods: np.ndarray, names: list[
     X = np.column_stack([np.ones_like(y), np.asarray(mods, dtype=float).reshape(len(y), -1)])
     k, p = X.shape
     if k <= p or np.linalg.matrix_rank(X) < p:
-        raise ValueError(f"{p - 1} moderator column(s) cannot be estimated from {k} units "
-                         "(too few units, or moderators that do not vary independently).")
+        raise ValueError(
+            f"{p - 1} moderator column(s) cannot be estimated from {k} units "
+            "(too few units, or moderators that do not vary independently)."
+        )
     model = fit_model(y, v, X, estimator=estimator, ci_method=ci_method, alpha=alpha)
     qe, qe_df, qe_p = cochran_q(y, v, X)
     b = model.beta[1:]
-    qm = float(b @ np.linalg.solve(model.cov[1:, 1:], b))
+    try:
+        qm = float(b @ np.linalg.solve(model.cov[1:, 1:], b))
+    except np.linalg.LinAlgError:  # Knapp-Hartung covariance 0: the model fits exactly
+        qm = math.nan
     if ci_method == "knha":
         test, qm, df2 = "F", qm / (p - 1), float(k - p)
         qm_p = float(stats.f.sf(qm, p - 1, df2))
@@ -107,16 +120,36 @@ def meta_regression(y: np.ndarray, v: np.ndarray, mods: np.ndarray, names: list[
         qm_p = float(stats.chi2.sf(qm, p - 1))
     r2 = math.nan
     if model.estimator != "EE":
-        tau2_re = fit_model(y, v, X[:, :1], estimator=model.estimator, ci_method=ci_method,
-                            alpha=alpha).tau2
+        tau2_re = fit_model(
+            y, v, X[:, :1], estimator=model.estimator, ci_method=ci_method, alpha=alpha
+        ).tau2
         if tau2_re > 0:
             r2 = max(0.0, 100 * (tau2_re - model.tau2) / tau2_re)
     s2 = typical_variance(v, X)
     return MetaRegression(
-        model.estimator, ci_method, k, ("intrcpt", *names), model.beta, model.se, model.stat,
-        model.pvalue, model.ci_low, model.ci_high, model.tau2,
-        100 * model.tau2 / (model.tau2 + s2), qe, float(qe_df), qe_p, qm, float(p - 1), df2,
-        qm_p, test, r2, model.note)
+        model.estimator,
+        ci_method,
+        k,
+        ("intrcpt", *names),
+        model.beta,
+        model.se,
+        model.stat,
+        model.pvalue,
+        model.ci_low,
+        model.ci_high,
+        model.tau2,
+        100 * model.tau2 / (model.tau2 + s2),
+        qe,
+        float(qe_df),
+        qe_p,
+        qm,
+        float(p - 1),
+        df2,
+        qm_p,
+        test,
+        r2,
+        model.note,
+    )
 
 
 @dataclass(frozen=True)
@@ -141,8 +174,9 @@ class SubgroupAnalysis:
     note: str
 
 
-def subgroup_analysis(y: np.ndarray, v: np.ndarray, groups: list[str], *, estimator: str,
-                      ci_method: str, alpha: float) -> SubgroupAnalysis:
+def subgroup_analysis(
+    y: np.ndarray, v: np.ndarray, groups: list[str], *, estimator: str, ci_method: str, alpha: float
+) -> SubgroupAnalysis:
     """Pool within each subgroup and test whether the subgroups differ.
 
     Parameters
@@ -157,8 +191,16 @@ def subgroup_analysis(y: np.ndarray, v: np.ndarray, groups: list[str], *, estima
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     groups = np.asarray(groups, dtype=str)
     levels = tuple(sorted(set(groups)))
-    fits = tuple(fit(y[groups == level], v[groups == level], estimator=estimator,
-                     ci_method=ci_method, alpha=alpha) for level in levels)
+    fits = tuple(
+        fit(
+            y[groups == level],
+            v[groups == level],
+            estimator=estimator,
+            ci_method=ci_method,
+            alpha=alpha,
+        )
+        for level in levels
+    )
     k, note, test = len(y), "", None
     if len(levels) < 2:
         note = "one subgroup only: no test for subgroup differences"
@@ -166,6 +208,7 @@ def subgroup_analysis(y: np.ndarray, v: np.ndarray, groups: list[str], *, estima
         note = f"{k} units in {len(levels)} subgroups: too few for a test of subgroup differences"
     else:
         dummies = np.column_stack([groups == level for level in levels[1:]]).astype(float)
-        test = meta_regression(y, v, dummies, list(levels[1:]), estimator=estimator,
-                               ci_method=ci_method, alpha=alpha)
+        test = meta_regression(
+            y, v, dummies, list(levels[1:]), estimator=estimator, ci_method=ci_method, alpha=alpha
+        )
     return SubgroupAnalysis(levels, fits, test, note)

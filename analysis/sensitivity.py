@@ -17,8 +17,9 @@ from analysis.meta import ESTIMATORS, MetaFit, fit
 RHO_GRID = (0.2, 0.6, 0.9)
 
 
-def leave_one_out(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str,
-                  alpha: float) -> list[MetaFit]:
+def leave_one_out(
+    y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float
+) -> list[MetaFit]:
     """Refit without each unit.
 
     Parameters
@@ -35,19 +36,31 @@ def leave_one_out(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: st
     """
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     keep = ~np.eye(len(y), dtype=bool)
-    return [fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha)
-            for row in keep]
+    return [
+        fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha) for row in keep
+    ]
 
 
-def by_estimator(y: np.ndarray, v: np.ndarray, *, ci_method: str,
-                 alpha: float) -> dict[str, MetaFit]:
+def by_estimator(
+    y: np.ndarray, v: np.ndarray, *, ci_method: str, alpha: float
+) -> dict[str, MetaFit]:
     """The model under every estimator in ``meta.ESTIMATORS`` (same CI method)."""
-    return {estimator: fit(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
-            for estimator in ESTIMATORS}
+    return {
+        estimator: fit(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+        for estimator in ESTIMATORS
+    }
 
 
-def by_rho(y: np.ndarray, v: np.ndarray, unit: np.ndarray, *, rhos: tuple[float, ...],
-           estimator: str, ci_method: str, alpha: float) -> dict[float, MetaFit]:
+def by_rho(
+    y: np.ndarray,
+    v: np.ndarray,
+    unit: np.ndarray,
+    *,
+    rhos: tuple[float, ...],
+    estimator: str,
+    ci_method: str,
+    alpha: float,
+) -> dict[float, MetaFit]:
     """Re-aggregate effect-level data with each rho and refit.
 
     Parameters

@@ -1,14 +1,12 @@
 """Rule derive_atlas_effects: within-state correlations and the sca2022 extraction file."""
 
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: TC004 (Snakemake injects it at run time)
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1]))  # repo root: `analysis`
 from analysis import atlas
 from analysis.io import write_frame
 

@@ -1,0 +1,457 @@
+"""From the effects table to pooled analyses: ``pooled.csv``, the units and the sensitivity tables.
+
+An analysis is every primary effect sharing theme, outcome, measure and
+construct (absent = ""). Within it, the effects of one (study, sample) are one
+unit: they are combined first with an assumed correlation ``rho``
+(``aggregate.aggregate_units``), so k counts independent samples. Each analysis
+is then pooled (``meta.fit``), tested for small-study effects (``bias``), and, on
+request, put through the sensitivity analyses.
+
+Rows are sorted before anything is computed, so the same effects in any row
+order give identical output. Missing numbers are NaN, written as empty cells;
+counts that can be missing (n_participants, q_df, egger_df, trimfill_k0, n) are
+therefore floats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import bias, meta, moderators, sensitivity
+from analysis.aggregate import aggregate_units
+
+KEY = ["theme", "outcome", "measure", "construct"]
+UNIT = ["study", "sample"]
+TEXT_COLUMNS = [
+    "study",
+    "effect_id",
+    "sample",
+    "theme",
+    "outcome",
+    "measure",
+    "construct",
+    "role",
+    "design",
+    "country",
+]
+INPUT_COLUMNS = [*TEXT_COLUMNS, "yi", "vi", "n"]
+# Only these effects are pooled; "sensitivity" effects are coded but kept out.
+POOLED_ROLE = "primary"
+POOLED_COLUMNS = [
+    "analysis_id",
+    "theme",
+    "outcome",
+    "measure",
+    "construct",
+    "k",
+    "n_studies",
+    "n_effects",
+    "n_participants",
+    "estimator",
+    "ci_method",
+    "pooled",
+    "estimate",
+    "se",
+    "stat",
+    "p",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "tau",
+    "i2",
+    "i2_ci_low",
+    "i2_ci_high",
+    "h2",
+    "h2_ci_low",
+    "h2_ci_high",
+    "q",
+    "q_df",
+    "q_p",
+    "egger_stat",
+    "egger_p",
+    "egger_df",
+    "trimfill_k0",
+    "trimfill_side",
+    "trimfill_estimate",
+    "note",
+]
+UNIT_COLUMNS = [
+    "analysis_id",
+    "study",
+    "sample",
+    "n_effects",
+    "yi",
+    "vi",
+    "se",
+    "ci_low",
+    "ci_high",
+    "weight",
+    "n",
+    "design",
+    "country",
+]
+# pooled.csv columns that are ``meta.MetaFit`` fields of the same name.
+MODEL_COLUMNS = POOLED_COLUMNS[POOLED_COLUMNS.index("estimate") : POOLED_COLUMNS.index("q_p") + 1]
+# Counts that may be missing: floats with NaN (not pandas' Int64, whose NA the
+# CSV writer ``analysis.io`` would print as "<NA>"); it prints 12.0 as "12".
+MISSING_COUNTS = ["n_participants", "q_df", "egger_df", "trimfill_k0", "n"]
+# Columns of each sensitivity table after its identifying columns.
+FIT_COLUMNS = ["k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "note"]
+SUBGROUP_MODERATORS = ("design", "country")
+# Columns of ``Analysis.units`` after study and sample.
+UNIT_FIELDS = ["n_effects", "yi", "vi", "n", "design", "country"]
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """The effects and units of one analysis.
+
+    Attributes
+    ----------
+    analysis_id : str
+    key : dict
+        theme, outcome, measure, construct.
+    effects : pandas.DataFrame
+        Its usable primary effects, sorted, with an integer ``unit`` column.
+    units : pandas.DataFrame
+        One row per (study, sample), sorted: study, sample, n_effects, yi, vi
+        (combined), n (the largest n among its effects: they share participants),
+        design, country (the first country code).
+    dropped : int
+        Effects left out for lack of a finite yi and a finite positive vi.
+    """
+
+    analysis_id: str
+    key: dict
+    effects: pd.DataFrame
+    units: pd.DataFrame
+    dropped: int
+
+
+def analysis_id(theme: str, outcome: str, measure: str, construct: str) -> str:
+    """``<theme>-<outcome>-<measure>[-<construct>]`` in lower case."""
+    base = f"{theme}-{outcome}-{measure}"
+    return (f"{base}-{construct}" if construct else base).lower()
+
+
+def _prepare(effects: pd.DataFrame) -> pd.DataFrame:
+    """Primary effects with clean types, in a canonical row order."""
+    missing = [column for column in INPUT_COLUMNS if column not in effects.columns]
+    if missing:
+        raise ValueError(f"The effects table lacks the column(s) {', '.join(missing)}.")
+    table = effects.loc[:, INPUT_COLUMNS].copy()
+    for column in TEXT_COLUMNS:
+        table[column] = table[column].fillna("").astype(str)
+    for column in ("yi", "vi", "n"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+    table = table[table["role"] == POOLED_ROLE]
+    order = [*KEY, *UNIT, "effect_id", "yi", "vi", "n", "design", "country"]
+    return table.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def analyses(effects: pd.DataFrame, *, rho: float) -> list[Analysis]:
+    """Split the effects table into analyses and combine each unit's effects.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        The effects table (see ``pool_effects``).
+    rho : float
+        Assumed correlation between effects of one sample.
+
+    Returns
+    -------
+    list of Analysis, sorted by analysis_id.
+    """
+    table = _prepare(effects)
+    usable = np.isfinite(table["yi"]) & np.isfinite(table["vi"]) & (table["vi"] > 0)
+    dropped = (~usable).groupby([table[column] for column in KEY]).sum()
+    table = table[usable].copy()
+    table["unit"] = table.groupby(KEY + UNIT, sort=True).ngroup()
+    _, yi, vi = aggregate_units(table["yi"], table["vi"], table["unit"], rho=rho)
+    all_units = (
+        table.groupby(KEY + UNIT, sort=True)
+        .agg(
+            n_effects=("yi", "size"),
+            n=("n", "max"),
+            design=("design", "first"),
+            country=("country", "first"),
+        )
+        .reset_index()
+    )
+    all_units["yi"], all_units["vi"] = yi, vi
+    all_units["country"] = all_units["country"].str.split(";").str[0].str.strip()
+    effects_by_key = dict(list(table.groupby(KEY, sort=True)))
+    units_by_key = dict(list(all_units.groupby(KEY, sort=True)))
+    found = []
+    for key, count in dropped.items():
+        rows = effects_by_key.get(key, table.iloc[:0])
+        units = units_by_key.get(key, all_units.iloc[:0])[[*UNIT, *UNIT_FIELDS]]
+        key = dict(zip(KEY, key, strict=True))
+        found.append(
+            Analysis(analysis_id(**key), key, rows, units.reset_index(drop=True), int(count))
+        )
+    return sorted(found, key=lambda analysis: analysis.analysis_id)
+
+
+def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: float) -> dict:
+    """One row of pooled.csv."""
+    units, notes = analysis.units, []
+    if analysis.dropped:
+        notes.append(f"{analysis.dropped} effect(s) without a finite yi and positive vi left out")
+    known_n = units["n"].dropna()
+    row = {
+        "analysis_id": analysis.analysis_id,
+        **analysis.key,
+        "k": len(units),
+        "n_studies": units["study"].nunique(),
+        "n_effects": int(units["n_effects"].sum()),
+        "n_participants": known_n.sum() if len(known_n) else math.nan,
+        "estimator": estimator,
+        "ci_method": ci_method,
+        "pooled": False,
+    }
+    if len(units) == 0:
+        row["note"] = "; ".join([*notes, "no usable effects"])
+        return row
+    y, v = units["yi"].to_numpy(), units["vi"].to_numpy()
+    settings = dict(estimator=estimator, ci_method=ci_method, alpha=alpha)
+    result = meta.fit(y, v, **settings)
+    row.update(estimator=result.estimator, pooled=result.pooled)
+    row.update({name: getattr(result, name) for name in MODEL_COLUMNS})
+    notes += [result.note] if result.note else []
+    egger = bias.egger_test(y, v, **settings)
+    trimfill = (
+        None
+        if egger is None
+        else bias.trim_and_fill(y, v, **settings, side=bias.missing_side(egger.slope))
+    )
+    if egger is not None:
+        row.update(egger_stat=egger.stat, egger_p=egger.p, egger_df=egger.df)
+    if trimfill is not None:
+        row.update(
+            trimfill_k0=trimfill.k0,
+            trimfill_side=trimfill.side,
+            trimfill_estimate=trimfill.fit.estimate,
+        )
+    if len(units) > 1 and (egger is None or trimfill is None):
+        notes.append(
+            "Egger's test and trim-and-fill need at least 3 units with differing effects and "
+            "standard errors"
+        )
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def _unit_rows(analysis: Analysis, tau2: float, *, alpha: float) -> pd.DataFrame:
+    """The units of one analysis with their Wald CIs and model weights (percent)."""
+    units = analysis.units
+    yi, vi = units["yi"].to_numpy(), units["vi"].to_numpy()
+    se, crit = np.sqrt(vi), float(stats.norm.ppf(1 - alpha / 2))
+    weights = 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
+    columns = {
+        "analysis_id": analysis.analysis_id,
+        **{name: units[name].to_numpy() for name in ["study", "sample", "n_effects", "yi", "vi"]},
+        "se": se,
+        "ci_low": yi - crit * se,
+        "ci_high": yi + crit * se,
+        "weight": 100 * weights / weights.sum(),
+        **{name: units[name].to_numpy() for name in ["n", "design", "country"]},
+    }
+    return pd.DataFrame(columns, columns=UNIT_COLUMNS)
+
+
+def _typed(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Columns in order; counts that may be missing as floats; text without NaN."""
+    table = table.reindex(columns=columns)
+    for column in MISSING_COUNTS:
+        if column in table:
+            table[column] = pd.to_numeric(table[column]).astype(float)
+    for column in ("trimfill_side", "note"):
+        if column in table:
+            table[column] = table[column].astype(object).fillna("")
+    return table.reset_index(drop=True)
+
+
+def pool_effects(
+    effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float = 0.05
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pool every analysis of the effects table.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        One row per effect with columns study, effect_id, sample ("" when
+        absent), theme, outcome, measure, construct ("" when absent), yi, vi,
+        role ("primary" rows are pooled), n (may be empty), design, country
+        (";"-joined ISO codes). Other columns are ignored.
+    estimator : {"REML", "ML", "DL", "HE", "EE"}
+    ci_method : {"knha", "wald"}
+    rho : float
+        Assumed correlation between effects of one sample (0 <= rho < 1).
+    alpha : float
+        1 - confidence level of every interval.
+
+    Returns
+    -------
+    pooled : pandas.DataFrame
+        ``POOLED_COLUMNS``, one row per analysis, sorted by analysis_id. ``estimator``
+        is the one used (DL when REML did not converge, see ``note``).
+    units : pandas.DataFrame
+        ``UNIT_COLUMNS``, one row per unit, sorted by analysis_id, study, sample;
+        ``weight`` is the unit's share (percent) of 1 / (vi + tau²).
+    """
+    pooled, units = [], []
+    for analysis in analyses(effects, rho=rho):
+        row = _pooled_row(analysis, estimator=estimator, ci_method=ci_method, alpha=alpha)
+        pooled.append(row)
+        units.append(_unit_rows(analysis, row.get("tau2", math.nan), alpha=alpha))
+    unit_table = pd.concat(units) if units else pd.DataFrame(columns=UNIT_COLUMNS)
+    return _typed(pd.DataFrame(pooled), POOLED_COLUMNS), _typed(unit_table, UNIT_COLUMNS)
+
+
+def _fit_fields(result: meta.MetaFit) -> dict:
+    """The columns of ``FIT_COLUMNS`` for one model."""
+    return {name: getattr(result, name) for name in FIT_COLUMNS}
+
+
+def sensitivity_tables(
+    effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float
+) -> dict[str, pd.DataFrame]:
+    """Sensitivity analyses of every pooled analysis (k >= 2).
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``leave_one_out`` (k >= 3: the model without each unit: study, sample),
+        ``estimators`` (every estimator, with the estimator actually used),
+        ``rho`` (units re-aggregated with ``sensitivity.RHO_GRID`` and ``rho``),
+        ``trimfill`` (k >= 3: side, k0, the filled model, its Q),
+        ``subgroups`` (by design and by first country: each subgroup's model
+        and, repeated on its rows, the test for subgroup differences: QM or F
+        with its df and p, empty where there is no test).
+        Each is sorted by analysis_id and then its own keys.
+    """
+    settings = dict(estimator=estimator, ci_method=ci_method, alpha=alpha)
+    tables: dict[str, list[dict]] = {
+        name: [] for name in ("leave_one_out", "estimators", "rho", "trimfill", "subgroups")
+    }
+    rhos = tuple(sorted({*sensitivity.RHO_GRID, rho}))
+    for analysis in analyses(effects, rho=rho):
+        units, aid = analysis.units, analysis.analysis_id
+        y, v, k = units["yi"].to_numpy(), units["vi"].to_numpy(), len(units)
+        if k < 2:
+            continue
+        if k >= bias.MIN_UNITS:
+            for (_, unit), result in zip(
+                units.iterrows(), sensitivity.leave_one_out(y, v, **settings), strict=True
+            ):
+                tables["leave_one_out"].append(
+                    {
+                        "analysis_id": aid,
+                        "study": unit["study"],
+                        "sample": unit["sample"],
+                        **_fit_fields(result),
+                    }
+                )
+        for name, result in sensitivity.by_estimator(
+            y, v, ci_method=ci_method, alpha=alpha
+        ).items():
+            tables["estimators"].append(
+                {
+                    "analysis_id": aid,
+                    "estimator": name,
+                    "estimator_used": result.estimator,
+                    **_fit_fields(result),
+                }
+            )
+        effects_ = analysis.effects
+        for value, result in sensitivity.by_rho(
+            effects_["yi"], effects_["vi"], effects_["unit"], rhos=rhos, **settings
+        ).items():
+            tables["rho"].append({"analysis_id": aid, "rho": value, **_fit_fields(result)})
+        trimfill = bias.trim_and_fill(y, v, **settings, side=None)
+        if trimfill is not None:
+            tables["trimfill"].append(
+                {
+                    "analysis_id": aid,
+                    "side": trimfill.side,
+                    "k0": trimfill.k0,
+                    **_fit_fields(trimfill.fit),
+                    "q": trimfill.fit.q,
+                    "q_df": trimfill.fit.q_df,
+                }
+            )
+        for moderator in SUBGROUP_MODERATORS:
+            groups = analysis.units[moderator].to_numpy(dtype=str)
+            found = moderators.subgroup_analysis(y, v, groups, **settings)
+            test = found.test
+            test_fields = (
+                {
+                    "test": "",
+                    "test_stat": math.nan,
+                    "test_df1": math.nan,
+                    "test_df2": math.nan,
+                    "test_p": math.nan,
+                }
+                if test is None
+                else {
+                    "test": test.test,
+                    "test_stat": test.qm,
+                    "test_df1": test.qm_df1,
+                    "test_df2": test.qm_df2 if math.isfinite(test.qm_df2) else math.nan,
+                    "test_p": test.qm_p,
+                }
+            )
+            for level, result in zip(found.levels, found.fits, strict=True):
+                fields = _fit_fields(result)
+                fields["note"] = "; ".join(filter(None, [result.note, found.note]))
+                tables["subgroups"].append(
+                    {
+                        "analysis_id": aid,
+                        "moderator": moderator,
+                        "subgroup": level,
+                        **fields,
+                        **test_fields,
+                    }
+                )
+    columns = {
+        "leave_one_out": ["analysis_id", "study", "sample", *FIT_COLUMNS],
+        "estimators": ["analysis_id", "estimator", "estimator_used", *FIT_COLUMNS],
+        "rho": ["analysis_id", "rho", *FIT_COLUMNS],
+        "trimfill": ["analysis_id", "side", "k0", *FIT_COLUMNS, "q", "q_df"],
+        "subgroups": [
+            "analysis_id",
+            "moderator",
+            "subgroup",
+            *FIT_COLUMNS,
+            "test",
+            "test_stat",
+            "test_df1",
+            "test_df2",
+            "test_p",
+        ],
+    }
+    order = {
+        "leave_one_out": ["analysis_id", "study", "sample"],
+        "estimators": ["analysis_id"],
+        "rho": ["analysis_id", "rho"],
+        "trimfill": ["analysis_id"],
+        "subgroups": ["analysis_id", "moderator", "subgroup"],
+    }
+    return {
+        name: _typed(
+            pd.DataFrame(rows, columns=columns[name]).sort_values(order[name], kind="stable"),
+            columns[name],
+        )
+        for name, rows in tables.items()
+    }
