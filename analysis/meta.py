@@ -372,23 +372,10 @@ def fit_model(
         df = math.inf
         pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), stats.norm.ppf(1 - alpha / 2)
     return ModelFit(
-        estimator,
-        ci_method,
-        k,
-        p,
-        beta,
-        cov,
-        se,
-        stat,
-        pvalue,
-        beta - crit * se,
-        beta + crit * se,
-        df,
-        tau2.value,
-        tau2.se,
-        1.0 / (v + tau2.value),
-        note,
-    )
+        estimator=estimator, ci_method=ci_method, k=k, p=p, beta=beta, cov=cov, se=se, stat=stat,
+        pvalue=pvalue, ci_low=beta - crit * se, ci_high=beta + crit * se, df=df,
+        tau2=tau2.value, tau2_se=tau2.se, weights=1.0 / (v + tau2.value), note=note,
+    )  # fmt: skip
 
 
 def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, int, float]:
@@ -434,39 +421,16 @@ def _single(y: float, v: float, *, estimator: str, ci_method: str, alpha: float)
     """One unit: reported, not pooled (its own value, SE and Wald CI)."""
     se = math.sqrt(v)
     z, crit = y / se, stats.norm.ppf(1 - alpha / 2)
-    nan = math.nan
+    heterogeneity = (
+        "pi_low pi_high tau2 tau2_se tau2_ci_low tau2_ci_high tau tau_ci_low tau_ci_high "
+        "i2 i2_ci_low i2_ci_high h2 h2_ci_low h2_ci_high q q_df q_p"
+    ).split()
     return MetaFit(
-        estimator,
-        ci_method,
-        1,
-        False,
-        y,
-        se,
-        z,
-        nan,
-        float(2 * stats.norm.sf(abs(z))),
-        y - crit * se,
-        y + crit * se,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-        "one unit: reported, not pooled (Wald CI of that unit)",
-    )
+        estimator=estimator, ci_method=ci_method, k=1, pooled=False, estimate=y, se=se, stat=z,
+        df=math.nan, p=float(2 * stats.norm.sf(abs(z))), ci_low=y - crit * se,
+        ci_high=y + crit * se, note="one unit: reported, not pooled (Wald CI of that unit)",
+        **dict.fromkeys(heterogeneity, math.nan),
+    )  # fmt: skip
 
 
 def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float) -> MetaFit:
@@ -514,34 +478,13 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     if np.ptp(y) == 0:
         notes.append("all effects are identical")
     return MetaFit(
-        model.estimator,
-        ci_method,
-        k,
-        True,
-        estimate,
-        se,
-        float(model.stat[0]),
-        model.df,
-        float(model.pvalue[0]),
-        float(model.ci_low[0]),
-        float(model.ci_high[0]),
-        estimate - half,
-        estimate + half,
-        tau2,
-        model.tau2_se,
-        t_low,
-        t_high,
-        math.sqrt(tau2),
-        math.sqrt(t_low),
-        math.sqrt(t_high),
-        i2,
-        100 * t_low / (t_low + s2),
-        100 * t_high / (t_high + s2),
-        h2,
-        (t_low + s2) / s2,
-        (t_high + s2) / s2,
-        q,
-        float(q_df),
-        q_p,
-        "; ".join(notes),
-    )
+        estimator=model.estimator, ci_method=ci_method, k=k, pooled=True,
+        estimate=estimate, se=se, stat=float(model.stat[0]), df=model.df,
+        p=float(model.pvalue[0]), ci_low=float(model.ci_low[0]), ci_high=float(model.ci_high[0]),
+        pi_low=estimate - half, pi_high=estimate + half,
+        tau2=tau2, tau2_se=model.tau2_se, tau2_ci_low=t_low, tau2_ci_high=t_high,
+        tau=math.sqrt(tau2), tau_ci_low=math.sqrt(t_low), tau_ci_high=math.sqrt(t_high),
+        i2=i2, i2_ci_low=100 * t_low / (t_low + s2), i2_ci_high=100 * t_high / (t_high + s2),
+        h2=h2, h2_ci_low=(t_low + s2) / s2, h2_ci_high=(t_high + s2) / s2,
+        q=q, q_df=float(q_df), q_p=q_p, note="; ".join(notes),
+    )  # fmt: skip

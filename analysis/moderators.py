@@ -127,29 +127,13 @@ def meta_regression(
             r2 = max(0.0, 100 * (tau2_re - model.tau2) / tau2_re)
     s2 = typical_variance(v, X)
     return MetaRegression(
-        model.estimator,
-        ci_method,
-        k,
-        ("intrcpt", *names),
-        model.beta,
-        model.se,
-        model.stat,
-        model.pvalue,
-        model.ci_low,
-        model.ci_high,
-        model.tau2,
-        100 * model.tau2 / (model.tau2 + s2),
-        qe,
-        float(qe_df),
-        qe_p,
-        qm,
-        float(p - 1),
-        df2,
-        qm_p,
-        test,
-        r2,
-        model.note,
-    )
+        estimator=model.estimator, ci_method=ci_method, k=k, names=("intrcpt", *names),
+        estimate=model.beta, se=model.se, stat=model.stat, p=model.pvalue,
+        ci_low=model.ci_low, ci_high=model.ci_high,
+        tau2=model.tau2, i2=100 * model.tau2 / (model.tau2 + s2),
+        qe=qe, qe_df=float(qe_df), qe_p=qe_p, qm=qm, qm_df1=float(p - 1), qm_df2=df2,
+        qm_p=qm_p, test=test, r2=r2, note=model.note,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

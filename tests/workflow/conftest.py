@@ -18,8 +18,9 @@ def run_workflow(extracted: Path, bibliography: Path, results: Path, *targets: s
     """`snakemake --cores 2 --config extracted_dir=... bibliography=... results_dir=...`."""
     settings = {"extracted_dir": extracted, "bibliography": bibliography, "results_dir": results,
                 **(config or {})}
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--config",
-               *[f"{k}={v}" for k, v in settings.items()], *targets]
+    # Targets go before --config, which takes every following word as key=value.
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *targets, "--config",
+               *[f"{k}={v}" for k, v in settings.items()]]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
         raise AssertionError(f"workflow failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")

@@ -28,9 +28,12 @@ def snapshot(folder):
 
 
 def tracked_tree():
-    skip = {".venv", ".git", "results", ".snakemake", ".pytest_cache", ".hypothesis"}
-    return {p: p.stat().st_mtime_ns for p in ROOT.rglob("*")
-            if p.is_file() and not skip & set(p.relative_to(ROOT).parts) and "__pycache__" not in p.parts}
+    """The project's own files (tracked or new, not git-ignored) with their mtimes."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\n")
+    return {ROOT / p: (ROOT / p).stat().st_mtime_ns for p in listed if p and (ROOT / p).is_file()}
 
 
 @pytest.fixture(scope="module")
