@@ -136,11 +136,12 @@ def kappa_words(kappa: float | None) -> str:
     """Landis & Koch's (1977) labels, the ones reviews usually quote."""
     if kappa is None:
         return "not defined"
-    for bound, label in ((0.8, "almost perfect"), (0.6, "substantial"), (0.4, "moderate"),
-                         (0.2, "fair"), (0.0, "slight")):
-        if kappa > bound:
+    if kappa < 0:
+        return "poor"
+    for bound, label in ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
+        if kappa <= bound:
             return label
-    return "poor"
+    return "almost perfect"
 
 
 def _show(value: Any) -> str:
@@ -203,9 +204,10 @@ def compare_coders(first: dict[str, dict], second: dict[str, dict],
                        sum(x == y for x, y in zip(*ratings[name])), cohen_kappa(*ratings[name]))
         for name in STUDY_FIELDS + EFFECT_FIELDS
     )
-    for study in sorted(set(first) ^ set(second)) if second_coder and second else ():
-        if study in second:
-            disagreements.append(Disagreement(study, "", "coded by", "second", ""))
+    for study in sorted(set(second) - set(first)):
+        # The first coder codes every study, the second a sample: only the
+        # second coder's extra studies need resolving.
+        disagreements.append(Disagreement(study, "", "coded by", "second", ""))
     return Agreement(
         studies_both=both,
         first_only=tuple(sorted(set(first) - set(second))),

@@ -721,6 +721,31 @@ def _claims(claims: Iterable[Mapping[str, Any]], keys: set[str]) -> list[dict]:
     return out
 
 
+def coded_effects(effects, labels: Mapping[str, str]) -> tuple[list[dict], list[dict]]:
+    """(quoted, computed): every coded effect with its source quote, and per study the
+    count of effects computed by the workflow from public data (no quote)."""
+    quoted, computed = [], {}
+    for e in _rows(effects):
+        study = _text(e.get("study"))
+        if _text(e.get("computed_by")) and not _text(e.get("quote")):
+            computed[study] = computed.get(study, 0) + 1
+            continue
+        theme, outcome = _text(e.get("theme")), _text(e.get("outcome"))
+        quoted.append({
+            "study": study,
+            "what": f"{THEME_SHORT.get(theme, theme)}, {OUTCOME_NAME.get(outcome, outcome).lower()}",
+            "exposure": _text(e.get("exposure")),
+            "outcome_label": _text(e.get("outcome_label")),
+            "printed": _text(e.get("printed")),
+            "reversed": _truthy(e.get("reverse")),
+            "sensitivity": _text(e.get("role")) == "sensitivity",
+            "locator": _text(e.get("locator")),
+            "quote": _text(e.get("quote")),
+        })
+    counts = [{"study": s, "n": str(n)} for s, n in sorted(computed.items())]
+    return quoted, counts
+
+
 def _formulas(effects) -> list[dict]:
     out: dict[str, dict] = {}
     for e in _rows(effects):
@@ -853,7 +878,10 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     year = date[:4] if date else ""
     cite_text = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
                  f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}.")
+    quoted, computed = coded_effects(effects, labels)
     return {
+        "coded_effects": quoted,
+        "computed_effects": computed,
         "bib_keys": sorted(keys | {seed_key}),
         "atlas_key": ATLAS_STUDY,
         "meta": {

@@ -85,6 +85,15 @@ def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
 
 
+def _samples_wording(alt: str, units: pd.DataFrame) -> str:
+    """'of 40 studies' -> 'of 40 independent samples from 1 study' when samples are not studies."""
+    k, n = len(units), units["study"].nunique()
+    if k == n:
+        return alt
+    studies = "study" if n == 1 else "studies"
+    return alt.replace(f"of {k} studies", f"of {k} independent samples from {n} {studies}", 1)
+
+
 def _previous(index_path: Path) -> dict[tuple[str, str], dict]:
     if not index_path.exists():
         return {}
@@ -149,13 +158,13 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
         its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
         # The alt text names the analysis in words, not by its identifier.
         named = dict(row, analysis_id=readable_name(row))
-        alt = plots.alt_text_forest(named, its_units, its_labels)
-        digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels)
+        alt = _samples_wording(plots.alt_text_forest(named, its_units, its_labels), its_units)
+        digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, alt)
         emit(aid, "forest", f"forest-{aid}", digest,
              lambda r=row, u=its_units, lab=its_labels: plots.forest_plot(r, u, lab), alt)
         if len(its_units) >= FUNNEL_MIN_K:
-            alt = plots.alt_text_funnel(named, its_units)
-            digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units)
+            alt = _samples_wording(plots.alt_text_funnel(named, its_units), its_units)
+            digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
             emit(aid, "funnel", f"funnel-{aid}", digest,
                  lambda r=row, u=its_units: plots.funnel_plot(r, u), alt)
 
@@ -164,7 +173,7 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
         effects = coded.assign(kind="study")[["study", "theme", "outcome", "kind"]]
     counts = gap_counts(effects, studies)
     alt = gap_map_alt(counts)
-    digest = _hash(DRAWING_VERSION, code, "gapmap", counts)
+    digest = _hash(DRAWING_VERSION, code, "gapmap", counts, alt)
     emit(GAP_MAP_ID, "gapmap", "gap-map", digest, lambda c=counts: plots.draw_gap_map(c), alt)
 
     index = pd.DataFrame(entries, columns=INDEX_COLUMNS).sort_values(

@@ -324,6 +324,83 @@ def _fit_fields(result: meta.MetaFit) -> dict:
     return {name: getattr(result, name) for name in FIT_COLUMNS}
 
 
+# Identifying columns of each sensitivity table (its sort order), then its own.
+SENSITIVITY_KEYS = {
+    "leave_one_out": ["analysis_id", "study", "sample"],
+    "estimators": ["analysis_id"],
+    "rho": ["analysis_id", "rho"],
+    "trimfill": ["analysis_id"],
+    "subgroups": ["analysis_id", "moderator", "subgroup"],
+}
+SENSITIVITY_COLUMNS = {
+    "leave_one_out": [*SENSITIVITY_KEYS["leave_one_out"], *FIT_COLUMNS],
+    "estimators": ["analysis_id", "estimator", "estimator_used", *FIT_COLUMNS],
+    "rho": [*SENSITIVITY_KEYS["rho"], *FIT_COLUMNS],
+    "trimfill": ["analysis_id", "side", "k0", *FIT_COLUMNS, "q", "q_df"],
+    "subgroups": [*SENSITIVITY_KEYS["subgroups"], *FIT_COLUMNS, "test", "test_stat", "test_df1",
+                  "test_df2", "test_p"],
+}  # fmt: skip
+
+
+def _leave_one_out_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    units, y, v = analysis.units, analysis.units["yi"], analysis.units["vi"]
+    if len(units) < bias.MIN_UNITS:
+        return []
+    fits = sensitivity.leave_one_out(y, v, **settings)
+    left_out = zip(units["study"], units["sample"], fits, strict=True)
+    return [{"analysis_id": analysis.analysis_id, "study": study, "sample": sample,
+             **_fit_fields(result)} for study, sample, result in left_out]  # fmt: skip
+
+
+def _estimator_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    fits = sensitivity.by_estimator(
+        analysis.units["yi"],
+        analysis.units["vi"],
+        ci_method=settings["ci_method"],
+        alpha=settings["alpha"],
+    )
+    return [{"analysis_id": analysis.analysis_id, "estimator": name,
+             "estimator_used": result.estimator, **_fit_fields(result)}
+            for name, result in fits.items()]  # fmt: skip
+
+
+def _rho_rows(analysis: Analysis, settings: dict, rhos: tuple[float, ...]) -> list[dict]:
+    rows = analysis.effects
+    fits = sensitivity.by_rho(rows["yi"], rows["vi"], rows["unit"], rhos=rhos, **settings)
+    return [{"analysis_id": analysis.analysis_id, "rho": rho, **_fit_fields(result)}
+            for rho, result in fits.items()]  # fmt: skip
+
+
+def _trimfill_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    found = bias.trim_and_fill(analysis.units["yi"], analysis.units["vi"], **settings, side=None)
+    if found is None:
+        return []
+    return [{"analysis_id": analysis.analysis_id, "side": found.side, "k0": found.k0,
+             **_fit_fields(found.fit), "q": found.fit.q, "q_df": found.fit.q_df}]  # fmt: skip
+
+
+def _subgroup_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    rows = []
+    for moderator in SUBGROUP_MODERATORS:
+        groups = analysis.units[moderator].to_numpy(dtype=str)
+        found = moderators.subgroup_analysis(
+            analysis.units["yi"], analysis.units["vi"], groups, **settings
+        )
+        test = {"test": "", "test_stat": math.nan, "test_df1": math.nan, "test_df2": math.nan,
+                "test_p": math.nan}  # fmt: skip
+        if found.test is not None:
+            df2 = found.test.qm_df2  # inf for a chi² test: no second df
+            test = {"test": found.test.test, "test_stat": found.test.qm,
+                    "test_df1": found.test.qm_df1, "test_df2": df2 if df2 < math.inf else math.nan,
+                    "test_p": found.test.qm_p}  # fmt: skip
+        for level, result in zip(found.levels, found.fits, strict=True):
+            fields = {**_fit_fields(result), **test}
+            fields["note"] = "; ".join(filter(None, [result.note, found.note]))
+            rows.append({"analysis_id": analysis.analysis_id, "moderator": moderator,
+                         "subgroup": level, **fields})  # fmt: skip
+    return rows
+
+
 def sensitivity_tables(
     effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float
 ) -> dict[str, pd.DataFrame]:
@@ -332,126 +409,32 @@ def sensitivity_tables(
     Returns
     -------
     dict of pandas.DataFrame
+        Columns ``SENSITIVITY_COLUMNS``, sorted by ``SENSITIVITY_KEYS``:
         ``leave_one_out`` (k >= 3: the model without each unit: study, sample),
         ``estimators`` (every estimator, with the estimator actually used),
         ``rho`` (units re-aggregated with ``sensitivity.RHO_GRID`` and ``rho``),
         ``trimfill`` (k >= 3: side, k0, the filled model, its Q),
         ``subgroups`` (by design and by first country: each subgroup's model
-        and, repeated on its rows, the test for subgroup differences: QM or F
-        with its df and p, empty where there is no test).
-        Each is sorted by analysis_id and then its own keys.
+        and, repeated on its rows, the test for subgroup differences: "QM"
+        (chi²) or "F" with its df and p, empty where there is no test).
     """
-    settings = dict(estimator=estimator, ci_method=ci_method, alpha=alpha)
-    tables: dict[str, list[dict]] = {
-        name: [] for name in ("leave_one_out", "estimators", "rho", "trimfill", "subgroups")
-    }
+    settings = {"estimator": estimator, "ci_method": ci_method, "alpha": alpha}
     rhos = tuple(sorted({*sensitivity.RHO_GRID, rho}))
+    tables: dict[str, list[dict]] = {name: [] for name in SENSITIVITY_COLUMNS}
     for analysis in analyses(effects, rho=rho):
-        units, aid = analysis.units, analysis.analysis_id
-        y, v, k = units["yi"].to_numpy(), units["vi"].to_numpy(), len(units)
-        if k < 2:
+        if len(analysis.units) < 2:
             continue
-        if k >= bias.MIN_UNITS:
-            for (_, unit), result in zip(
-                units.iterrows(), sensitivity.leave_one_out(y, v, **settings), strict=True
-            ):
-                tables["leave_one_out"].append(
-                    {
-                        "analysis_id": aid,
-                        "study": unit["study"],
-                        "sample": unit["sample"],
-                        **_fit_fields(result),
-                    }
-                )
-        for name, result in sensitivity.by_estimator(
-            y, v, ci_method=ci_method, alpha=alpha
-        ).items():
-            tables["estimators"].append(
-                {
-                    "analysis_id": aid,
-                    "estimator": name,
-                    "estimator_used": result.estimator,
-                    **_fit_fields(result),
-                }
-            )
-        effects_ = analysis.effects
-        for value, result in sensitivity.by_rho(
-            effects_["yi"], effects_["vi"], effects_["unit"], rhos=rhos, **settings
-        ).items():
-            tables["rho"].append({"analysis_id": aid, "rho": value, **_fit_fields(result)})
-        trimfill = bias.trim_and_fill(y, v, **settings, side=None)
-        if trimfill is not None:
-            tables["trimfill"].append(
-                {
-                    "analysis_id": aid,
-                    "side": trimfill.side,
-                    "k0": trimfill.k0,
-                    **_fit_fields(trimfill.fit),
-                    "q": trimfill.fit.q,
-                    "q_df": trimfill.fit.q_df,
-                }
-            )
-        for moderator in SUBGROUP_MODERATORS:
-            groups = analysis.units[moderator].to_numpy(dtype=str)
-            found = moderators.subgroup_analysis(y, v, groups, **settings)
-            test = found.test
-            test_fields = (
-                {
-                    "test": "",
-                    "test_stat": math.nan,
-                    "test_df1": math.nan,
-                    "test_df2": math.nan,
-                    "test_p": math.nan,
-                }
-                if test is None
-                else {
-                    "test": test.test,
-                    "test_stat": test.qm,
-                    "test_df1": test.qm_df1,
-                    "test_df2": test.qm_df2 if math.isfinite(test.qm_df2) else math.nan,
-                    "test_p": test.qm_p,
-                }
-            )
-            for level, result in zip(found.levels, found.fits, strict=True):
-                fields = _fit_fields(result)
-                fields["note"] = "; ".join(filter(None, [result.note, found.note]))
-                tables["subgroups"].append(
-                    {
-                        "analysis_id": aid,
-                        "moderator": moderator,
-                        "subgroup": level,
-                        **fields,
-                        **test_fields,
-                    }
-                )
-    columns = {
-        "leave_one_out": ["analysis_id", "study", "sample", *FIT_COLUMNS],
-        "estimators": ["analysis_id", "estimator", "estimator_used", *FIT_COLUMNS],
-        "rho": ["analysis_id", "rho", *FIT_COLUMNS],
-        "trimfill": ["analysis_id", "side", "k0", *FIT_COLUMNS, "q", "q_df"],
-        "subgroups": [
-            "analysis_id",
-            "moderator",
-            "subgroup",
-            *FIT_COLUMNS,
-            "test",
-            "test_stat",
-            "test_df1",
-            "test_df2",
-            "test_p",
-        ],
-    }
-    order = {
-        "leave_one_out": ["analysis_id", "study", "sample"],
-        "estimators": ["analysis_id"],
-        "rho": ["analysis_id", "rho"],
-        "trimfill": ["analysis_id"],
-        "subgroups": ["analysis_id", "moderator", "subgroup"],
-    }
+        tables["leave_one_out"] += _leave_one_out_rows(analysis, settings)
+        tables["estimators"] += _estimator_rows(analysis, settings)
+        tables["rho"] += _rho_rows(analysis, settings, rhos)
+        tables["trimfill"] += _trimfill_rows(analysis, settings)
+        tables["subgroups"] += _subgroup_rows(analysis, settings)
     return {
         name: _typed(
-            pd.DataFrame(rows, columns=columns[name]).sort_values(order[name], kind="stable"),
-            columns[name],
+            pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS[name]).sort_values(
+                SENSITIVITY_KEYS[name], kind="stable"
+            ),
+            SENSITIVITY_COLUMNS[name],
         )
         for name, rows in tables.items()
     }

@@ -671,8 +671,11 @@ def command_agreement(args: argparse.Namespace) -> int:
     for f in result.fields:
         unit = "studies" if f.unit == "study" else "effects"
         percent = "n/a" if f.percent is None else f"{f.percent:.0f}%"
+        words = agreement_module.kappa_words(f.kappa)
+        if f.kappa is None:
+            words = "nothing to compare" if not f.items else "every rating in one category"
         print(f"  {f.field:<8} {f.items:>5} {unit:<8} agree {percent:>5}   kappa "
-              f"{_fmt(f.kappa):>5} ({agreement_module.kappa_words(f.kappa)})")
+              f"{_fmt(f.kappa):>5} ({words})")
     print()
     compared = result.effects
     differing = [c for c in compared if not c.agrees]

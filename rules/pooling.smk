@@ -4,7 +4,9 @@
 rule pool_analyses:
     input:
         effects=results("effects.csv"),
-        code=analysis_code("pooling", "meta", "aggregate", "bias", "io"),
+        code=analysis_code(
+            "pooling", "meta", "aggregate", "bias", "sensitivity", "moderators", "io"
+        ),
     output:
         pooled=results("pooled.csv"),
         units=results("units.csv"),

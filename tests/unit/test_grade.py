@@ -1,0 +1,135 @@
+"""The certainty rules of analysis.grade, one test per rule, plus invariants."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis import grade
+from analysis.grade import Evidence, rate
+
+LOG = math.log
+
+
+def evidence(**changes) -> Evidence:
+    """A clean analysis: randomised, UK, precise, consistent, large (rated high)."""
+    base = dict(measure="OR", k=5, designs=("rct",), countries=("GB",),
+                ci=(LOG(1.2), LOG(1.6)), pi=(LOG(1.1), LOG(1.8)), i2=10.0,
+                participants=5000, egger_p=0.5)
+    base.update(changes)
+    return Evidence(**base)
+
+
+def test_randomised_evidence_without_concerns_is_high():
+    rating = rate(evidence())
+    assert rating.start == "high"
+    assert rating.level == "high"
+    assert rating.downgrades == ()
+
+
+@pytest.mark.parametrize("design", ["cohort", "cross-sectional", "ecological",
+                                    "quasi-experimental", "qualitative", "other"])
+def test_observational_designs_start_low(design):
+    assert grade.starting_level((design,)) == "low"
+    assert rate(evidence(designs=(design,))).level == "low"
+
+
+def test_a_mix_of_randomised_and_observational_starts_low():
+    assert grade.starting_level(("rct", "cohort")) == "low"
+    assert grade.starting_level(()) == "low"
+
+
+def test_inconsistency_from_i2_above_50():
+    rating = rate(evidence(i2=50.1))
+    assert rating.level == "moderate"
+    assert rating.downgrades == ("inconsistency: I² above 50%",)
+    assert rate(evidence(i2=50.0)).level == "high"  # "above", not "at"
+
+
+def test_inconsistency_from_prediction_interval_crossing_no_effect():
+    rating = rate(evidence(pi=(LOG(0.9), LOG(1.9))))
+    assert rating.downgrades == ("inconsistency: the prediction interval includes no effect",)
+
+
+def test_inconsistency_counts_once_for_both_reasons():
+    rating = rate(evidence(i2=80.0, pi=(LOG(0.9), LOG(1.9))))
+    assert rating.level == "moderate"
+    assert len(rating.downgrades) == 1
+    assert "I² above 50%" in rating.downgrades[0]
+    assert "prediction interval" in rating.downgrades[0]
+
+
+def test_a_single_sample_cannot_show_consistency():
+    rating = rate(evidence(k=1, pi=(math.nan, math.nan), i2=math.nan))
+    assert rating.downgrades[0].startswith("inconsistency: one sample only")
+
+
+def test_imprecision_from_ci_crossing_no_effect():
+    rating = rate(evidence(ci=(LOG(0.95), LOG(1.5)), pi=(LOG(1.01), LOG(1.6))))
+    assert rating.downgrades == ("imprecision: the 95% CI includes no effect",)
+
+
+def test_imprecision_from_a_very_wide_ci():
+    # OR 1.1 to 4.5: upper more than 4 times the lower.
+    assert grade.is_very_wide("OR", LOG(1.1), LOG(4.5))
+    assert not grade.is_very_wide("OR", LOG(1.1), LOG(4.3))
+    rating = rate(evidence(ci=(LOG(1.1), LOG(4.5)), pi=(LOG(1.05), LOG(5.0))))
+    assert rating.downgrades == ("imprecision: the 95% CI is very wide",)
+
+
+def test_very_wide_on_the_correlation_and_g_scales():
+    assert grade.is_very_wide("ZCOR", math.atanh(0.1), math.atanh(0.55))
+    assert not grade.is_very_wide("ZCOR", math.atanh(0.1), math.atanh(0.45))
+    assert grade.is_very_wide("SMD", 0.1, 0.95)
+    assert not grade.is_very_wide("SMD", 0.1, 0.8)
+    assert not grade.is_very_wide("GEN", -10, 10)  # no benchmark: never "very wide"
+
+
+def test_imprecision_from_fewer_than_400_participants():
+    assert rate(evidence(participants=399)).downgrades == (
+        "imprecision: fewer than 400 participants",)
+    assert rate(evidence(participants=400)).level == "high"
+    assert rate(evidence(participants=None)).level == "high"  # unknown: not judged
+
+
+def test_indirectness_when_no_sample_is_from_the_uk():
+    assert rate(evidence(countries=("US", "CA"))).downgrades == ("indirectness: no UK sample",)
+    assert rate(evidence(countries=("US", "GB;FR"))).level == "high"  # one UK sample is enough
+
+
+def test_small_study_effects_only_with_ten_samples():
+    assert rate(evidence(k=10, egger_p=0.09)).downgrades == (
+        "small-study effects: Egger's test p < 0.10",)
+    assert rate(evidence(k=9, egger_p=0.01)).level == "high"
+    assert rate(evidence(k=10, egger_p=0.10)).level == "high"
+    assert rate(evidence(k=9)).notes == ("small-study effects not assessed (fewer than 10 samples)",)
+
+
+def test_every_domain_costs_one_level_and_the_floor_is_very_low():
+    worst = evidence(designs=("cohort",), countries=("US",), ci=(LOG(0.5), LOG(3.0)),
+                     pi=(LOG(0.2), LOG(8.0)), i2=90.0, participants=100, k=12, egger_p=0.01)
+    rating = rate(worst)
+    assert rating.level == "very low"
+    assert len(rating.downgrades) == 4
+    assert rate(evidence(countries=("US",), i2=80.0)).level == "low"  # high - 2
+
+
+def test_rules_are_written_down_for_every_domain():
+    text = " ".join(grade.RULES)
+    for word in ("randomised", "Inconsistency", "Imprecision", "Indirectness", "Egger"):
+        assert word in text
+
+
+@given(
+    designs=st.lists(st.sampled_from(["rct", "cohort", "ecological"]), min_size=1, max_size=4),
+    low=st.floats(-3, 3), width=st.floats(0, 3), i2=st.floats(0, 100),
+    k=st.integers(1, 30), uk=st.booleans(),
+)
+def test_the_level_never_rises_above_the_start(designs, low, width, i2, k, uk):
+    ev = evidence(designs=tuple(designs), ci=(low, low + width), i2=i2, k=k,
+                  countries=("GB",) if uk else ("US",))
+    rating = rate(ev)
+    assert grade.LEVELS.index(rating.level) >= grade.LEVELS.index(rating.start)
+    assert grade.LEVELS.index(rating.level) == min(
+        grade.LEVELS.index(rating.start) + len(rating.downgrades), 3)
