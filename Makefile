@@ -11,6 +11,7 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
 .DEFAULT_GOAL := help
 .PHONY: help brief test test-fast system-deps lint atlas lock clean
+.PHONY: release verify-release zenodo
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -33,6 +34,17 @@ test-fast: $(STAMP) ## Unit and reference tests only
 atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
 	$(SNAKEMAKE) results/atlas/sca2022.yaml
 	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
+
+release: $(STAMP) ## Freeze a citable release in releases/vX.Y.Z and tag it: make release VERSION=X.Y.Z
+	@test -n "$(VERSION)" || { echo "Say which version: make release VERSION=X.Y.Z (see README, Releases and versioning)"; exit 1; }
+	@$(BIN)/python -m analysis.release $(VERSION) --cores $(CORES)
+
+verify-release: $(STAMP) ## Rebuild a release's commit and compare every file: make verify-release VERSION=X.Y.Z
+	@test -n "$(VERSION)" || { echo "Say which version: make verify-release VERSION=X.Y.Z"; exit 1; }
+	@$(BIN)/python -m analysis.release $(VERSION) --verify --cores $(CORES)
+
+zenodo: $(STAMP) ## Check CITATION.cff and regenerate .zenodo.json from it
+	@$(BIN)/python -m analysis.zenodo
 
 system-deps: ## Install the browser and PDF tools the reader tests use (Debian: chromium, poppler-utils)
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \

@@ -52,6 +52,14 @@ THEME_SHORT = {
     "education": "Education",
     "workplace": "Workplace",
 }
+# The kind of capital as a noun phrase (figure descriptions).
+THEME_NOUN = {
+    "bonding": "bonding capital",
+    "bridging": "bridging capital",
+    "linking": "linking capital",
+    "education": "family and community capital",
+    "workplace": "workplace networks",
+}
 # "More <this> went with ..." in the readings.
 THEME_EXPOSURE = {
     "bonding": "more bonding capital",
@@ -269,12 +277,12 @@ def construct_words(slug: str) -> str:
 
 
 def country_words(codes: str) -> str:
-    parts = [c for c in str(codes or "").split(";") if c]
+    parts = [c for c in _text(codes).split(";") if c]
     return ", ".join(COUNTRY_NAME.get(c, c) for c in parts)
 
 
 def list_words(items: str, names: Mapping[str, str] | None = None) -> str:
-    parts = [p for p in str(items or "").split(";") if p]
+    parts = [p for p in _text(items).split(";") if p]
     return ", ".join((names or {}).get(p, p) for p in parts)
 
 
@@ -299,10 +307,10 @@ def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
     exposure = THEME_EXPOSURE.get(theme, f"more {theme} capital")
     better, worse = OUTCOME_DIRECTION.get(outcome, OUTCOME_DIRECTION["other"])
     if _crosses(*ci):
-        direction = "No clear association (the 95% CI includes no effect)"
+        direction = "No clear association (the CI includes no effect)"
     else:
         towards = better if float(estimate) > 0 else worse
-        direction = f"{exposure.capitalize()} went with {towards} (the 95% CI excludes no effect)"
+        direction = f"{exposure.capitalize()} went with {towards} (the CI excludes no effect)"
     share = f" (I² {fmt_i2(i2)})" if is_number(i2) else ""
     if k < 2:
         consistency = "one study, so consistency is unknown"
@@ -335,8 +343,8 @@ def verdict(expected: int, estimate: float, ci: tuple[float, float],
             pi: tuple[float, float], certainty: str, k: int) -> Verdict:
     """How far one analysis supports the seed report's claim (rules printed in the brief).
 
-    - contradicts: the 95% CI excludes no effect, on the other side from the claim;
-    - inconclusive: the 95% CI includes no effect;
+    - contradicts: the CI excludes no effect, on the other side from the claim;
+    - inconclusive: the CI includes no effect;
     - supports: the CI excludes no effect on the claimed side, certainty is moderate or
       high, and (with two or more samples) the prediction interval stays on that side;
     - qualifies: everything else (the claimed side, but low certainty or inconsistent
@@ -344,7 +352,7 @@ def verdict(expected: int, estimate: float, ci: tuple[float, float],
     """
     sign = 1 if float(estimate) > 0 else -1
     if _crosses(*ci):
-        return Verdict("inconclusive", "the 95% CI includes no effect, so these data neither "
+        return Verdict("inconclusive", "the CI includes no effect, so these data neither "
                        "confirm nor rule out the claim")
     if expected == 0:
         way = "positive" if sign > 0 else "negative"
@@ -364,9 +372,9 @@ def verdict(expected: int, estimate: float, ci: tuple[float, float],
 
 
 VERDICT_RULES: tuple[str, ...] = (
-    "Contradicts: the 95% CI excludes no effect, on the other side from the claim.",
-    "Inconclusive: the 95% CI includes no effect.",
-    "Supports: the 95% CI excludes no effect on the side the claim expects, certainty is "
+    "Contradicts: the CI excludes no effect, on the other side from the claim.",
+    "Inconclusive: the CI includes no effect.",
+    "Supports: the CI excludes no effect on the side the claim expects, certainty is "
     "moderate or high, and the prediction interval stays on that side.",
     "Qualifies: the side the claim expects, but low or very low certainty or results that "
     "differ between settings; or a claim that the report says can go either way.",
@@ -513,7 +521,9 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
         out.append(Analysis(row=row, units=its_units, studies=keys, designs=designs,
                             countries=countries, participants=shown, rating=rating, text=text,
                             verdict=judged, figures=figs.get(aid, [])))
-    return out
+    # Within a theme, published studies first and our Atlas reanalysis after them.
+    return sorted(out, key=lambda a: (_sort_key(a.row)[0], ATLAS_STUDY in a.studies,
+                                      *_sort_key(a.row)[1:]))
 
 
 # --- the context ----------------------------------------------------------------
@@ -563,6 +573,11 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
     return row
 
 
+def _relative(path: str | Path, start: str | Path) -> str:
+    """``path`` relative to ``start`` (the .qmd's folder: pandoc and Quarto resolve from it)."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+
+
 def _figure_entries(a: Analysis, figures_dir: Path, qmd_dir: Path) -> list[dict]:
     order = {"forest": 0, "funnel": 1}
     out = []
@@ -570,8 +585,7 @@ def _figure_entries(a: Analysis, figures_dir: Path, qmd_dir: Path) -> list[dict]
         svg = _text(fig.get("svg"))
         if not svg:
             continue
-        path = os.path.relpath((figures_dir / svg).resolve(), qmd_dir.resolve())
-        out.append({"kind": _text(fig.get("kind")), "path": Path(path).as_posix(),
+        out.append({"kind": _text(fig.get("kind")), "path": _relative(figures_dir / svg, qmd_dir),
                     "alt": _text(fig.get("alt")), "id": f"fig-{_text(fig.get('kind'))}-{a.id}"})
     return out
 
@@ -624,12 +638,6 @@ def _interval_range(values: list[float], measure: str) -> str:
     return f"{fmt(natural(measure, min(finite)))} to {fmt(natural(measure, max(finite)))}"
 
 
-def _col(frame, *names: str) -> str | None:
-    if frame is None:
-        return None
-    return next((n for n in names if n in frame.columns), None)
-
-
 def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> list[dict]:
     """Per pooled analysis: estimates under every variation, and a robustness verdict."""
     out = []
@@ -662,14 +670,16 @@ def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> li
         est = grouped.get("estimators", {}).get(a.id, [])
         rho = grouped.get("rho", {}).get(a.id, [])
         tf = grouped.get("trimfill", {}).get(a.id, [])
-        check(loo, "leaving out one study")
+        check(loo, "leaving out one sample")
         check(est, "another estimator")
         check(rho, "another rho")
         check(tf, "trim-and-fill")
-        est_col = "estimator"
-        by_estimator = "; ".join(f"{_text(r.get(est_col))} {fmt(natural(measure, r.get('estimate')))}"
+        def shown(r: Mapping[str, Any]) -> str:
+            return fmt(natural(measure, r.get("estimate")))
+
+        by_estimator = "; ".join(f"{_text(r.get('estimator'))} {shown(r)}"
                                  for r in est if is_number(r.get("estimate")))
-        by_rho = "; ".join(f"{fmt(float(r.get('rho')), 1)}: {fmt(natural(measure, r.get('estimate')))}"
+        by_rho = "; ".join(f"{fmt(float(r['rho']), 1)}: {shown(r)}"
                            for r in sorted(rho, key=lambda r: float(r.get("rho") or 0))
                            if is_number(r.get("estimate")) and is_number(r.get("rho")))
         trim = ""
@@ -689,7 +699,7 @@ def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> li
         elif unique:
             words = "Sensitive: " + "; ".join(unique) + "."
         else:
-            words = ("Robust: no variation changes the direction or whether the 95% CI "
+            words = ("Robust: no variation changes the direction or whether the CI "
                      "includes no effect.")
         out.append({
             "analysis_id": a.id,
@@ -733,7 +743,8 @@ def coded_effects(effects, labels: Mapping[str, str]) -> tuple[list[dict], list[
         theme, outcome = _text(e.get("theme")), _text(e.get("outcome"))
         quoted.append({
             "study": study,
-            "what": f"{THEME_SHORT.get(theme, theme)}, {OUTCOME_NAME.get(outcome, outcome).lower()}",
+            "what": (f"{THEME_SHORT.get(theme, theme)}, "
+                     f"{OUTCOME_NAME.get(outcome, outcome).lower()}"),
             "exposure": _text(e.get("exposure")),
             "outcome_label": _text(e.get("outcome_label")),
             "printed": _text(e.get("printed")),
@@ -769,22 +780,60 @@ FORM_NAME = {
 _VERDICT_ORDER = ("supports", "qualifies", "contradicts", "inconclusive")
 
 
+def certainty_summary(ratings: list[grade.Rating]) -> str:
+    """How sure the brief can be, in words, from the ratings (for 'In brief')."""
+    if not ratings:
+        return "There is nothing to rate yet."
+    n = len(ratings)
+    good = sum(1 for r in ratings if r.level in ("high", "moderate"))
+    if good:
+        text = (f"{good} of {n} analyses reach moderate or high certainty; the rest are low "
+                "or very low.")
+    else:
+        text = f"None of the {n} analyses reaches moderate or high certainty."
+    observational = sum(1 for r in ratings if r.start == "low")
+    reasons = []
+    if observational == n:
+        reasons.append("every analysis rests on observational studies")
+    elif observational:
+        verb = "rests" if observational == 1 else "rest"
+        reasons.append(f"{observational} {verb} on observational studies")
+    for domain, one, many in (
+            ("indirectness", "has no UK sample", "have no UK sample"),
+            ("inconsistency", "is inconsistent or rests on one sample",
+             "are inconsistent or rest on one sample"),
+            ("imprecision", "is imprecise", "are imprecise"),
+            ("small-study effects", "shows small-study effects", "show small-study effects")):
+        count = sum(1 for r in ratings if any(d.startswith(domain) for d in r.downgrades))
+        if count:
+            reasons.append(f"{count} {one if count == 1 else many}")
+    if reasons:
+        text += " Why: " + "; ".join(reasons) + "."
+    if observational == n:
+        text += " The numbers describe associations, not the effect of building social capital."
+    return text
+
+
+_VERBS = {  # (one analysis, several analyses)
+    "supports": ("supports it", "support it"),
+    "qualifies": ("qualifies it", "qualify it"),
+    "contradicts": ("contradicts it", "contradict it"),
+    "inconclusive": ("is inconclusive", "are inconclusive"),
+}
+
+
 def theme_summary(verdicts: list[str], narrative: int) -> str:
-    """'2 analyses qualify the report's claim; 1 is inconclusive.' for the summary."""
+    """'Against the report's claim: 2 analyses qualify it; 1 is inconclusive.'"""
     if not verdicts:
         studies = "study" if narrative == 1 else "studies"
         return f"No coded numbers; the evidence is narrative only ({narrative} {studies})."
     parts = []
     for label in _VERDICT_ORDER:
         n = verdicts.count(label)
-        if not n:
-            continue
-        if label == "inconclusive":
-            verb = "is inconclusive" if n == 1 else "are inconclusive"
-        else:
-            verb = label if n == 1 else label[:-1]  # supports -> support
-        parts.append(f"{n} {'analysis' if n == 1 else 'analyses'} {verb}")
-    return "; ".join(parts) + " (against the report's claim)."
+        if n:
+            one, many = _VERBS[label]
+            parts.append(f"{n} {'analysis' if n == 1 else 'analyses'} {one if n == 1 else many}")
+    return "Against the report's claim: " + "; ".join(parts) + "."
 
 
 def seed_reference(references) -> tuple[str, dict | None]:
@@ -855,8 +904,7 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     gap["figure"] = None
     if gap_figure is not None and _text(gap_figure.get("svg")):
         gap["figure"] = {
-            "path": Path(os.path.relpath((figures_dir / _text(gap_figure["svg"])).resolve(),
-                                         qmd_dir.resolve())).as_posix(),
+            "path": _relative(figures_dir / _text(gap_figure["svg"]), qmd_dir),
             "alt": _text(gap_figure.get("alt")), "id": "fig-gapmap"}
     unplaced = [s for s in coded_studies if _text(s.get("status")) == "narrative"
                 and not (_text(s.get("themes")) and _text(s.get("outcomes")))]
@@ -878,11 +926,21 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     year = date[:4] if date else ""
     cite_text = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
                  f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}.")
+    example = next((r for r in headline if r["pooled"]), headline[0] if headline else None)
+    cite_example = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}, estimate "
+                    f"{example['analysis_id']}." if example else "")
     quoted, computed = coded_effects(effects, labels)
+    # The result we are surest of: best certainty, then pooled, published, most samples.
+    ranked = sorted(headline, key=lambda r: (grade.LEVELS.index(r["certainty"]),
+                                             not r["pooled"], r["atlas"], -int(r["k"])))
+    best = ranked[0] if ranked else None
     return {
+        "best": best,
         "coded_effects": quoted,
         "computed_effects": computed,
         "bib_keys": sorted(keys | {seed_key}),
+        # Confidence level of every interval, in percent (from alpha; 95 by default).
+        "level": fmt_int(100 * (1 - float(settings.get("alpha", 0.05)))),
         "atlas_key": ATLAS_STUDY,
         "meta": {
             "title": title,
@@ -892,8 +950,8 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "commit": commit,
             "commit_short": commit[:12],
             "fingerprint": _text(build.get("fingerprint")),
-            "bibliography": Path(os.path.relpath(Path(bib).resolve(), qmd_dir.resolve())).as_posix(),
-            "css": Path(os.path.relpath(Path(css).resolve(), qmd_dir.resolve())).as_posix(),
+            "bibliography": _relative(bib, qmd_dir),
+            "css": _relative(css, qmd_dir),
             "seed_csl": seed_csl,
         },
         "seed": {"key": seed_key},
@@ -908,6 +966,7 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "single": str(len(single_rows)),
             "levels": [{"level": lvl, "n": str(levels[lvl])} for lvl in grade.LEVELS],
             "moderate_or_better": str(levels["high"] + levels["moderate"]),
+            "certainty": certainty_summary([a.rating for a in all_analyses]),
             "claims": str(len(claims or [])),
             "effects": str(len(_rows(effects))),
         },
@@ -920,6 +979,11 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         "sensitivity": _sensitivity_rows(all_analyses, sensitivity),
         "claims": _claims(claims, keys),
         "methods": {
+            "model": ("Equal-effects meta-analysis (between-study variance fixed at 0)"
+                      if _text(settings.get("estimator")) == "EE" else
+                      "Random-effects meta-analysis; between-study variance by "
+                      + ESTIMATOR_NAME.get(_text(settings.get("estimator")),
+                                           _text(settings.get("estimator")))),
             "estimator": ESTIMATOR_NAME.get(_text(settings.get("estimator")),
                                             _text(settings.get("estimator"))),
             "ci_method": CI_METHOD_NAME.get(_text(settings.get("ci_method")),
@@ -934,7 +998,7 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         },
         "studies": studies_list,
         "context_records": context_list,
-        "cite": {"text": cite_text, "version": version,
+        "cite": {"text": cite_text, "version": version, "example": cite_example,
                  "message": _text(citation.get("message"))},
         "estimates": [{"analysis_id": r["analysis_id"],
                        "label": f"{r['theme']}: {r['outcome']}",

@@ -49,7 +49,7 @@ class ReleaseTables:
     references: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "ReleaseTables":
+    def from_folder(cls, folder: str | Path) -> ReleaseTables:
         folder = Path(folder)
         return cls(read_rows(folder / "extractions.csv"), read_rows(folder / "pooled.csv"),
                    read_rows(folder / "references.csv"))
@@ -89,14 +89,16 @@ def no_effect(measure: str) -> float:
 
 
 def _number(value: float, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits, never in exponent form."""
+    """A number with ``digits`` significant digits (trailing zeros kept), never in exponent form."""
     if not math.isfinite(value):
         return "n/a"
     if value == 0:
         return "0"
-    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
-    text = f"{value:.{decimals}f}"
-    return "0" if text.strip("-0.") == "" else text
+    text = f"{value:#.{digits}g}"
+    if "e" in text:  # very large or very small: write it out
+        exponent = int(text.split("e")[1])
+        text = f"{value:.{max(digits - 1 - exponent, 0)}f}"
+    return text.rstrip(".")
 
 
 def _same(a: float, b: float) -> bool:
@@ -348,8 +350,8 @@ def changes_markdown(version: str, new: ReleaseTables, previous: ReleaseTables |
     certainty_known = any("certainty" in r for r in new.pooled[:1] + previous.pooled[:1])
     moved, appeared, retired, unchanged = compare_pooled(previous.pooled, new.pooled)
     lines += ["## Pooled estimates", ""]
-    lines += ["Estimates on the natural scale (odds and risk ratios, correlations r, Hedges' g), "
-              "with 95% CIs; k is the number of independent samples.", ""]
+    lines += [("Estimates on the natural scale (odds and risk ratios, correlations r, Hedges' g), "
+              "with 95% CIs; k is the number of independent samples."), ""]
     if moved:
         lines += [f"Moved ({len(moved)}):", ""]
         lines += [f"- {_moved_text(c, certainty_known)}" for c in moved] + [""]
@@ -365,8 +367,8 @@ def changes_markdown(version: str, new: ReleaseTables, previous: ReleaseTables |
         lines += [f"- {_pooled_text(by_id[a])}" for a in appeared] + [""]
     if retired:
         lines += [f"## Retired analyses ({len(retired)})", ""]
-        lines += ["These analyses are no longer reported; their last estimate is in "
-                  f"v{previous_version}.", ""]
+        lines += [("These analyses are no longer reported; their last estimate is in "
+                  f"v{previous_version}."), ""]
         by_id = {r["analysis_id"]: r for r in previous.pooled}
         lines += [f"- {_pooled_text(by_id[a])} (retired)" for a in retired] + [""]
     return "\n".join(lines)

@@ -3,9 +3,10 @@
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
 when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
 :mod:`analysis.plots`. Each figure's inputs (the rows it draws, the labels,
-and the code of :mod:`analysis.plots`) are hashed; the hash is kept in the
-index (``figures/index.csv``), and a figure whose hash and files are
-unchanged since the last run is not drawn again. Figures of analyses that no
+and the code of :mod:`analysis.plots`) are hashed; the hashes are kept in the
+index (``figures/index.csv``) and in a sidecar (``figures/.drawn.json``, which
+survives Snakemake's removal of the index before the rule runs), and a figure
+whose hash and files are unchanged since the last run is not drawn again. Figures of analyses that no
 longer exist are removed. The index is the brief's list of figures.
 """
 
@@ -19,7 +20,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from analysis.io import csv_text, read_table, write_text_atomic
+from analysis.io import csv_text, write_text_atomic
 
 # Columns of figures/index.csv; svg and png are relative to the index's folder.
 INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
@@ -29,6 +30,8 @@ FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
 DRAWING_VERSION = "1"
 GAP_MAP_ID = "evidence-gap-map"
+# Hash of every figure drawn, by file stem; not a rule output, so it outlives reruns.
+SIDECAR = ".drawn.json"
 
 
 def _plots_fingerprint() -> str:
@@ -66,12 +69,12 @@ def study_labels(references: pd.DataFrame) -> dict[str, str]:
 
 def readable_name(row: Mapping[str, Any]) -> str:
     """'bonding capital and health (high versus low social capital)' for alt text."""
-    from analysis.brief import OUTCOME_NAME, THEME_SHORT, construct_words
+    from analysis.brief import OUTCOME_NAME, THEME_NOUN, construct_words
 
     theme = str(row.get("theme") or "")
     outcome = OUTCOME_NAME.get(str(row.get("outcome") or ""), str(row.get("outcome") or ""))
     construct = row.get("construct")
-    name = f"{THEME_SHORT.get(theme, theme).lower()} capital and {outcome.lower()}"
+    name = f"{THEME_NOUN.get(theme, theme + ' capital')} and {outcome.lower()}"
     if isinstance(construct, str) and construct:
         name += f" ({construct_words(construct)})"
     return name
@@ -94,19 +97,18 @@ def _samples_wording(alt: str, units: pd.DataFrame) -> str:
     return alt.replace(f"of {k} studies", f"of {k} independent samples from {n} {studies}", 1)
 
 
-def _previous(index_path: Path) -> dict[tuple[str, str], dict]:
-    if not index_path.exists():
-        return {}
+def _previous(outdir: Path) -> dict[str, str]:
+    """Stem -> hash of the figures drawn by the last run (empty when unknown)."""
     try:
-        old = read_table(index_path)
-    except Exception:  # noqa: BLE001 - a broken index only costs a redraw
+        drawn = json.loads((outdir / SIDECAR).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
-    return {(str(r["analysis_id"]), str(r["kind"])): r for r in old.to_dict("records")}
+    return drawn if isinstance(drawn, dict) else {}
 
 
-def _unchanged(old: Mapping[str, Any] | None, digest: str, outdir: Path) -> bool:
-    return bool(old) and str(old.get("hash")) == digest and all(
-        (outdir / str(old.get(c))).is_file() for c in ("svg", "png"))
+def _unchanged(previous: Mapping[str, str], stem: str, digest: str, outdir: Path) -> bool:
+    return previous.get(stem) == digest and all(
+        (outdir / f"{stem}{suffix}").is_file() for suffix in (".svg", ".png"))
 
 
 def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
@@ -138,14 +140,13 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     index_path = outdir / "index.csv"
-    previous = _previous(index_path)
+    previous = _previous(outdir)
     code = _plots_fingerprint()
     labels = study_labels(references)
     entries: list[dict] = []
 
     def emit(analysis_id: str, kind: str, stem: str, digest: str, make, alt: str) -> None:
-        old = previous.get((analysis_id, kind))
-        if not _unchanged(old, digest, outdir):
+        if not _unchanged(previous, stem, digest, outdir):
             plots.save_figure(make(), outdir / stem, alt_text=alt)
         entries.append({"analysis_id": analysis_id, "kind": kind, "svg": f"{stem}.svg",
                         "png": f"{stem}.png", "alt": alt, "hash": digest})
@@ -178,17 +179,19 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
 
     index = pd.DataFrame(entries, columns=INDEX_COLUMNS).sort_values(
         ["analysis_id", "kind"], kind="mergesort").reset_index(drop=True)
-    keep = set(index["svg"]) | set(index["png"]) | {"index.csv"}
+    keep = set(index["svg"]) | set(index["png"])
     for path in sorted(outdir.iterdir()):
         if path.is_file() and path.suffix in (".svg", ".png") and path.name not in keep:
             path.unlink()  # a figure of an analysis that no longer exists
+    drawn = {Path(svg).stem: digest for svg, digest in zip(index["svg"], index["hash"])}
+    write_text_atomic(outdir / SIDECAR, json.dumps(drawn, indent=1, sort_keys=True) + "\n")
     write_text_atomic(index_path, csv_text(index.to_dict("records"), INDEX_COLUMNS))
     return index
 
 
 def gap_map_alt(counts: pd.DataFrame) -> str:
     """Alt text of the gap map: what it shows and where the evidence is."""
-    from analysis.brief import OUTCOME_NAME, OUTCOMES, THEME_SHORT, THEMES
+    from analysis.brief import OUTCOME_NAME, OUTCOMES, THEME_NOUN, THEMES
 
     filled = counts[(counts["coded"] + counts["narrative"]) > 0]
     n_cells = len(THEMES) * len(OUTCOMES)
@@ -201,7 +204,7 @@ def gap_map_alt(counts: pd.DataFrame) -> str:
         top = in_grid.assign(total=in_grid["coded"] + in_grid["narrative"]).sort_values(
             ["total", "theme", "outcome"], ascending=[False, True, True], kind="mergesort")
         best = top.iloc[0]
-        text += (f" The fullest is {THEME_SHORT.get(best['theme'], best['theme']).lower()} "
-                 f"capital and {OUTCOME_NAME.get(best['outcome'], best['outcome']).lower()} "
+        text += (f" The fullest is {THEME_NOUN.get(best['theme'], best['theme'])} "
+                 f"and {OUTCOME_NAME.get(best['outcome'], best['outcome']).lower()} "
                  f"({int(best['coded'])} coded, {int(best['narrative'])} narrative).")
     return text

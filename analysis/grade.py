@@ -130,9 +130,9 @@ def imprecision(ev: Evidence) -> str | None:
     """The reason to rate down for imprecision, or None."""
     reasons = []
     if crosses_null(*ev.ci):
-        reasons.append("the 95% CI includes no effect")
+        reasons.append("the CI includes no effect")
     if is_very_wide(ev.measure, *ev.ci):
-        reasons.append("the 95% CI is very wide")
+        reasons.append("the CI is very wide")
     if ev.participants is not None and ev.participants < MIN_PARTICIPANTS:
         reasons.append(f"fewer than {MIN_PARTICIPANTS} participants")
     return "imprecision: " + " and ".join(reasons) if reasons else None
@@ -171,9 +171,9 @@ def rate(ev: Evidence) -> Rating:
 RULES: tuple[str, ...] = (
     "Start: high if every study in the analysis is randomised; otherwise (cohort, "
     "cross-sectional, quasi-experimental, ecological) low. We never rate up.",
-    f"Inconsistency (down one level): I² above {I2_SERIOUS:.0f}%, or the 95% prediction "
+    f"Inconsistency (down one level): I² above {I2_SERIOUS:.0f}%, or the prediction "
     "interval includes no effect, or only one sample (consistency cannot be checked).",
-    "Imprecision (down one level): the 95% confidence interval includes no effect, or it is "
+    "Imprecision (down one level): the confidence interval includes no effect, or it is "
     "very wide (odds or risk ratio: upper limit at least 4 times the lower; correlation: "
     f"wider than {WIDE_R}; Hedges' g: wider than {WIDE_SMD}), or fewer than "
     f"{MIN_PARTICIPANTS} participants where sample sizes are known.",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import changes, zenodo
-from analysis.io import format_value, sha256_file, write_text_atomic
+from analysis.io import sha256_file, write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = "releases"
@@ -64,7 +64,7 @@ class ReleaseError(RuntimeError):
 
 def parse_version(text: str) -> tuple[int, int, int]:
     """(major, minor, patch) of 'X.Y.Z' (a leading 'v' is allowed)."""
-    match = VERSION_PATTERN.match(text[1:] if text.startswith("v") else text)
+    match = VERSION_PATTERN.match(text.removeprefix("v"))
     if not match:
         raise ReleaseError(f"VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH), not {text!r}.")
     return tuple(int(part) for part in match.groups())  # type: ignore[return-value]
@@ -74,11 +74,11 @@ def version_text(version: tuple[int, int, int]) -> str:
     return ".".join(map(str, version))
 
 
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+def git(repo: Path, *args: str, check: bool = True, strip: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise ReleaseError(f"git {' '.join(args)} failed in {repo}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return done.stdout.strip() if strip else done.stdout
 
 
 def released_versions(repo: Path) -> dict[tuple[int, int, int], str]:
@@ -113,7 +113,7 @@ def check_release(repo: Path, version_arg: str) -> tuple[int, int, int]:
     text = version_text(version)
     if not git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
         raise ReleaseError("The repository has no commit yet: commit the inputs, then release.")
-    dirty = git(repo, "status", "--porcelain").splitlines()
+    dirty = git(repo, "status", "--porcelain", strip=False).splitlines()  # "XY path"
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:3]) + (", ..." if len(dirty) > 3 else "")
         raise ReleaseError(f"The git tree has uncommitted changes ({shown}): commit them, then "
@@ -311,6 +311,11 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "egger_p": "p-value of Egger's test (empty when k < 3).",
         "certainty": "GRADE-like certainty of the evidence (high, moderate, low, very low).",
     },
+    "certainty.csv": {
+        "analysis_id": "The analysis (as in pooled.csv).",
+        "certainty": "GRADE-like certainty of the evidence, as the brief rates it: high, moderate, low or very low.",
+        "downgrades": "The reasons it was rated down, one per GRADE domain, separated by '; '.",
+    },
     "references.csv": {
         "key": "BibTeX key: the study's name everywhere else.",
         "entry_type": "BibTeX entry type.",
@@ -330,12 +335,14 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
 }
 TABLE_TITLES = {
+    "certainty.csv": "Certainty of the evidence per analysis (the brief's GRADE-like rating)",
     "effects.csv": "Every coded effect on its analysis metric",
     "pooled.csv": "One pooled estimate per analysis",
     "references.csv": "The bibliography",
     "extractions.csv": "The extraction files as one table (one row per effect or narrative record)",
 }
 PRIMARY_KEYS = {"effects.csv": ["study", "effect_id"], "pooled.csv": ["analysis_id"],
+                "certainty.csv": ["analysis_id"],
                 "references.csv": ["key"]}
 # Columns that hold identifiers or codes even when every value looks like a number.
 TEXT_COLUMNS = {"study", "effect_id", "sample", "construct", "analysis_id", "country", "key",
@@ -462,7 +469,7 @@ def _tool_versions() -> dict[str, str]:
         tools["pandoc"] = "not found"
     quarto = shutil.which("quarto")
     if quarto:
-        done = subprocess.run([quarto, "--version"], capture_output=True, text=True)
+        done = subprocess.run([quarto, "--version"], capture_output=True, text=True, check=False)
         tools["quarto"] = done.stdout.strip()
     return tools
 
@@ -520,7 +527,7 @@ def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
                "--config", "results_dir=results"]
     with open(log, "w", encoding="utf-8") as handle:
         done = subprocess.run(command, cwd=tree, env=build_environment(tree, epoch),
-                              stdout=handle, stderr=subprocess.STDOUT)
+                              stdout=handle, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
         raise ReleaseError("The workflow failed in the release build (log: "
@@ -538,23 +545,60 @@ def sha256sums(folder: Path) -> str:
     return "".join(f"{sha256_file(folder / n)}  {n}\n" for n in names)
 
 
-def find_certainty(results: Path) -> Path | None:
-    """A results table with a certainty per analysis (analysis_id, certainty), if the brief writes one."""
-    for path in sorted(results.rglob("*.csv")):
-        header = _csv_header(path)
-        if "analysis_id" in header and "certainty" in header and path.name != "pooled.csv":
-            return path
-    return None
+CERTAINTY_COLUMNS = ["analysis_id", "certainty", "downgrades"]
+
+
+def certainty_rows(results: Path) -> list[dict] | None:
+    """Each analysis' certainty as the brief rates it (analysis.brief.analyses, analysis.grade).
+
+    None when this commit's brief module cannot rate the results (then CHANGES.md says so).
+    """
+    try:
+        from analysis import brief
+        from analysis.io import read_table
+
+        graded = brief.analyses(read_table(results / "pooled.csv"), read_table(results / "units.csv"),
+                                read_table(results / "studies.csv"))
+        rows = [{"analysis_id": a.id, "certainty": a.rating.level, "downgrades": a.rating.reasons}
+                for a in graded]
+    except Exception:  # noqa: BLE001 - an optional part of CHANGES.md, never a failed release
+        return None
+    return sorted(rows, key=lambda r: r["analysis_id"])
 
 
 def with_certainty(pooled: list[dict[str, str]], table: list[dict[str, str]]) -> list[dict[str, str]]:
+    """pooled rows with the certainty column of certainty.csv (by analysis_id)."""
     levels = {r["analysis_id"]: r.get("certainty", "") for r in table}
     return [{**r, "certainty": r.get("certainty") or levels.get(r["analysis_id"], "")} for r in pooled]
 
 
+def release_changes(out: Path, previous_folder: Path | None, version: str) -> str:
+    """CHANGES.md of the release folder ``out`` against the previous release folder."""
+    new = changes.ReleaseTables.from_folder(out)
+    old = changes.ReleaseTables.from_folder(previous_folder) if previous_folder else None
+    note = ""
+    new_certainty = out / "certainty.csv"
+    old_certainty = previous_folder / "certainty.csv" if previous_folder else None
+    if old is not None and new_certainty.is_file() and old_certainty and old_certainty.is_file():
+        new = changes.ReleaseTables(new.extractions, with_certainty(
+            new.pooled, changes.read_rows(new_certainty)), new.references)
+        old = changes.ReleaseTables(old.extractions, with_certainty(
+            old.pooled, changes.read_rows(old_certainty)), old.references)
+    elif not new_certainty.is_file():
+        note = ("Certainty (GRADE) changes are not listed: this commit's brief module could not "
+                "rate the analyses.")
+    elif old is not None:
+        note = (f"Certainty (GRADE) changes are not listed: v{previous_folder.name[1:]} has no "
+                "certainty.csv to compare with; from this release on they are.")
+    return changes.changes_markdown(version, new, old,
+                                    previous_folder.name[1:] if previous_folder else None, note)
+
+
 def assemble(tree: Path, out: Path, version: tuple[int, int, int], commit: str, epoch: int) -> None:
-    """Write the release folder ``out`` from a built tree."""
+    """Write the release folder ``out`` from a built tree (run with the tree's own code)."""
     import yaml
+
+    from analysis.io import csv_text
 
     text = version_text(version)
     results = tree / "results"
@@ -562,34 +606,17 @@ def assemble(tree: Path, out: Path, version: tuple[int, int, int], commit: str, 
     for source, name in WORKFLOW_OUTPUTS.items():
         shutil.copyfile(results / source, out / name)
     shutil.copyfile(tree / "CITATION.cff", out / "CITATION.cff")
-    certainty = find_certainty(results)
+    certainty = certainty_rows(results)
     if certainty is not None:
-        shutil.copyfile(certainty, out / "certainty.csv")
+        write_text_atomic(out / "certainty.csv", csv_text(certainty, CERTAINTY_COLUMNS))
 
     schema = yaml.safe_load((tree / "schemas" / "extraction.schema.yaml").read_text(encoding="utf-8"))
     extracted = tree / "extracted"
     columns, rows = extraction_rows(extracted, schema)
-    from analysis.io import csv_text
-
     write_text_atomic(out / "extractions.csv", csv_text(rows, [c.name for c in columns]))
 
     previous_folder = previous_release_folder(tree, version)
-    previous_version = previous_folder.name[1:] if previous_folder else None
-    new_tables = changes.ReleaseTables.from_folder(out)
-    old_tables = changes.ReleaseTables.from_folder(previous_folder) if previous_folder else None
-    note = ""
-    if (out / "certainty.csv").is_file():
-        new_tables = changes.ReleaseTables(new_tables.extractions, with_certainty(
-            new_tables.pooled, changes.read_rows(out / "certainty.csv")), new_tables.references)
-        if old_tables is not None:
-            old_certainty = changes.read_rows(previous_folder / "certainty.csv")
-            old_tables = changes.ReleaseTables(old_tables.extractions, with_certainty(
-                old_tables.pooled, old_certainty), old_tables.references)
-    else:
-        note = ("Certainty (GRADE) changes are not listed: this build writes no certainty per "
-                "analysis (the brief rates certainty; see its tables).")
-    write_text_atomic(out / "CHANGES.md", changes.changes_markdown(
-        text, new_tables, old_tables, previous_version, note))
+    write_text_atomic(out / "CHANGES.md", release_changes(out, previous_folder, text))
 
     cff = zenodo.read_cff(tree / "CITATION.cff")
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
@@ -602,7 +629,8 @@ def assemble(tree: Path, out: Path, version: tuple[int, int, int], commit: str, 
     inputs += [str(p) for p in sorted((tree / "references").glob("*.bib"))]
     config = yaml.safe_load((tree / "config" / "config.yaml").read_text(encoding="utf-8"))
     fingerprint = build_provenance.fingerprint(inputs, {k: config[k] for k in SETTINGS})
-    record = provenance(tree, text, commit, epoch, previous_version, fingerprint)
+    previous = previous_folder.name[1:] if previous_folder else None
+    record = provenance(tree, text, commit, epoch, previous, fingerprint)
     write_text_atomic(out / "provenance.json",
                       json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     write_text_atomic(out / "SHA256SUMS", sha256sums(out))
@@ -612,16 +640,26 @@ def build_release(repo: Path, commit: str, version: tuple[int, int, int], out: P
                   cores: int = 2, keep: Path | None = None) -> float:
     """Clone ``commit`` of ``repo``, run the workflow, write the release folder ``out``.
 
-    ``keep``: copy the whole build tree there (tests compare two builds file by file).
-    Returns the build time in seconds.
+    The folder is assembled by the clone's own ``analysis.release`` (so a release is a
+    function of its commit alone, whatever code rebuilds it). ``keep``: copy the whole
+    build tree there (tests compare two builds file by file). Returns seconds taken.
     """
     start = time.monotonic()
+    out = out.resolve()
     with tempfile.TemporaryDirectory(prefix="release-build-") as tmp:
         tree = Path(tmp) / "src"
         clone(repo, commit, tree)
         epoch = int(git(tree, "log", "-1", "--format=%ct", commit))
-        run_workflow(tree, epoch, cores, Path(tmp) / "workflow.log")
-        assemble(tree, out, version, commit, epoch)
+        log = Path(tmp) / "workflow.log"
+        run_workflow(tree, epoch, cores, log)
+        command = [sys.executable, "-m", "analysis.release", version_text(version),
+                   "--assemble", str(out), "--commit", commit]
+        with open(log, "a", encoding="utf-8") as handle:
+            done = subprocess.run(command, cwd=tree, env=build_environment(tree, epoch),
+                                  stdout=handle, stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0:
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+            raise ReleaseError("Assembling the release folder failed:\n" + "\n".join(tail))
         if keep is not None:
             shutil.copytree(tree, keep, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     return time.monotonic() - start
@@ -678,9 +716,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tag", action="store_true", help="do not create the git tag")
     parser.add_argument("--verify", action="store_true",
                         help="rebuild the release's commit and compare every file with the folder")
+    parser.add_argument("--assemble", type=Path, help=argparse.SUPPRESS)  # inside a build tree
+    parser.add_argument("--commit", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     try:
+        if args.assemble:
+            epoch = int(git(repo, "log", "-1", "--format=%ct", args.commit))
+            assemble(repo, args.assemble, parse_version(args.version), args.commit, epoch)
+            return 0
         if args.verify:
             differ = verify_release(repo, args.version, cores=args.cores)
             if differ:

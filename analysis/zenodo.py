@@ -29,12 +29,17 @@ class CitationError(ValueError):
     """CITATION.cff cannot be used for a release; the message says what to fix."""
 
 
-def read_cff(path: str | Path) -> dict:
-    """CITATION.cff as a dict; dates stay text (as cffconvert reads them)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def read_cff_text(text: str, name: str = "CITATION.cff") -> dict:
+    """CFF text as a dict; dates stay text (as cffconvert reads them)."""
+    data = yaml.safe_load(text)
     if not isinstance(data, dict):
-        raise CitationError(f"{path} does not hold a mapping of CFF fields")
+        raise CitationError(f"{name} does not hold a mapping of CFF fields")
     return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in data.items()}
+
+
+def read_cff(path: str | Path) -> dict:
+    """CITATION.cff as a dict (see :func:`read_cff_text`)."""
+    return read_cff_text(Path(path).read_text(encoding="utf-8"), str(path))
 
 
 def cff_schema() -> dict | None:

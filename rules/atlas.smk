@@ -33,6 +33,10 @@ rule correlate_atlas_counties:
         results("benchmarks", "correlate_atlas_counties.tsv")
     params:
         sha256=config["atlas"]["sha256"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../analysis/scripts/atlas_county.py"
 
@@ -52,5 +56,9 @@ rule derive_atlas_effects:
     params:
         sha256=config["atlas"]["sha256"],
         min_counties=config["atlas"]["min_counties"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../analysis/scripts/atlas_states.py"

@@ -41,6 +41,12 @@ rule write_brief_source:
             "alpha": config["alpha"],
         },
         software=_SOFTWARE,
+    benchmark:
+        results("benchmarks", "write_brief_source.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../analysis/scripts/write_brief_source.py"
 
@@ -61,5 +67,9 @@ rule render_brief:
         results("benchmarks", "render_brief.tsv")
     params:
         epoch=build_info()["epoch"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../analysis/scripts/render_brief.py"

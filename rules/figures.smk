@@ -10,10 +10,16 @@ rule draw_figures:
         references=results("references.csv"),
         code=analysis_code("figures", "plots", "brief", "io"),
     output:
-        index=results("figures", "index.csv"),
+        # update(): kept while the job runs, so figures/index.csv gives the last
+        # run's hashes and unchanged figures are not drawn again (analysis/figures.py).
+        index=update(results("figures", "index.csv")),
     log:
         results("logs", "draw_figures.log"),
     benchmark:
         results("benchmarks", "draw_figures.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     script:
         "../analysis/scripts/draw_figures.py"

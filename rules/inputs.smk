@@ -12,6 +12,12 @@ rule parse_bibliography:
         results("logs", "parse_bibliography.log"),
     params:
         bibliography=BIBLIOGRAPHY,
+    benchmark:
+        results("benchmarks", "parse_bibliography.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=15,
     script:
         "../analysis/scripts/parse_bibliography.py"
 
@@ -31,5 +37,9 @@ rule convert_effects:
         results("benchmarks", "convert_effects.tsv")
     params:
         extracted_dir=EXTRACTED,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     script:
         "../analysis/scripts/convert_effects.py"

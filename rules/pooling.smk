@@ -1,4 +1,21 @@
 # Stage 2: pool every theme x outcome x metric x construct cell.
+#
+# The sensitivity analyses (leave-one-out grows with k²) run in
+# config["sensitivity_shards"] jobs, so that they spread over a cluster and a
+# new study re-runs only the shards of the analyses it touches: the
+# checkpoint split_effects writes each shard's effects, Snakemake compares
+# them with the last run's by checksum after the checkpoint, and re-runs only
+# the run_sensitivity jobs whose shard changed (analysis/shards.py).
+SENSITIVITY_SHARDS = list(range(config["sensitivity_shards"]))
+SENSITIVITY_TABLES = ["leave_one_out", "estimators", "rho", "trimfill", "subgroups"]
+
+
+wildcard_constraints:
+    shard=r"\d+",
+
+
+localrules:
+    combine_sensitivity,
 
 
 rule pool_analyses:
@@ -19,16 +36,74 @@ rule pool_analyses:
         ci_method=config["ci_method"],
         rho=config["rho"],
         alpha=config["alpha"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     script:
         "../analysis/scripts/pool_analyses.py"
 
 
-rule run_sensitivity:
+checkpoint split_effects:
     input:
         effects=results("effects.csv"),
+        code=analysis_code("shards", "pooling", "io"),
+    output:
+        expand(results("sensitivity", "shards", "effects-{shard}.csv"), shard=SENSITIVITY_SHARDS),
+    log:
+        results("logs", "split_effects.log"),
+    benchmark:
+        results("benchmarks", "split_effects.tsv")
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../analysis/scripts/split_effects.py"
+
+
+def shard_effects(wildcards):
+    """A shard's effects, known once the checkpoint has run (unchanged shards are not re-run)."""
+    return checkpoints.split_effects.get().output[int(wildcards.shard)]
+
+
+rule run_sensitivity:
+    input:
+        effects=shard_effects,
         code=analysis_code(
             "pooling", "meta", "aggregate", "bias", "sensitivity", "moderators", "io"
         ),
+    output:
+        leave_one_out=results("sensitivity", "shards", "{shard}", "leave_one_out.csv"),
+        estimators=results("sensitivity", "shards", "{shard}", "estimators.csv"),
+        rho=results("sensitivity", "shards", "{shard}", "rho.csv"),
+        trimfill=results("sensitivity", "shards", "{shard}", "trimfill.csv"),
+        subgroups=results("sensitivity", "shards", "{shard}", "subgroups.csv"),
+    log:
+        results("logs", "run_sensitivity-{shard}.log"),
+    benchmark:
+        results("benchmarks", "run_sensitivity-{shard}.tsv")
+    params:
+        estimator=config["estimator"],
+        ci_method=config["ci_method"],
+        rho=config["rho"],
+        alpha=config["alpha"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../analysis/scripts/run_sensitivity.py"
+
+
+rule combine_sensitivity:
+    input:
+        shards=expand(
+            results("sensitivity", "shards", "{shard}", "{table}.csv"),
+            shard=SENSITIVITY_SHARDS,
+            table=SENSITIVITY_TABLES,
+        ),
+        code=analysis_code("shards", "io"),
     output:
         leave_one_out=results("sensitivity", "leave_one_out.csv"),
         estimators=results("sensitivity", "estimators.csv"),
@@ -36,13 +111,12 @@ rule run_sensitivity:
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
     log:
-        results("logs", "run_sensitivity.log"),
-    benchmark:
-        results("benchmarks", "run_sensitivity.tsv")
+        results("logs", "combine_sensitivity.log"),
     params:
-        estimator=config["estimator"],
-        ci_method=config["ci_method"],
-        rho=config["rho"],
-        alpha=config["alpha"],
+        tables=SENSITIVITY_TABLES,
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
     script:
-        "../analysis/scripts/run_sensitivity.py"
+        "../analysis/scripts/combine_sensitivity.py"

@@ -67,7 +67,7 @@ def test_a_single_sample_cannot_show_consistency():
 
 def test_imprecision_from_ci_crossing_no_effect():
     rating = rate(evidence(ci=(LOG(0.95), LOG(1.5)), pi=(LOG(1.01), LOG(1.6))))
-    assert rating.downgrades == ("imprecision: the 95% CI includes no effect",)
+    assert rating.downgrades == ("imprecision: the CI includes no effect",)
 
 
 def test_imprecision_from_a_very_wide_ci():
@@ -75,7 +75,7 @@ def test_imprecision_from_a_very_wide_ci():
     assert grade.is_very_wide("OR", LOG(1.1), LOG(4.5))
     assert not grade.is_very_wide("OR", LOG(1.1), LOG(4.3))
     rating = rate(evidence(ci=(LOG(1.1), LOG(4.5)), pi=(LOG(1.05), LOG(5.0))))
-    assert rating.downgrades == ("imprecision: the 95% CI is very wide",)
+    assert rating.downgrades == ("imprecision: the CI is very wide",)
 
 
 def test_very_wide_on_the_correlation_and_g_scales():

@@ -1,0 +1,435 @@
+"""The brief's pure parts: escaping, number formats, readings, verdicts, the context, the
+template, and the figure cache."""
+
+import math
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import brief
+from analysis.brief import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau, reading, verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "report" / "brief.qmd"
+LOG = math.log
+
+
+# --- escaping ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "<script>alert(1)</script>",
+    "**x**",
+    "a | b",
+    "[link](http://example.org)",
+    "@rothon2012 and [@key]",
+    "{{< include secret >}}",
+    "# heading",
+    "1. not a list",
+    "`code` and $x^2$ and \\emph{y}",
+])
+def test_escaped_text_reads_literally_in_pandoc(text):
+    """Pandoc turns the escaped text back into exactly the original characters."""
+    import pypandoc
+
+    html = pypandoc.convert_text(f"| a |\n|---|\n| {escape_md(text)} |\n\nPara {escape_md(text)}",
+                                 "html", format="markdown")
+    plain = pypandoc.convert_text(html, "plain", format="html")
+    assert "<script" not in html
+    assert "<strong>" not in html and "<a " not in html and "<code>" not in html
+    assert "<h1" not in html and "<ol" not in html
+    assert plain.count(text) == 2, plain
+
+
+def test_escape_collapses_newlines_and_handles_missing_values():
+    assert escape_md("a\n\nb\tc") == "a b c"
+    assert escape_md(None) == ""
+    assert escape_md(float("nan")) == ""
+    assert escape_md("plain words") == "plain words"
+    assert escape_md("a|b") == "a\\|b"
+
+
+# --- numbers ----------------------------------------------------------------------
+
+
+def test_number_formats():
+    assert fmt(0.6549) == "0.65"
+    assert fmt(-0.051) == "\u22120.05"
+    assert fmt(-0.001) == "0.00"  # no "-0.00"
+    assert fmt(float("nan")) == ""
+    assert fmt_i2(93.8) == "94%"
+    assert fmt_tau(0.2121) == "0.46"
+    assert fmt_tau(0.00001) == "< 0.01"
+    assert fmt_tau(0.0) == "0.00"
+    assert fmt_interval("OR", LOG(1.2), LOG(1.5)) == "1.20\u00a0to\u00a01.50"
+    assert fmt_interval("ZCOR", math.atanh(-0.2), math.atanh(0.3)) == "\u22120.20\u00a0to\u00a00.30"
+    assert fmt_interval("OR", float("nan"), 1.0) == ""
+
+
+def test_natural_scale():
+    assert brief.natural("OR", LOG(2.0)) == pytest.approx(2.0)
+    assert brief.natural("RR", 0.0) == 1.0
+    assert brief.natural("ZCOR", math.atanh(0.5)) == pytest.approx(0.5)
+    assert brief.natural("ZPCOR", math.atanh(-0.3)) == pytest.approx(-0.3)
+    assert brief.natural("SMD", 0.4) == 0.4
+    assert brief.natural("GEN", 0.55) == 0.55
+
+
+# --- readings ---------------------------------------------------------------------
+
+
+def test_reading_of_a_clear_consistent_association():
+    text = reading("bridging", "mobility", 0.5, (0.3, 0.7), (0.2, 0.8), 20.0, 6)
+    assert text == ("More bridging capital went with more upward mobility (the CI excludes "
+                    "no effect); results were consistent across samples.")
+
+
+def test_reading_of_a_negative_association():
+    text = reading("bonding", "education", -0.3, (-0.5, -0.1), (-0.6, -0.05), 10.0, 4)
+    assert text.startswith("More bonding capital went with worse educational results")
+
+
+def test_reading_when_the_ci_includes_no_effect_names_no_direction():
+    text = reading("linking", "income", 0.1, (-0.1, 0.3), (-0.5, 0.7), 60.0, 5)
+    assert text.startswith("No clear association (the CI includes no effect)")
+    assert "higher income" not in text and "lower income" not in text
+    assert "could be absent or reversed (I² 60%)" in text
+
+
+def test_reading_of_heterogeneous_results_in_one_direction():
+    text = reading("bridging", "mobility", 0.6, (0.5, 0.7), (0.2, 0.9), 84.0, 40)
+    assert text.endswith("results varied in size between samples (I² 84%), though not in "
+                         "direction.")
+
+
+def test_reading_of_one_study():
+    text = reading("workplace", "employment", 0.2, (0.1, 0.3), (math.nan, math.nan),
+                   math.nan, 1)
+    assert "stronger workplace networks went with better employment outcomes" in text.lower()
+    assert text.endswith("one study, so consistency is unknown.")
+
+
+def test_reading_of_crime_reads_the_right_way_round():
+    assert "went with less crime" in reading("bonding", "crime", 0.2, (0.1, 0.3),
+                                             (0.05, 0.4), 0.0, 3)
+
+
+# --- verdicts ---------------------------------------------------------------------
+
+
+def test_verdict_rules():
+    ci, pi = (0.1, 0.5), (0.05, 0.6)
+    assert verdict(1, 0.3, ci, pi, "moderate", 5).label == "supports"
+    assert verdict(1, 0.3, ci, pi, "high", 1).label == "supports"
+    assert verdict(1, 0.3, ci, pi, "low", 5).label == "qualifies"
+    assert verdict(1, 0.3, ci, (-0.1, 0.7), "moderate", 5).label == "qualifies"
+    assert verdict(1, -0.3, (-0.5, -0.1), pi, "low", 5).label == "contradicts"
+    assert verdict(-1, -0.3, (-0.5, -0.1), (-0.6, -0.05), "high", 5).label == "supports"
+    assert verdict(1, 0.3, (-0.1, 0.7), pi, "high", 5).label == "inconclusive"
+    assert verdict(0, 0.3, ci, pi, "low", 5).label == "qualifies"
+    assert verdict(0, 0.3, (-0.1, 0.7), pi, "low", 5).label == "inconclusive"
+
+
+def test_verdict_never_claims_more_than_low_certainty_allows():
+    text = verdict(1, 0.3, (0.1, 0.5), (0.05, 0.6), "very low", 5).text
+    assert "very low" in text and "not proof" in text
+
+
+def test_expected_direction_from_the_claims():
+    assert brief.expected_direction("bridging", "mobility", "") == 1
+    assert brief.expected_direction("bonding", "mobility", "") == 0
+    assert brief.expected_direction("bonding", "health", "") == 1
+    assert brief.expected_direction("education", "education", "non-directed-activities") == -1
+    assert brief.expected_direction("education", "education", "family-social-capital") == 1
+    assert set(brief.THEME_CLAIMS) == set(brief.THEMES)
+
+
+def test_theme_summary():
+    assert brief.theme_summary(["qualifies", "qualifies", "inconclusive"], 3) == (
+        "Against the report's claim: 2 analyses qualify it; 1 analysis is inconclusive.")
+    assert brief.theme_summary([], 1) == "No coded numbers; the evidence is narrative only (1 study)."
+
+
+def test_certainty_summary_counts_the_reasons():
+    from analysis.grade import Rating
+
+    low = Rating("low", "very low", ("indirectness: no UK sample",
+                                     "imprecision: the CI includes no effect"))
+    fine = Rating("low", "low", ())
+    text = brief.certainty_summary([low, fine])
+    assert text == ("None of the 2 analyses reaches moderate or high certainty. Why: every "
+                    "analysis rests on observational studies; 1 has no UK sample; 1 is "
+                    "imprecise. The numbers describe associations, not the effect of building "
+                    "social capital.")
+    assert brief.certainty_summary([Rating("high", "high", ())]).startswith(
+        "1 of 1 analyses reach moderate or high certainty")
+
+
+# --- labels -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("author, year, expected", [
+    ("Rothon, Catherine and Goodwin, Laura and Stansfeld, Stephen", "2012", "Rothon et al. (2012)"),
+    ("Szreter, Simon and Woolcock, Michael", "2004", "Szreter and Woolcock (2004)"),
+    ("Croll", "2004", "Croll (2004)"),
+    ("van der Erve and Krutikova and Macmillan", "2023", "van der Erve et al. (2023)"),
+    ("Opportunity Insights", "2022", "Opportunity Insights (2022)"),
+    ("Walton and others", "2003", "Walton et al. (2003)"),
+    ("Calvó-Armengol, Antoni and Jackson, Matthew O.", "2004", "Calvó-Armengol and Jackson (2004)"),
+])
+def test_author_year(author, year, expected):
+    assert brief.author_year({"key": "k", "author": author, "year": year}) == expected
+
+
+def test_analysis_label_uses_words_not_slugs():
+    assert brief.analysis_label({"outcome": "health", "construct": "high-vs-low"}) == (
+        "Health: high versus low social capital")
+    assert brief.analysis_label({"outcome": "mobility", "construct": "volunteering-rate"}) == (
+        "Upward mobility: volunteering rate")
+    assert brief.analysis_label({"outcome": "income", "construct": ""}) == "Income"
+
+
+# --- context and template ---------------------------------------------------------
+
+
+def tables():
+    """A small set of results tables with the columns the workflow writes."""
+    pooled = pd.DataFrame([
+        dict(analysis_id="bonding-health-or", theme="bonding", outcome="health", measure="OR",
+             construct="", k=3, n_studies=3, n_effects=3, estimator="REML", ci_method="knha",
+             pooled=True, estimate=LOG(1.4), se=0.1, ci_low=LOG(1.1), ci_high=LOG(1.8),
+             pi_low=LOG(0.9), pi_high=LOG(2.2), tau2=0.02, i2=40.0, egger_p=0.4),
+        dict(analysis_id="education-education-zcor", theme="education", outcome="education",
+             measure="ZCOR", construct="", k=1, n_studies=1, n_effects=1, estimator="REML",
+             ci_method="knha", pooled=False, estimate=math.atanh(0.12),
+             se=0.03, ci_low=math.atanh(0.06), ci_high=math.atanh(0.18), pi_low=math.nan,
+             pi_high=math.nan, tau2=math.nan, i2=math.nan, egger_p=math.nan),
+    ])
+    units = pd.DataFrame([
+        dict(analysis_id="bonding-health-or", study="a2020", sample="", n_effects=1,
+             yi=LOG(1.5), vi=0.04, se=0.2, ci_low=LOG(1.0), ci_high=LOG(2.2), weight=40.0, n=900),
+        dict(analysis_id="bonding-health-or", study="b2019", sample="", n_effects=1,
+             yi=LOG(1.2), vi=0.05, se=0.22, ci_low=LOG(0.8), ci_high=LOG(1.8), weight=30.0, n=None),
+        dict(analysis_id="bonding-health-or", study="c2018", sample="", n_effects=1,
+             yi=LOG(1.6), vi=0.06, se=0.24, ci_low=LOG(1.0), ci_high=LOG(2.5), weight=30.0, n=300),
+        dict(analysis_id="education-education-zcor", study="a2020", sample="", n_effects=1,
+             yi=math.atanh(0.12), vi=0.001, se=0.03, ci_low=math.atanh(0.06),
+             ci_high=math.atanh(0.18), weight=100.0, n=900),
+    ])
+    studies = pd.DataFrame([
+        dict(study="a2020", kind="study", design="cohort", country="GB", status="coded",
+             themes="bonding;education", outcomes="education;health", n_effects=2,
+             findings="", not_poolable=""),
+        dict(study="b2019", kind="study", design="cross-sectional", country="US", status="coded",
+             themes="bonding", outcomes="health", n_effects=1, findings="", not_poolable=""),
+        dict(study="c2018", kind="study", design="cohort", country="CA", status="coded",
+             themes="bonding", outcomes="health", n_effects=1, findings="", not_poolable=""),
+        dict(study="d2021", kind="study", design="qualitative", country="GB", status="narrative",
+             themes="workplace", outcomes="employment", n_effects=0,
+             findings="Said <script>alert(1)</script> and **x** | y", not_poolable="interviews"),
+        dict(study="e2022", kind="context", design="other", country="GB", status="narrative",
+             themes="", outcomes="", n_effects=0, findings="A report.", not_poolable="report"),
+    ])
+    effects = pd.DataFrame([
+        dict(study="a2020", effect_id="e1", theme="bonding", outcome="health", measure="OR",
+             input_form="or_ci", formula="yi = log(OR)", printed="OR 0.7 [0.5, 0.9]",
+             reverse=True, role="primary", exposure="Support **x**",
+             outcome_label="Poor <b>health</b>", locator="Table 2", quote="<script>q</script>",
+             computed_by="", kind="study"),
+        dict(study="a2020", effect_id="e2", theme="education", outcome="education",
+             measure="ZCOR", input_form="r_n", formula="yi = atanh(r)", printed="r 0.12 (n 900)",
+             reverse=False, role="primary", exposure="x", outcome_label="y", locator="T3",
+             quote="r = 0.12", computed_by="", kind="study"),
+        dict(study="b2019", effect_id="e1", theme="bonding", outcome="health", measure="OR",
+             input_form="or_ci", formula="yi = log(OR)", printed="OR 1.2", reverse=False,
+             role="primary", exposure="x", outcome_label="y", locator="A", quote="q",
+             computed_by="", kind="study"),
+        dict(study="c2018", effect_id="e1", theme="bonding", outcome="health", measure="OR",
+             input_form="or_ci", formula="yi = log(OR)", printed="OR 1.6", reverse=False,
+             role="primary", exposure="x", outcome_label="y", locator="A", quote="q",
+             computed_by="", kind="study"),
+    ])
+    references = pd.DataFrame([
+        dict(key="a2020", author="Alpha, Ann and Other, Oscar", year="2020", title="A"),
+        dict(key="b2019", author="Beta, Bo", year="2019", title="B"),
+        dict(key="c2018", author="Gamma, G. and Delta, D. and Eps, E.", year="2018", title="C"),
+        dict(key="d2021", author="Delta, Dan", year="2021", title="D"),
+        dict(key="e2022", author="Fixture Commission", year="2022", title="E"),
+    ])
+    fit = dict(k=3, estimate=LOG(1.4), se=0.1, ci_low=LOG(1.1), ci_high=LOG(1.8), p=0.01,
+               tau2=0.02, i2=40.0, note="")
+    sensitivity = {
+        "leave_one_out": pd.DataFrame([dict(analysis_id="bonding-health-or", study=s, sample="",
+                                            **dict(fit, estimate=LOG(e), ci_low=LOG(lo)))
+                                       for s, e, lo in (("a2020", 1.3, 0.9), ("b2019", 1.5, 1.1),
+                                                        ("c2018", 1.35, 1.05))]),
+        "estimators": pd.DataFrame([dict(analysis_id="bonding-health-or", estimator=e,
+                                         estimator_used=e, **fit) for e in ("REML", "DL")]),
+        "rho": pd.DataFrame([dict(analysis_id="bonding-health-or", rho=r, **fit)
+                             for r in (0.2, 0.6, 0.9)]),
+        "trimfill": pd.DataFrame([dict(analysis_id="bonding-health-or", side="left", k0=1,
+                                       **dict(fit, estimate=LOG(1.3)))]),
+        "subgroups": pd.DataFrame(columns=["analysis_id"]),
+    }
+    return dict(pooled=pooled, units=units, studies=studies, effects=effects,
+                references=references, sensitivity=sensitivity)
+
+
+def context(tmp_path, **changes):
+    t = tables()
+    figures = pd.DataFrame([dict(analysis_id="bonding-health-or", kind="forest",
+                                 svg="forest-bonding-health-or.svg", png="x.png",
+                                 alt='Forest "plot" of 3 studies', hash="h")])
+    kwargs = dict(
+        pooled=t["pooled"], units=t["units"], effects=t["effects"], studies=t["studies"],
+        references=t["references"], figures=figures, sensitivity=t["sensitivity"],
+        claims=[{"id": "c1", "claim": "A **bold** claim", "attributed_to": "b2019",
+                 "where": "Lesson one", "found_instead": "Nothing <i>here</i>"}],
+        build={"version": "1.2.3", "commit": "abcdef1234567890", "epoch": 1764300000,
+               "fingerprint": "0123456789abcdef"},
+        settings={"estimator": "REML", "ci_method": "knha", "rho": 0.6, "alpha": 0.05},
+        software={"Python": "3.11.2", "pymare": "0.0.13"},
+        citation={"title": "A brief", "version": "1.2.3", "authors": [{"name": "Team"}]},
+        qmd_dir=tmp_path / "brief", figures_dir=tmp_path / "figures",
+        bib=tmp_path / "references.bib", css=ROOT / "report" / "brief.css")
+    kwargs.update(changes)
+    return brief.build_context(**kwargs)
+
+
+def test_context_headline_and_single_studies(tmp_path):
+    ctx = context(tmp_path)
+    (row,) = ctx["headline"]
+    assert row["effect"] == "1.40" and row["measure"] == "OR"
+    assert row["ci"] == "1.10\u00a0to\u00a01.80" and row["pi"] == "0.90\u00a0to\u00a02.20"
+    assert row["i2"] == "40%" and row["tau"] == "0.14"
+    assert row["participants"] == "≥ 1,200"  # one study did not report n
+    assert row["certainty"] == "very low"  # observational; PI crosses 1; one UK sample is enough
+    (single,) = ctx["single"]
+    assert single["effect"] == "0.12" and single["measure"] == "r"
+    assert single["pi"] == "" and single["i2"] == ""
+    assert ctx["meta"]["date"] == "2025-11-28"
+    assert ctx["meta"]["bibliography"] == "../references.bib"
+    assert ctx["summary"]["studies"] == "4" and ctx["summary"]["context"] == "1"
+
+
+def test_context_sensitivity_in_words(tmp_path):
+    (s,) = context(tmp_path)["sensitivity"]
+    assert s["loo"] == "1.30 to 1.50"
+    assert "leaving out one sample changes whether the CI includes no effect" in s["words"]
+    assert s["trimfill"] == "1 filled on the left: 1.30"
+    assert s["rho"] == "0.2: 1.40; 0.6: 1.40; 0.9: 1.40"
+
+
+def test_gap_counts_leave_out_context_records():
+    t = tables()
+    counts = {(r["theme"], r["outcome"]): (r["coded"], r["narrative"])
+              for r in brief.gap_counts(t["effects"], t["studies"])}
+    assert counts == {("bonding", "health"): (3, 0), ("education", "education"): (1, 0),
+                      ("workplace", "employment"): (0, 1)}
+
+
+def test_seed_report_falls_back_to_csl_when_not_in_the_bibliography():
+    key, csl = brief.seed_reference(pd.DataFrame([dict(key="a", title="Other")]))
+    assert key == brief.SEED_ID and csl["publisher"] == "Local Trust"
+    key, csl = brief.seed_reference(pd.DataFrame([dict(key="lt25", title="Bridging the Divide")]))
+    assert key == "lt25" and csl is None
+
+
+def test_template_renders_with_escaped_text_and_no_leftovers(tmp_path):
+    text = brief.render_source(TEMPLATE, context(tmp_path))
+    assert "{{" not in text and "{%" not in text and "{##" not in text
+    assert "<script>" not in text and "<i>" not in text and "<b>" not in text
+    assert "\\<script\\>alert\\(1\\)\\<\\/script\\>" in text
+    assert "\\*\\*x\\*\\* \\| y" in text  # escaped inside a table cell
+    assert "A \\*\\*bold\\*\\* claim" in text
+    assert "@b2019" in text and "[@couttsxia2025]" in text
+    assert "fig-alt=\"Forest 'plot' of 3 studies\"" in text
+    assert "](../figures/forest-bonding-health-or.svg)" in text
+    assert "@fig-" not in text
+    assert text.startswith("---\ntitle: \"A brief\"")
+
+
+def test_template_is_strict_about_missing_values(tmp_path):
+    import jinja2
+
+    ctx = context(tmp_path)
+    del ctx["gap"]
+    with pytest.raises(jinja2.UndefinedError):
+        brief.render_source(TEMPLATE, ctx)
+
+
+def test_unknown_citation_keys_are_shown_as_text(tmp_path):
+    ctx = context(tmp_path, claims=[{"id": "c", "claim": "x", "attributed_to": "nobody2000",
+                                     "where": "w", "found_instead": "f"}])
+    text = brief.render_source(TEMPLATE, ctx)
+    assert "@nobody2000" not in text and "| nobody2000 |" in text
+
+
+def test_pandoc_renders_the_source_without_warnings(tmp_path):
+    """The filled template is valid Markdown for pandoc: no unresolved citation or reference."""
+    import pypandoc
+
+    ctx = context(tmp_path)
+    text = brief.render_source(TEMPLATE, ctx)
+    (tmp_path / "brief").mkdir()
+    qmd = tmp_path / "brief" / "brief.qmd"
+    qmd.write_text(text, encoding="utf-8")
+    bib = tmp_path / "references.bib"
+    bib.write_text("".join(f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
+                           for k, a, y in tables()["references"][["key", "author", "year"]]
+                           .itertuples(index=False)), encoding="utf-8")
+    done = subprocess.run([pypandoc.get_pandoc_path(), str(qmd), "--from", "markdown", "--to",
+                           "html5", "--standalone", "--citeproc", f"--bibliography={bib}"],
+                          capture_output=True, text=True, cwd=qmd.parent)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr.upper(), done.stderr
+    assert "<script" not in done.stdout
+
+
+def test_software_versions_are_deterministic():
+    assert brief.software_versions() == brief.software_versions()
+    assert {"Python", "pymare", "numpy", "scipy", "Snakemake", "typst"} <= set(
+        brief.software_versions())
+
+
+# --- figures ----------------------------------------------------------------------
+
+
+def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
+    from analysis import figures
+
+    t = tables()
+    out = tmp_path / "figures"
+    index = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"], out,
+                             effects=t["effects"])
+    assert set(zip(index["analysis_id"], index["kind"])) == {
+        ("bonding-health-or", "forest"), ("bonding-health-or", "funnel"),
+        ("education-education-zcor", "forest"), ("evidence-gap-map", "gapmap")}
+    assert all(index["alt"].str.len() > 40)
+    assert "bonding capital and health" in index["alt"].iloc[0]
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    (out / "index.csv").unlink()  # Snakemake removes a rule's outputs before it runs
+    again = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"], out,
+                             effects=t["effects"])
+    pd.testing.assert_frame_equal(index, again)
+    for name, stamp in stamps.items():
+        if name not in ("index.csv", ".drawn.json"):
+            assert (out / name).stat().st_mtime_ns == stamp, f"{name} was redrawn"
+    # One analysis gone: its figures go too; a changed analysis is redrawn.
+    pooled = t["pooled"].iloc[:1].copy()
+    pooled.loc[0, "estimate"] = LOG(1.5)
+    units = t["units"][t["units"]["analysis_id"] == "bonding-health-or"]
+    figures.draw_all(pooled, units, t["studies"], t["references"], out, effects=t["effects"])
+    assert not (out / "forest-education-education-zcor.svg").exists()
+    assert (out / "forest-bonding-health-or.svg").stat().st_mtime_ns != stamps[
+        "forest-bonding-health-or.svg"]
+
+
+def test_alt_text_counts_samples_not_studies(tmp_path):
+    from analysis import figures
+
+    units = pd.DataFrame({"study": ["s"] * 3})
+    assert figures._samples_wording("Forest plot of 3 studies for x", units) == (
+        "Forest plot of 3 independent samples from 1 study for x")
