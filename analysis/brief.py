@@ -115,6 +115,22 @@ CONSTRUCT_NAME = {
     "economic-connectedness": "economic connectedness",
     "job-retention": "keeping a job",
     "re-employment": "getting back into work",
+    "non-directed-activities": "non-directed (unstructured) activities",
+    "extracurricular": "extra-curricular activities",
+    "civic-organizations": "civic organisations",
+}
+# "More <this> went with ..." for constructs that name the exposure itself; other
+# constructs (contrasts such as high-vs-low) read with the theme's words.
+CONSTRUCT_EXPOSURE = {
+    "economic-connectedness": "more economic connectedness",
+    "ec-partial-coefficient": "more economic connectedness",
+    "clustering": "more tightly clustered friendship networks",
+    "support-ratio": "a higher support ratio",
+    "volunteering-rate": "more volunteering",
+    "civic-organizations": "more civic organisations",
+    "non-directed-activities": "more time in unstructured activities",
+    "extracurricular": "more extra-curricular activity",
+    "family-social-capital": "more family social capital",
 }
 ESTIMATOR_NAME = {
     "REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood (ML)",
@@ -302,9 +318,10 @@ def _crosses(low: float, high: float) -> bool:
 
 
 def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
-            pi: tuple[float, float], i2: float, k: int) -> str:
+            pi: tuple[float, float], i2: float, k: int, construct: str = "") -> str:
     """One plain-language sentence: direction, whether the CI excludes no effect, consistency."""
-    exposure = THEME_EXPOSURE.get(theme, f"more {theme} capital")
+    exposure = CONSTRUCT_EXPOSURE.get(construct) or THEME_EXPOSURE.get(theme,
+                                                                      f"more {theme} capital")
     better, worse = OUTCOME_DIRECTION.get(outcome, OUTCOME_DIRECTION["other"])
     if _crosses(*ci):
         direction = "No clear association (the CI includes no effect)"
@@ -512,7 +529,8 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
         estimate = float(row["estimate"]) if is_number(row.get("estimate")) else math.nan
         theme, outcome = _text(row.get("theme")), _text(row.get("outcome"))
         if is_number(estimate):
-            text = reading(theme, outcome, estimate, evidence.ci, evidence.pi, evidence.i2, k)
+            text = reading(theme, outcome, estimate, evidence.ci, evidence.pi, evidence.i2, k,
+                           _text(row.get("construct")))
             judged = verdict(expected_direction(theme, outcome, _text(row.get("construct"))),
                              estimate, evidence.ci, evidence.pi, rating.level, k)
         else:

@@ -3,11 +3,12 @@
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
 when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
 :mod:`analysis.plots`. Each figure's inputs (the rows it draws, the labels,
-and the code of :mod:`analysis.plots`) are hashed; the hashes are kept in the
-index (``figures/index.csv``) and in a sidecar (``figures/.drawn.json``, which
-survives Snakemake's removal of the index before the rule runs), and a figure
-whose hash and files are unchanged since the last run is not drawn again. Figures of analyses that no
-longer exist are removed. The index is the brief's list of figures.
+its alt text and the code of :mod:`analysis.plots`) are hashed; the hashes
+are kept in the index (``figures/index.csv``) and in a sidecar
+(``figures/.drawn.json``, which survives Snakemake's removal of the index
+before the rule runs). A figure whose hash and files are unchanged since the
+last run is not drawn again. Figures of analyses that no longer exist are
+removed. The index is the brief's list of figures.
 """
 
 from __future__ import annotations

@@ -131,6 +131,14 @@ def check_release(repo: Path, version_arg: str) -> tuple[int, int, int]:
         raise ReleaseError(f"CITATION.cff says version {cff.get('version', '(none)')}, not {text}: "
                            "set version and date-released in CITATION.cff, run `make zenodo`, "
                            "commit, then release.")
+    last_folder = previous_release_folder(repo, version)
+    last_cff = last_folder / "CITATION.cff" if last_folder else None
+    if last_cff is not None and last_cff.is_file():
+        last_date = str(zenodo.read_cff(last_cff).get("date-released", ""))
+        if str(cff.get("date-released", "")) < last_date:
+            raise ReleaseError(f"CITATION.cff's date-released {cff.get('date-released')} is before "
+                               f"{last_folder.name}'s ({last_date}): set date-released in "
+                               "CITATION.cff, run `make zenodo`, commit, then release.")
     problems = zenodo.check_cff(cff)
     if problems:
         raise ReleaseError(f"{problems[0]} (and {len(problems) - 1} more): fix CITATION.cff, "
@@ -682,6 +690,9 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
         os.replace(partial, target)
     if tag:
         git(repo, "tag", "--annotate", f"v{text}", "--message", f"Evidence brief v{text}", commit)
+    if not (target / "certainty.csv").is_file():
+        print("Note: no certainty.csv (analysis.brief.analyses could not rate the analyses), so "
+              "CHANGES.md lists no certainty changes.")
     files = len(list(target.iterdir()))
     rel = target.relative_to(repo)
     print(f"Release v{text}: {rel}/ ({files} files, built in {seconds:.0f} s)"

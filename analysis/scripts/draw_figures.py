@@ -1,4 +1,4 @@
-"""Rule draw_figures: forest and funnel plots of every analysis and the gap map (figures/index.csv)."""
+"""Rule draw_figures: forest and funnel plots of every analysis, and the gap map."""
 
 import logging
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Rule render_brief: brief.qmd to brief.html and brief.pdf (Quarto if on PATH, else pandoc + typst)."""
+"""Rule render_brief: brief.qmd to brief.html and brief.pdf (Quarto, else pandoc + typst)."""
 
 import logging
 from pathlib import Path

@@ -111,6 +111,14 @@ def test_reading_of_one_study():
     assert text.endswith("one study, so consistency is unknown.")
 
 
+def test_reading_names_the_exposure_of_a_construct():
+    text = reading("education", "education", -0.2, (-0.3, -0.1), (math.nan, math.nan),
+                   math.nan, 1, "non-directed-activities")
+    assert text.startswith("More time in unstructured activities went with worse educational")
+    text = reading("bonding", "health", 0.3, (0.2, 0.4), (0.1, 0.5), 10.0, 6, "high-vs-low")
+    assert text.startswith("More bonding capital went with better health")
+
+
 def test_reading_of_crime_reads_the_right_way_round():
     assert "went with less crime" in reading("bonding", "crime", 0.2, (0.1, 0.3),
                                              (0.05, 0.4), 0.0, 3)
@@ -149,7 +157,8 @@ def test_expected_direction_from_the_claims():
 def test_theme_summary():
     assert brief.theme_summary(["qualifies", "qualifies", "inconclusive"], 3) == (
         "Against the report's claim: 2 analyses qualify it; 1 analysis is inconclusive.")
-    assert brief.theme_summary([], 1) == "No coded numbers; the evidence is narrative only (1 study)."
+    assert brief.theme_summary([], 1) == (
+        "No coded numbers; the evidence is narrative only (1 study).")
 
 
 def test_certainty_summary_counts_the_reasons():
@@ -177,7 +186,8 @@ def test_certainty_summary_counts_the_reasons():
     ("van der Erve and Krutikova and Macmillan", "2023", "van der Erve et al. (2023)"),
     ("Opportunity Insights", "2022", "Opportunity Insights (2022)"),
     ("Walton and others", "2003", "Walton et al. (2003)"),
-    ("Calvó-Armengol, Antoni and Jackson, Matthew O.", "2004", "Calvó-Armengol and Jackson (2004)"),
+    ("Calvó-Armengol, Antoni and Jackson, Matthew O.", "2004",
+     "Calvó-Armengol and Jackson (2004)"),
 ])
 def test_author_year(author, year, expected):
     assert brief.author_year({"key": "k", "author": author, "year": year}) == expected

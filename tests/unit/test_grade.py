@@ -103,7 +103,8 @@ def test_small_study_effects_only_with_ten_samples():
         "small-study effects: Egger's test p < 0.10",)
     assert rate(evidence(k=9, egger_p=0.01)).level == "high"
     assert rate(evidence(k=10, egger_p=0.10)).level == "high"
-    assert rate(evidence(k=9)).notes == ("small-study effects not assessed (fewer than 10 samples)",)
+    assert rate(evidence(k=9)).notes == (
+        "small-study effects not assessed (fewer than 10 samples)",)
 
 
 def test_every_domain_costs_one_level_and_the_floor_is_very_low():

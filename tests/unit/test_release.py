@@ -225,6 +225,19 @@ def test_refuses_a_version_citation_cff_does_not_state(tiny_repo):
         release.check_release(tiny_repo, "0.4.0")
 
 
+def test_refuses_a_release_date_before_the_last_release(tiny_repo):
+    last = tiny_repo / "releases" / "v0.2.0"
+    last.mkdir(parents=True)
+    (last / "pooled.csv").write_text("analysis_id\n", encoding="utf-8")
+    (last / "CITATION.cff").write_text('version: "0.2.0"\ndate-released: "2026-03-01"\n',
+                                       encoding="utf-8")
+    _git(tiny_repo, "add", "-A")
+    _git(tiny_repo, "commit", "--quiet", "-m", "v0.2.0")
+    with pytest.raises(release.ReleaseError, match=r"date-released 2026-01-31 is before v0.2.0's "
+                                                   r"\(2026-03-01\): set date-released"):
+        release.check_release(tiny_repo, "0.3.0")
+
+
 def test_refuses_a_stale_zenodo_json(tiny_repo):
     (tiny_repo / ".zenodo.json").write_text("{}\n", encoding="utf-8")
     _git(tiny_repo, "commit", "--quiet", "-am", "stale")

@@ -153,6 +153,11 @@ def test_first_release(repo, first):
     extractions = rows(first / "extractions.csv")
     assert {r["study"] for r in extractions} == {p.stem for p in (repo / "extracted").glob("*.yaml")}
     assert sum(1 for r in extractions if r["effect_id"]) == len(rows(first / "effects.csv"))
+    # certainty.csv: the brief's rating of every analysis (what CHANGES.md compares next time).
+    certainty = rows(first / "certainty.csv")
+    pooled_ids = sorted(r["analysis_id"] for r in rows(first / "pooled.csv"))
+    assert [r["analysis_id"] for r in certainty] == pooled_ids
+    assert {r["certainty"] for r in certainty} <= {"high", "moderate", "low", "very low"}
 
 
 def test_frictionless_validates_the_data_package(first, second):
@@ -178,6 +183,7 @@ def test_second_release_names_the_added_study_and_the_moved_estimate(first, seco
     moved = [line for line in estimates.splitlines() if line.startswith(f"- `{analysis_id}`:")]
     assert moved and " -> " in moved[0], estimates
     assert "Retired" not in text
+    assert "certainty" in moved[0]  # both releases have certainty.csv: the change is stated
     record = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
     assert record["previous_release"] == "0.1.0"
     assert f"extracted/{NEW_STUDY}.yaml" in record["inputs"]
