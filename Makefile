@@ -31,6 +31,10 @@ test: $(STAMP) system-deps ## Run the whole test suite (what CI runs)
 test-fast: $(STAMP) ## Unit and reference tests only
 	$(BIN)/python -m pytest tests/unit tests/reference
 
+lint: $(STAMP) ## ruff on the package and tests, and snakemake --lint
+	$(BIN)/ruff check analysis tests benchmarks
+	$(BIN)/snakemake --lint
+
 atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
 	$(SNAKEMAKE) results/atlas/sca2022.yaml
 	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
@@ -57,6 +61,7 @@ system-deps: ## Install the browser and PDF tools the reader tests use (Debian: 
 lock: ## Re-resolve requirements.in into requirements.lock (exact versions)
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
 	/tmp/lock-venv/bin/pip install --quiet -r requirements.in
+	/tmp/lock-venv/bin/pip install --quiet --no-deps -r requirements.nodeps
 	/tmp/lock-venv/bin/pip freeze --all --exclude-editable | grep -v "^pip==" | sort -f > requirements.lock
 
 clean: ## Remove generated results (keeps .venv and releases/)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from analysis.effects import convert
 from analysis.extraction import Problem, load_corpus
@@ -92,8 +93,11 @@ class EffectComparison:
 
     @property
     def agrees(self) -> bool:
-        return (self.same_metric and abs(self.yi_second - self.yi_first) <= VALUE_TOLERANCE
-                and abs(self.vi_second - self.vi_first) <= VALUE_TOLERANCE)
+        return (
+            self.same_metric
+            and abs(self.yi_second - self.yi_first) <= VALUE_TOLERANCE
+            and abs(self.vi_second - self.vi_first) <= VALUE_TOLERANCE
+        )
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def cohen_kappa(first: Sequence[Any], second: Sequence[Any]) -> float | None:
     n = len(first)
     if n == 0:
         return None
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
     count_a, count_b = Counter(first), Counter(second)
     expected = sum(count_a[c] * count_b[c] for c in count_a) / (n * n)
     if math.isclose(expected, 1.0):
@@ -158,8 +162,12 @@ def _analysis_scale(effect: dict) -> tuple[str, float, float, str]:
     return converted.measure, sign * converted.yi, converted.vi, converted.printed
 
 
-def compare_coders(first: dict[str, dict], second: dict[str, dict],
-                   problems: Sequence[Problem] = (), second_coder: bool = True) -> Agreement:
+def compare_coders(
+    first: dict[str, dict],
+    second: dict[str, dict],
+    problems: Sequence[Problem] = (),
+    second_coder: bool = True,
+) -> Agreement:
     """Compare two coders' valid documents, each a mapping study key -> parsed file."""
     both = tuple(sorted(set(first) & set(second)))
     disagreements: list[Disagreement] = []
@@ -196,12 +204,23 @@ def compare_coders(first: dict[str, dict], second: dict[str, dict],
             if not comparison.same_metric:
                 disagreements.append(Disagreement(study, effect_id, "metric", ma, mb))
             elif not comparison.agrees:
-                disagreements.append(Disagreement(
-                    study, effect_id, "value",
-                    f"{pa} (yi {ya:.4g}, vi {va_:.4g})", f"{pb} (yi {yb:.4g}, vi {vb_:.4g})"))
+                disagreements.append(
+                    Disagreement(
+                        study,
+                        effect_id,
+                        "value",
+                        f"{pa} (yi {ya:.4g}, vi {va_:.4g})",
+                        f"{pb} (yi {yb:.4g}, vi {vb_:.4g})",
+                    )
+                )
     fields = tuple(
-        FieldAgreement(name, "study" if name in STUDY_FIELDS else "effect", len(ratings[name][0]),
-                       sum(x == y for x, y in zip(*ratings[name])), cohen_kappa(*ratings[name]))
+        FieldAgreement(
+            name,
+            "study" if name in STUDY_FIELDS else "effect",
+            len(ratings[name][0]),
+            sum(x == y for x, y in zip(*ratings[name], strict=True)),
+            cohen_kappa(*ratings[name]),
+        )
         for name in STUDY_FIELDS + EFFECT_FIELDS
     )
     for study in sorted(set(second) - set(first)):
@@ -226,13 +245,15 @@ def _documents(folder: Path) -> tuple[dict[str, dict], list[Problem]]:
     return {doc["study"]: doc for _, doc in documents}, problems
 
 
-def compare_folders(extracted_dir: str | Path = "extracted",
-                    second_dir: str | Path | None = None) -> Agreement:
+def compare_folders(
+    extracted_dir: str | Path = "extracted", second_dir: str | Path | None = None
+) -> Agreement:
     """Compare ``extracted_dir`` (first coder) with ``second_dir`` (default: its second-coder/)."""
     extracted_dir = Path(extracted_dir)
     second_dir = Path(second_dir) if second_dir is not None else extracted_dir / SECOND_CODER_FOLDER
     has_second = second_dir.is_dir() and any(
-        p.is_file() and p.suffix in (".yaml", ".yml") for p in second_dir.iterdir())
+        p.is_file() and p.suffix in (".yaml", ".yml") for p in second_dir.iterdir()
+    )
     if not has_second:
         return compare_coders({}, {}, (), second_coder=False)
     first, first_problems = _documents(extracted_dir)
@@ -243,8 +264,7 @@ def compare_folders(extracted_dir: str | Path = "extracted",
     return compare_coders(first, second, relevant)
 
 
-def agreement_summary(extracted_dir: str | Path = "extracted",
-                      second_dir: str | Path | None = None) -> dict:
+def agreement_summary(extracted_dir: str | Path = "extracted", second_dir: str | Path | None = None) -> dict:
     """A small summary of double coding, for the brief's methods section.
 
     Returns
@@ -280,8 +300,12 @@ def agreement_summary(extracted_dir: str | Path = "extracted",
         "effects_differing": sum(not c.agrees for c in result.effects),
         "max_abs_yi_difference": max(differences) if differences else None,
         "fields": {
-            f.field: {"unit": f.unit, "items": f.items,
-                      "percent_agreement": f.percent, "kappa": f.kappa}
+            f.field: {
+                "unit": f.unit,
+                "items": f.items,
+                "percent_agreement": f.percent,
+                "kappa": f.kappa,
+            }
             for f in result.fields
         },
         "disagreements": len(result.disagreements),

@@ -679,6 +679,9 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
     text = version_text(version)
     commit = git(repo, "rev-parse", "HEAD")
     target = repo / RELEASES / f"v{text}"
+    if tag and not git(repo, "var", "GIT_COMMITTER_IDENT", check=False):
+        raise ReleaseError("git does not know who is tagging: set `git config user.name` and "
+                           "`git config user.email`, then release.")
     print(f"Building release v{text} from commit {commit[:12]} (a clean clone of HEAD)...", flush=True)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         staged = Path(tmp) / f"v{text}"

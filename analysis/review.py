@@ -23,9 +23,10 @@ import textwrap
 import time
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 
@@ -92,10 +93,12 @@ def project(args: argparse.Namespace) -> Project:
             return Path(given)
         return root / str(config.get(key) or default)
 
-    return Project(root,
-                   choose(getattr(args, "extracted", None), "extracted_dir", "extracted"),
-                   choose(getattr(args, "bibliography", None), "bibliography", "references"),
-                   Path(args.releases) if getattr(args, "releases", None) else root / "releases")
+    return Project(
+        root,
+        choose(getattr(args, "extracted", None), "extracted_dir", "extracted"),
+        choose(getattr(args, "bibliography", None), "bibliography", "references"),
+        Path(args.releases) if getattr(args, "releases", None) else root / "releases",
+    )
 
 
 def show_path(path: Path | str) -> str:
@@ -147,9 +150,12 @@ def _placeholder(spec: dict) -> str:
 def _form_lines(indent: str) -> list[str]:
     """The input forms, commented out, from extraction.INPUT_FORMS and the schema."""
     props = extraction_schema()["$defs"]["effect"]["properties"]
-    out = _comment("The numbers: exactly ONE input form. Uncomment the key lines of one form "
-                   "(delete the '# ' before the key, keeping the indentation) and fill them in "
-                   "exactly as printed in the source. n (below) is needed with r and t.", indent)
+    out = _comment(
+        "The numbers: exactly ONE input form. Uncomment the key lines of one form "
+        "(delete the '# ' before the key, keeping the indentation) and fill them in "
+        "exactly as printed in the source. n (below) is needed with r and t.",
+        indent,
+    )
     for form, companions in INPUT_FORMS.items():
         keys = [form, *(("vi", "se") if form == "yi" else ()), *companions]
         keys = [k for k in keys if k != "n"]
@@ -160,8 +166,7 @@ def _form_lines(indent: str) -> list[str]:
             spec = props[key]
             text = _describe(spec)
             if key == "measure":
-                text = (f"{spec['description']} With '{form}': one of "
-                        f"{', '.join(FORM_MEASURES[form])}.")
+                text = f"{spec['description']} With '{form}': one of {', '.join(FORM_MEASURES[form])}."
             if key == "ci":
                 out += _comment(text, indent)
                 out.append(f"{indent}# ci: [lower, upper]")
@@ -195,7 +200,9 @@ def template(key: str, reference: bibliography.Reference | None = None) -> str:
         "Lines starting with '#' are comments and are ignored. Fill in the fields, delete what "
         "you do not need, then run `review check`. Every field is described in "
         "schemas/extraction.schema.yaml (the codebook). Text with ': ' or ' #' in it must be "
-        "in quotes.", "")
+        "in quotes.",
+        "",
+    )
     lines.append("")
     required = set(schema["required"])
     for name, spec in schema["properties"].items():
@@ -210,9 +217,12 @@ def template(key: str, reference: bibliography.Reference | None = None) -> str:
             lines.append(f"# {name}:")
     effect = schema["$defs"]["effect"]
     effect_required = set(effect["required"])
-    lines += _comment(_describe(schema["properties"]["effects"]) + " Copy the block that starts "
-                      "with '- id:' once per effect. For a narrative record, delete everything "
-                      "from 'effects:' on.", "")
+    lines += _comment(
+        _describe(schema["properties"]["effects"]) + " Copy the block that starts "
+        "with '- id:' once per effect. For a narrative record, delete everything "
+        "from 'effects:' on.",
+        "",
+    )
     lines.append("effects:")
     indent = "    "
     first = True
@@ -247,7 +257,8 @@ def _read_bibliography(path: Path) -> list[bibliography.Reference]:
     except bibliography.BibliographyError as err:
         raise ReviewError(
             f"The bibliography ({show_path(path)}) has {len(err.problems)} problem(s); fix them "
-            "first:\n" + "\n".join(f"  - {p}" for p in err.problems)) from None
+            "first:\n" + "\n".join(f"  - {p}" for p in err.problems)
+        ) from None
 
 
 def existing_file(folder: Path, key: str) -> Path | None:
@@ -262,9 +273,11 @@ def command_new(args: argparse.Namespace) -> int:
     key = args.key
     why = sheet.key_problem(key)
     if why:
-        raise ReviewError(f"{why}.\nFix: use the study's BibTeX key (e.g. rothon2012). If the "
-                          "BibTeX key itself has other characters, change it in the bibliography "
-                          "first.")
+        raise ReviewError(
+            f"{why}.\nFix: use the study's BibTeX key (e.g. rothon2012). If the "
+            "BibTeX key itself has other characters, change it in the bibliography "
+            "first."
+        )
     references = {r.key: r for r in _read_bibliography(paths.bibliography)}
     if key not in references:
         close = difflib.get_close_matches(key, list(references), n=3)
@@ -272,21 +285,27 @@ def command_new(args: argparse.Namespace) -> int:
         raise ReviewError(
             f"{key} is not in the bibliography ({show_path(paths.bibliography)}).{hint}\n"
             "Fix: add the study's BibTeX entry to the bibliography first (its key is the "
-            "study's name everywhere), or correct the key.")
+            "study's name everywhere), or correct the key."
+        )
     existing = existing_file(paths.extracted, key)
     if existing:
-        raise ReviewError(f"{show_path(existing)} already exists; nothing was changed.\n"
-                          "Open it to go on coding, or move it away first to start again.")
+        raise ReviewError(
+            f"{show_path(existing)} already exists; nothing was changed.\n"
+            "Open it to go on coding, or move it away first to start again."
+        )
     target = paths.extracted / f"{key}.yaml"
     try:
         sheet.write_new_file(target, template(key, references[key]))
     except FileExistsError:
         raise ReviewError(f"{show_path(target)} already exists; nothing was changed.") from None
     ref = references[key]
-    print(f"Created {show_path(target)} for {_printable(ref.get('author', key))[:80]} "
-          f"({_printable(ref.get('year', 'n.d.'))}).")
-    print("Next: open it, fill in the fields (the comments say what each one means), "
-          "then run `review check`.")
+    print(
+        f"Created {show_path(target)} for {_printable(ref.get('author', key))[:80]} "
+        f"({_printable(ref.get('year', 'n.d.'))})."
+    )
+    print(
+        "Next: open it, fill in the fields (the comments say what each one means), then run `review check`."
+    )
     return 0
 
 
@@ -322,10 +341,10 @@ def _split(problem: Problem | bibliography.BibProblem) -> tuple[str, str]:
     text = _printable(str(problem))
     if isinstance(problem, bibliography.BibProblem):
         prefix = f"{problem.file}:{problem.line}:"
-        rest = text[len(prefix):].strip() if text.startswith(prefix) else text
+        rest = text[len(prefix) :].strip() if text.startswith(prefix) else text
         return show_path(problem.file), (f"line {problem.line}: {rest}" if problem.line else rest)
     prefix = f"{problem.file}: "
-    return show_path(problem.file), text[len(prefix):] if text.startswith(prefix) else text
+    return show_path(problem.file), text[len(prefix) :] if text.startswith(prefix) else text
 
 
 class Progress:
@@ -357,9 +376,11 @@ def document_warnings(data: dict) -> list[str]:
             continue
         effect_id = effect.get("id") or f"#{index + 1}"
         if effect.get("reverse") is True and not str(effect.get("reverse_reason") or "").strip():
-            out.append(f"effect {effect_id}, field 'reverse_reason': reverse is true but no reason "
-                       "is given. Suggestion: say why the sign is flipped (e.g. the source "
-                       "compares low with high social capital)")
+            out.append(
+                f"effect {effect_id}, field 'reverse_reason': reverse is true but no reason "
+                "is given. Suggestion: say why the sign is flipped (e.g. the source "
+                "compares low with high social capital)"
+            )
     return out
 
 
@@ -368,18 +389,25 @@ def duplicate_studies(files: Iterable[Path]) -> list[Problem]:
     by_study: dict[str, list[Path]] = defaultdict(list)
     for path in files:
         by_study[path.stem].append(path)
-    return [Problem(str(paths[1]), study, "", "", f"is a second file for study {study} "
-                    f"(also {paths[0].name}); its effects would be counted twice",
-                    "keep one file per study and delete the other")
-            for study, paths in sorted(by_study.items()) if len(paths) > 1]
+    return [
+        Problem(
+            str(paths[1]),
+            study,
+            "",
+            "",
+            f"is a second file for study {study} (also {paths[0].name}); its effects would be counted twice",
+            "keep one file per study and delete the other",
+        )
+        for study, paths in sorted(by_study.items())
+        if len(paths) > 1
+    ]
 
 
 def _ignored_files(folder: Path, files: Sequence[Path]) -> list[Path]:
     if not folder.is_dir():
         return []
     read = set(files)
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p not in read and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if p.is_file() and p not in read and not p.name.startswith("."))
 
 
 def check_folder(folder: Path, keys: set[str] | None, report: Report, progress_label: str) -> None:
@@ -404,9 +432,12 @@ def check_folder(folder: Path, keys: set[str] | None, report: Report, progress_l
     for problem in duplicate_studies(files):
         report.add_problem(problem)
     for path in _ignored_files(folder, files):
-        report.add_warning(show_path(path), "is not read by the workflow (only .yaml and .yml files "
-                           "are). Suggestion: rename it to <study-key>.yaml if it is an "
-                           "extraction file, or move it out of the folder")
+        report.add_warning(
+            show_path(path),
+            "is not read by the workflow (only .yaml and .yml files "
+            "are). Suggestion: rename it to <study-key>.yaml if it is an "
+            "extraction file, or move it out of the folder",
+        )
 
 
 def run_check(paths: Project) -> Report:
@@ -444,8 +475,10 @@ def command_check(args: argparse.Namespace) -> int:
     checked = f"{report.files_checked} extraction file(s) and the bibliography checked"
     warnings = f", {report.n_warnings} warning(s)" if report.n_warnings else ""
     if report.n_problems:
-        print(f"{report.n_problems} problem(s) in {len(report.problems)} file(s){warnings} "
-              f"({checked}). Fix them, then run `review check` again.")
+        print(
+            f"{report.n_problems} problem(s) in {len(report.problems)} file(s){warnings} "
+            f"({checked}). Fix them, then run `review check` again."
+        )
         return 1
     print(f"No problems ({checked}){warnings}.")
     return 0
@@ -461,21 +494,23 @@ def command_import(args: argparse.Namespace) -> int:
     if plan.problems:
         for problem in plan.problems:
             print(f"  - {_printable(str(problem))}")
-        print(f"{len(plan.problems)} problem(s) in {show_path(args.sheet)}; nothing was written. "
-              "Fix them, then import again.")
+        print(
+            f"{len(plan.problems)} problem(s) in {show_path(args.sheet)}; nothing was written. "
+            "Fix them, then import again."
+        )
         return 1
     if args.dry_run:
         for planned in plan.files:
             state = "would be written" if planned.state == "new" else "is already up to date"
             print(f"{show_path(planned.path)} {state}")
-        print(f"The sheet is valid ({len(plan.files)} study file(s)); nothing was written "
-              "(--dry-run).")
+        print(f"The sheet is valid ({len(plan.files)} study file(s)); nothing was written (--dry-run).")
         return 0
     try:
         written, same = sheet.apply_import(plan)
     except FileExistsError as err:
-        raise ReviewError(f"{show_path(str(err))} appeared while importing; the import stopped. "
-                          "Run it again.") from None
+        raise ReviewError(
+            f"{show_path(str(err))} appeared while importing; the import stopped. Run it again."
+        ) from None
     for planned in written:
         rows = ", ".join(map(str, planned.rows))
         print(f"Wrote {show_path(planned.path)} (row{'s' if len(planned.rows) > 1 else ''} {rows})")
@@ -483,8 +518,10 @@ def command_import(args: argparse.Namespace) -> int:
             print(f"  - warning: {warning}")
     for planned in same:
         print(f"{show_path(planned.path)} is already up to date")
-    print(f"Imported {len(written)} new study file(s); {len(same)} already up to date. "
-          "Run `review check`, then rebuild with `make brief`.")
+    print(
+        f"Imported {len(written)} new study file(s); {len(same)} already up to date. "
+        "Run `review check`, then rebuild with `make brief`."
+    )
     return 0
 
 
@@ -528,8 +565,9 @@ def release_changes(release: Path, documents: list[tuple[Path, dict]]) -> list[s
 
     old_effects = _read_csv(release / "effects.csv")
     old_studies_rows = _read_csv(release / "extractions.csv")
-    old_studies = {r["study"] for r in old_studies_rows if r.get("study")} | \
-        {r["study"] for r in old_effects if r.get("study")}
+    old_studies = {r["study"] for r in old_studies_rows if r.get("study")} | {
+        r["study"] for r in old_effects if r.get("study")
+    }
     now = {doc["study"]: doc for _, doc in documents}
     added = sorted(set(now) - old_studies)
     removed = sorted(old_studies - set(now))
@@ -537,10 +575,13 @@ def release_changes(release: Path, documents: list[tuple[Path, dict]]) -> list[s
     new = {(r["study"], r["effect_id"]): r for r in effect_rows(documents)}
     effects_added = sorted(k for k in new if k not in old and k[0] not in added)
     effects_removed = sorted(k for k in old if k not in new and k[0] not in removed)
-    changed = sorted(k for k in set(old) & set(new)
-                     if old[k].get("measure") != new[k]["measure"]
-                     or _differ(_number(old[k].get("yi")), new[k]["yi"])
-                     or _differ(_number(old[k].get("vi")), new[k]["vi"]))
+    changed = sorted(
+        k
+        for k in set(old) & set(new)
+        if old[k].get("measure") != new[k]["measure"]
+        or _differ(_number(old[k].get("yi")), new[k]["yi"])
+        or _differ(_number(old[k].get("vi")), new[k]["vi"])
+    )
     recoded = set(k[0] for k in effects_added + effects_removed + changed)
     first_row = {}
     for row in old_studies_rows:
@@ -559,11 +600,12 @@ def release_changes(release: Path, documents: list[tuple[Path, dict]]) -> list[s
     lines = [f"Since release {release.name} ({show_path(release)}):"]
     lines.append(f"  studies added: {len(added)}" + (f" ({listing(added)})" if added else ""))
     lines.append(f"  studies removed: {len(removed)}" + (f" ({listing(removed)})" if removed else ""))
-    lines.append(f"  studies recoded: {len(recoded)}"
-                 + (f" ({listing(sorted(recoded))})" if recoded else ""))
-    lines.append(f"  effects added to earlier studies: {len(effects_added)}; removed: "
-                 f"{len(effects_removed)}; with a changed value: {len(changed)}"
-                 + (f" ({listing(changed)})" if changed else ""))
+    lines.append(f"  studies recoded: {len(recoded)}" + (f" ({listing(sorted(recoded))})" if recoded else ""))
+    lines.append(
+        f"  effects added to earlier studies: {len(effects_added)}; removed: "
+        f"{len(effects_removed)}; with a changed value: {len(changed)}"
+        + (f" ({listing(changed)})" if changed else "")
+    )
     if not old_effects and not old_studies_rows:
         lines.append("  (the release has no effects.csv or extractions.csv to compare with)")
     return lines
@@ -582,11 +624,12 @@ def status_lines(paths: Project) -> list[str]:
     context = [d for _, d in documents if d.get("kind", "study") == "context"]
     status = Counter(d["status"] for d in studies)
     lines.append(f"Extraction files in {show_path(paths.extracted)}: {len(documents) + bad_files}")
-    lines.append(f"  studies: {len(studies)} (coded, with effects: {status['coded']}; "
-                 f"narrative, findings only: {status['narrative']})")
+    lines.append(
+        f"  studies: {len(studies)} (coded, with effects: {status['coded']}; "
+        f"narrative, findings only: {status['narrative']})"
+    )
     if context:
-        lines.append(f"  context documents (reports, policy papers; not counted as studies): "
-                     f"{len(context)}")
+        lines.append(f"  context documents (reports, policy papers; not counted as studies): {len(context)}")
     if bad_files:
         lines.append(f"  files with problems, left out below: {bad_files} (run `review check`)")
     if keys is None:
@@ -630,8 +673,10 @@ def status_lines(paths: Project) -> list[str]:
     lines.append("")
     release = latest_release(paths.releases)
     if release is None:
-        lines.append(f"No release yet ({show_path(paths.releases)}/v*/ does not exist), so there "
-                     "is nothing to compare with.")
+        lines.append(
+            f"No release yet ({show_path(paths.releases)}/v*/ does not exist), so there "
+            "is nothing to compare with."
+        )
     else:
         lines += release_changes(release, documents)
         if bad_files:
@@ -656,13 +701,17 @@ def command_agreement(args: argparse.Namespace) -> int:
     second = Path(args.second) if args.second else paths.extracted / agreement_module.SECOND_CODER_FOLDER
     result = agreement_module.compare_folders(paths.extracted, second)
     if not result.second_coder:
-        print(f"No second coder's files yet: put them in {show_path(second)}/ (same format and "
-              "file names as the first coder's, same effect ids), then run `review agreement`.")
+        print(
+            f"No second coder's files yet: put them in {show_path(second)}/ (same format and "
+            "file names as the first coder's, same effect ids), then run `review agreement`."
+        )
         return 0
-    print(f"Double coding: {len(result.studies_both)} study(ies) coded by both coders "
-          f"({show_path(paths.extracted)}/ and {show_path(second)}/); "
-          f"{len(result.first_only)} by the first coder only, "
-          f"{len(result.second_only)} by the second only.")
+    print(
+        f"Double coding: {len(result.studies_both)} study(ies) coded by both coders "
+        f"({show_path(paths.extracted)}/ and {show_path(second)}/); "
+        f"{len(result.first_only)} by the first coder only, "
+        f"{len(result.second_only)} by the second only."
+    )
     if result.problems:
         files = sorted({show_path(p.file) for p in result.problems})
         print(f"Left out because they have problems (run `review check`): {', '.join(files)}")
@@ -674,16 +723,19 @@ def command_agreement(args: argparse.Namespace) -> int:
         words = agreement_module.kappa_words(f.kappa)
         if f.kappa is None:
             words = "nothing to compare" if not f.items else "every rating in one category"
-        print(f"  {f.field:<8} {f.items:>5} {unit:<8} agree {percent:>5}   kappa "
-              f"{_fmt(f.kappa):>5} ({words})")
+        print(
+            f"  {f.field:<8} {f.items:>5} {unit:<8} agree {percent:>5}   kappa {_fmt(f.kappa):>5} ({words})"
+        )
     print()
     compared = result.effects
     differing = [c for c in compared if not c.agrees]
     gaps = [abs(c.yi_difference) for c in compared if c.yi_difference is not None]
     largest = f"; largest yi difference {max(gaps):.4g}" if gaps and max(gaps) > 0 else ""
-    print(f"Effect sizes (on the analysis scale, after reverse): {len(compared)} effect(s) coded "
-          f"by both; {len(compared) - len(differing)} identical, {len(differing)} differ{largest}. "
-          f"{result.effects_unmatched} effect(s) coded by one coder only.")
+    print(
+        f"Effect sizes (on the analysis scale, after reverse): {len(compared)} effect(s) coded "
+        f"by both; {len(compared) - len(differing)} identical, {len(differing)} differ{largest}. "
+        f"{result.effects_unmatched} effect(s) coded by one coder only."
+    )
     print()
     if result.disagreements:
         print(f"To resolve ({len(result.disagreements)}):")
@@ -703,7 +755,8 @@ examples:
   review new rothon2012          start extracted/rothon2012.yaml from the bibliography entry
   review check                   check the bibliography and every extraction file
   review import effects.csv      turn a spreadsheet (one effect per row) into study files
-  review status                  studies by status and theme, evidence gaps, changes since the last release
+  review status                  studies by status and theme, evidence gaps, changes since
+                                 the last release
   review agreement               compare extracted/second-coder/ with extracted/
 """
 
@@ -712,62 +765,93 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="review",
         description="Tools for the reviewers of the evidence brief: add, check, import and "
-                    "compare extraction files.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "compare extraction files.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=description, epilog=epilog,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("--extracted", metavar="DIR",
-                         help="folder of extraction files (default: extracted_dir in config/config.yaml)")
-        sub.add_argument("--bibliography", metavar="PATH",
-                         help="BibTeX file or folder (default: bibliography in config/config.yaml)")
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--extracted",
+            metavar="DIR",
+            help="folder of extraction files (default: extracted_dir in config/config.yaml)",
+        )
+        sub.add_argument(
+            "--bibliography",
+            metavar="PATH",
+            help="BibTeX file or folder (default: bibliography in config/config.yaml)",
+        )
         return sub
 
-    new = add("new", "start an extraction file for a study in the bibliography",
-              "Create extracted/KEY.yaml for the bibliography entry KEY, with every field of the "
-              "codebook described in comments. Never overwrites a file.",
-              "example:\n  review new rothon2012")
+    new = add(
+        "new",
+        "start an extraction file for a study in the bibliography",
+        "Create extracted/KEY.yaml for the bibliography entry KEY, with every field of the "
+        "codebook described in comments. Never overwrites a file.",
+        "example:\n  review new rothon2012",
+    )
     new.add_argument("key", metavar="KEY", help="the study's BibTeX key")
     new.set_defaults(run=command_new)
 
-    check = add("check", "check the bibliography and every extraction file",
-                "Check the bibliography and every extraction file (and extracted/second-coder/ "
-                "if present). Problems are listed by file, each with its fix; warnings are shown "
-                "but do not fail. Exit status 1 when there is a problem.",
-                "example:\n  review check")
+    check = add(
+        "check",
+        "check the bibliography and every extraction file",
+        "Check the bibliography and every extraction file (and extracted/second-coder/ "
+        "if present). Problems are listed by file, each with its fix; warnings are shown "
+        "but do not fail. Exit status 1 when there is a problem.",
+        "example:\n  review check",
+    )
     check.set_defaults(run=command_check)
 
-    imp = add("import", "turn a spreadsheet (CSV, one effect per row) into study files",
-              "Turn a spreadsheet saved as CSV (UTF-8; comma, semicolon or tab separated), one "
-              "effect per row, into one extraction file per study. Nothing is written unless the "
-              "whole sheet is valid; an existing file is never overwritten (an identical one is "
-              "left as it is). Row numbers in messages are the spreadsheet's (the column names "
-              "are row 1). Numbers must be plain: 1234 and 0.5, not 1,234, 0,5 or 12%.",
-              "columns (any order; names as in the codebook, schemas/extraction.schema.yaml):\n"
-              + sheet.column_help()
-              + "\n\nstudy-level columns may be repeated on each row of a study or given once;"
-                "\na row with no effect column filled is a study without effects (narrative)."
-                "\n\nexample:\n  review import coding-sheet.csv")
+    imp = add(
+        "import",
+        "turn a spreadsheet (CSV, one effect per row) into study files",
+        "Turn a spreadsheet saved as CSV (UTF-8; comma, semicolon or tab separated), one "
+        "effect per row, into one extraction file per study. Nothing is written unless the "
+        "whole sheet is valid; an existing file is never overwritten (an identical one is "
+        "left as it is). Row numbers in messages are the spreadsheet's (the column names "
+        "are row 1). Numbers must be plain: 1234 and 0.5, not 1,234, 0,5 or 12%.",
+        "columns (any order; names as in the codebook, schemas/extraction.schema.yaml):\n"
+        + sheet.column_help()
+        + "\n\nstudy-level columns may be repeated on each row of a study or given once;"
+        "\na row with no effect column filled is a study without effects (narrative)."
+        "\n\nexample:\n  review import coding-sheet.csv",
+    )
     imp.add_argument("sheet", metavar="SHEET.csv", help="the spreadsheet, saved as CSV")
     imp.add_argument("--dry-run", action="store_true", help="check the sheet, write nothing")
     imp.set_defaults(run=command_import)
 
-    status = add("status", "studies by status and theme, evidence gaps, changes since the last release",
-                 "Count studies by status and theme, show the evidence gaps (theme x outcome) and "
-                 "what changed since the last release in releases/.",
-                 "example:\n  review status")
+    status = add(
+        "status",
+        "studies by status and theme, evidence gaps, changes since the last release",
+        "Count studies by status and theme, show the evidence gaps (theme x outcome) and "
+        "what changed since the last release in releases/.",
+        "example:\n  review status",
+    )
     status.add_argument("--releases", metavar="DIR", help="folder of releases (default: releases)")
     status.set_defaults(run=command_status)
 
-    agree = add("agreement", "compare a second coder's files with the first coder's",
-                "Compare the second coder's files (extracted/second-coder/, same format and file "
-                "names; same effect ids) with the first coder's: Cohen's kappa on design, status, "
-                "theme, outcome and reverse, each effect's value, and the list of disagreements.",
-                "example:\n  review agreement")
-    agree.add_argument("--second", metavar="DIR",
-                       help="the second coder's folder (default: <extracted>/second-coder)")
+    agree = add(
+        "agreement",
+        "compare a second coder's files with the first coder's",
+        "Compare the second coder's files (extracted/second-coder/, same format and file "
+        "names; same effect ids) with the first coder's: Cohen's kappa on design, status, "
+        "theme, outcome and reverse, each effect's value, and the list of disagreements.",
+        "example:\n  review agreement",
+    )
+    agree.add_argument(
+        "--second",
+        metavar="DIR",
+        help="the second coder's folder (default: <extracted>/second-coder)",
+    )
     agree.set_defaults(run=command_agreement)
     return parser
 
@@ -785,17 +869,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OSError as err:
         where = f" ({show_path(err.filename)})" if err.filename else ""
-        print(f"review {args.command}: could not read or write a file{where}: "
-              f"{err.strerror or err}. Check that it exists and that you may change it.",
-              file=sys.stderr)
+        print(
+            f"review {args.command}: could not read or write a file{where}: "
+            f"{err.strerror or err}. Check that it exists and that you may change it.",
+            file=sys.stderr,
+        )
         return 1
     except Exception as err:  # noqa: BLE001 - a reviewer never sees a traceback
         if os.environ.get("REVIEW_DEBUG"):
             raise
         detail = _printable(f"{type(err).__name__}: {err}")[:200]
-        print(f"review {args.command}: something unexpected went wrong ({detail}). This is a "
-              "fault of the review tool, not of your files; please report it with the command "
-              "you ran.", file=sys.stderr)
+        print(
+            f"review {args.command}: something unexpected went wrong ({detail}). This is a "
+            "fault of the review tool, not of your files; please report it with the command "
+            "you ran.",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -32,9 +32,10 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -62,7 +63,9 @@ NESTED_COLUMNS: dict[str, tuple[str, Any]] = {
 RENAMED = {
     "ci": "ci_low and ci_high",
     "effect_id": "id",
-    "ai": "counts_ai", "bi": "counts_bi", "di": "counts_di",
+    "ai": "counts_ai",
+    "bi": "counts_bi",
+    "di": "counts_di",
     "effect": "id",
     "key": "study",
 }
@@ -70,8 +73,23 @@ RENAMED = {
 NOT_IMPORTED = {"effects"}
 EFFECT_NOT_IMPORTED = {"ci", "counts", "groups", "computed"}
 # Values spreadsheets write for "no number"; never a number to code.
-MISSING_MARKERS = {"nan", "na", "n/a", "none", "null", "-", "--", "inf", "-inf", "+inf",
-                   "infinity", "-infinity", ".nan", ".inf", "-.inf"}
+MISSING_MARKERS = {
+    "nan",
+    "na",
+    "n/a",
+    "none",
+    "null",
+    "-",
+    "--",
+    "inf",
+    "-inf",
+    "+inf",
+    "infinity",
+    "-infinity",
+    ".nan",
+    ".inf",
+    "-.inf",
+}
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes"}, {"false", "no"}
@@ -136,8 +154,10 @@ class ImportPlan:
 def _resolve(spec: dict) -> dict:
     ref = spec.get("$ref")
     if ref:
-        return {**extraction_schema()["$defs"][ref.rsplit("/", 1)[-1]], **{k: v for k, v in spec.items()
-                                                                          if k != "$ref"}}
+        return {
+            **extraction_schema()["$defs"][ref.rsplit("/", 1)[-1]],
+            **{k: v for k, v in spec.items() if k != "$ref"},
+        }
     return spec
 
 
@@ -168,9 +188,11 @@ def columns() -> dict[str, Column]:
     for column, (parent, key) in NESTED_COLUMNS.items():
         parent_spec = _resolve(effect[parent])
         spec = _resolve(parent_spec["items"] if "items" in parent_spec else parent_spec["properties"][key])
-        what = {"ci": f"{'lower' if key == 0 else 'upper'} bound of the 95% CI of or / rr",
-                "counts": f"{key} of the 2x2 table: {parent_spec.get('description', '')}",
-                "groups": f"{key} of the two groups: {parent_spec.get('description', '')}"}[parent]
+        what = {
+            "ci": f"{'lower' if key == 0 else 'upper'} bound of the 95% CI of or / rr",
+            "counts": f"{key} of the 2x2 table: {parent_spec.get('description', '')}",
+            "groups": f"{key} of the two groups: {parent_spec.get('description', '')}",
+        }[parent]
         out[column] = Column(column, "effect", parent, key, _kind(spec), what)
     return out
 
@@ -179,8 +201,13 @@ def column_help() -> str:
     """The columns, one per line, for ``review import --help`` and the README."""
     lines = []
     for column in columns().values():
-        kind = {"number": "number", "integer": "whole number", "boolean": "true/false",
-                "list": "codes separated by ;", "text": "text"}[column.kind]
+        kind = {
+            "number": "number",
+            "integer": "whole number",
+            "boolean": "true/false",
+            "list": "codes separated by ;",
+            "text": "text",
+        }[column.kind]
         lines.append(f"  {column.name:<15} {kind:<20} {column.description}")
     return "\n".join(lines)
 
@@ -189,8 +216,10 @@ def key_problem(key: str) -> str | None:
     """Why ``key`` cannot be a study key (it becomes a file name), or None."""
     pattern = extraction_schema()["properties"]["study"]["pattern"]
     if not isinstance(key, str) or not re.fullmatch(pattern, key):
-        return (f"{_show(str(key))} cannot be a study key: a key is also a file name, so it may "
-                "hold only letters, digits, '_', ':' and '-', and must start with a letter or digit")
+        return (
+            f"{_show(str(key))} cannot be a study key: a key is also a file name, so it may "
+            "hold only letters, digits, '_', ':' and '-', and must start with a letter or digit"
+        )
     if len(key) > MAX_KEY_LENGTH:
         return f"the key is {len(key)} characters long; a study key has at most {MAX_KEY_LENGTH}"
     return None
@@ -222,38 +251,52 @@ def parse_number(text: str, integer: bool = False) -> int | float:
         return int(text)
     if _NUMBER.match(text):
         if integer:
-            raise CellError(f"{_show(text)} is not a whole number",
-                            "write the count without decimals (e.g. 120), as printed in the source")
+            raise CellError(
+                f"{_show(text)} is not a whole number",
+                "write the count without decimals (e.g. 120), as printed in the source",
+            )
         value = float(text)
         if value != value or value in (float("inf"), float("-inf")):
-            raise CellError(f"{_show(text)} is too large to be a number",
-                            "check the number against the source")
+            raise CellError(
+                f"{_show(text)} is too large to be a number", "check the number against the source"
+            )
         return value
     if "," in text:
         raise CellError(
             f"{_show(text)} is not {wanted}: a comma is either a thousands separator (1,234) or a "
             "decimal comma (0,5), and the two cannot be told apart",
             "write the number with a dot for decimals and no separators (1234, or 0.5), "
-            "exactly as meant in the source")
+            "exactly as meant in the source",
+        )
     if text.endswith("%"):
-        raise CellError(f"{_show(text)} is not {wanted}: it has a percent sign",
-                        "write the statistic as the source reports it, without '%' "
-                        "(a proportion as 0.12, a percentage point difference as 12)")
+        raise CellError(
+            f"{_show(text)} is not {wanted}: it has a percent sign",
+            "write the statistic as the source reports it, without '%' "
+            "(a proportion as 0.12, a percentage point difference as 12)",
+        )
     if text.startswith("#"):
-        raise CellError(f"{_show(text)} is a spreadsheet error, not {wanted}",
-                        "fix the formula in the spreadsheet, or type the number from the source")
+        raise CellError(
+            f"{_show(text)} is a spreadsheet error, not {wanted}",
+            "fix the formula in the spreadsheet, or type the number from the source",
+        )
     if text.lower() in MISSING_MARKERS:
-        raise CellError(f"{_show(text)} is not {wanted}",
-                        "leave the cell empty when the source gives no number; never type NaN or "
-                        "infinity")
+        raise CellError(
+            f"{_show(text)} is not {wanted}",
+            "leave the cell empty when the source gives no number; never type NaN or infinity",
+        )
     if any(c in text for c in "\u2212\u2013\u2014"):
-        raise CellError(f"{_show(text)} uses a typographic minus or dash",
-                        "type the number with a plain hyphen-minus (-0.5)")
+        raise CellError(
+            f"{_show(text)} uses a typographic minus or dash",
+            "type the number with a plain hyphen-minus (-0.5)",
+        )
     if any(c.isspace() for c in text):
-        raise CellError(f"{_show(text)} is not {wanted}: it contains a space",
-                        "write the number without spaces or thousands separators (1234)")
-    raise CellError(f"{_show(text)} is not {wanted}",
-                    f"write {wanted} (e.g. {'1234' if integer else '0.57'})")
+        raise CellError(
+            f"{_show(text)} is not {wanted}: it contains a space",
+            "write the number without spaces or thousands separators (1234)",
+        )
+    raise CellError(
+        f"{_show(text)} is not {wanted}", f"write {wanted} (e.g. {'1234' if integer else '0.57'})"
+    )
 
 
 def parse_cell(column: Column, text: str) -> Any:
@@ -268,8 +311,10 @@ def parse_cell(column: Column, text: str) -> Any:
         raise CellError(f"{_show(text)} is not true or false", "write true or false (or leave it empty)")
     bad = _control_characters(text)
     if bad:
-        raise CellError(f"contains the control character #x{ord(bad[0]):04x}",
-                        "delete it (it often comes from copying out of a PDF or a terminal)")
+        raise CellError(
+            f"contains the control character #x{ord(bad[0]):04x}",
+            "delete it (it often comes from copying out of a PDF or a terminal)",
+        )
     if column.kind == "list":
         return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
     return text
@@ -288,29 +333,39 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[
     try:
         size = path.stat().st_size
         if size > MAX_SHEET_BYTES:
-            return fail(f"is {size:,} bytes, far more than a sheet of coded effects",
-                        "check that this is the right file")
+            return fail(
+                f"is {size:,} bytes, far more than a sheet of coded effects",
+                "check that this is the right file",
+            )
         raw = path.read_bytes()
     except OSError as err:
         return fail(f"cannot be read ({err.strerror})", "check the file name")
     if b"\x00" in raw:
-        return fail("is not a CSV text file (it contains binary data; is it an .xlsx file?)",
-                    "in the spreadsheet, use 'Save as' and choose 'CSV UTF-8 (comma delimited)'")
+        return fail(
+            "is not a CSV text file (it contains binary data; is it an .xlsx file?)",
+            "in the spreadsheet, use 'Save as' and choose 'CSV UTF-8 (comma delimited)'",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        return fail(f"is not UTF-8 text (byte {err.start})",
-                    "in the spreadsheet, use 'Save as' and choose 'CSV UTF-8 (comma delimited)'")
+        return fail(
+            f"is not UTF-8 text (byte {err.start})",
+            "in the spreadsheet, use 'Save as' and choose 'CSV UTF-8 (comma delimited)'",
+        )
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)
     if not first.strip():
-        return fail("is empty (no column names in the first row)",
-                    "put the column names (study, design, ...) in the first row")
+        return fail(
+            "is empty (no column names in the first row)",
+            "put the column names (study, design, ...) in the first row",
+        )
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as err:
-        return fail(f"cannot be read as CSV ({err})",
-                    "check the quotes: a cell with a quote mark inside must be quoted as a whole")
+        return fail(
+            f"cannot be read as CSV ({err})",
+            "check the quotes: a cell with a quote mark inside must be quoted as a whole",
+        )
     header = [h.strip().lower() for h in records[0]]
     rows = []
     for number, record in enumerate(records[1:], start=2):
@@ -324,19 +379,21 @@ def _check_header(name: str, header: list[str], known: dict[str, Column]) -> lis
     seen: set[str] = set()
     for position, column in enumerate(header, start=1):
         if not column:
-            problems.append(SheetProblem(name, 1, f"#{position}", "has no name",
-                                         "give the column a name, or delete it"))
+            problems.append(
+                SheetProblem(name, 1, f"#{position}", "has no name", "give the column a name, or delete it")
+            )
         elif column in seen:
-            problems.append(SheetProblem(name, 1, column, "appears twice",
-                                         "keep one column of that name"))
+            problems.append(SheetProblem(name, 1, column, "appears twice", "keep one column of that name"))
         elif column not in known:
-            fix = (f"use {RENAMED[column]}" if column in RENAMED
-                   else "rename it to one of: " + ", ".join(known))
+            fix = (
+                f"use {RENAMED[column]}" if column in RENAMED else "rename it to one of: " + ", ".join(known)
+            )
             problems.append(SheetProblem(name, 1, column, "is not a known column", fix))
         seen.add(column)
     if "study" not in header:
-        problems.append(SheetProblem(name, 1, "study", "is missing",
-                                     "add a column 'study' holding each row's BibTeX key"))
+        problems.append(
+            SheetProblem(name, 1, "study", "is missing", "add a column 'study' holding each row's BibTeX key")
+        )
     return problems
 
 
@@ -382,11 +439,12 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str:
             if old[key] != new[key]:
                 return _first_difference(old[key], new[key], f"{where}{key}.")
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (a, b) in enumerate(zip(old, new)):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
             if a != b:
                 label = a.get("id") if isinstance(a, dict) and a.get("id") else index + 1
                 return _first_difference(a, b, f"{where}{label}.")
-    return f"{where.rstrip('.') or 'the content'}: {_show(str(old), 30)} in the file, {_show(str(new), 30)} in the sheet"
+    what = where.rstrip(".") or "the content"
+    return f"{what}: {_show(str(old), 30)} in the file, {_show(str(new), 30)} in the sheet"
 
 
 _SHEET_FIELDS = {"ci": "ci_low/ci_high", "ci.0": "ci_low", "ci.1": "ci_high"}
@@ -419,8 +477,15 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
     if plan.problems:
         return plan
     if not rows:
-        plan.problems.append(SheetProblem(name, None, "", "has column names but no rows",
-                                          "add one row per effect below the column names"))
+        plan.problems.append(
+            SheetProblem(
+                name,
+                None,
+                "",
+                "has column names but no rows",
+                "add one row per effect below the column names",
+            )
+        )
         return plan
     schema = extraction_schema()
     study_order = list(schema["properties"])
@@ -428,24 +493,38 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
     studies: dict[str, dict] = {}  # key -> {"fields": {}, "from": {field: row}, "effects": [], "rows": []}
     for number, record in rows:
         if len(record) > len(header):
-            plan.problems.append(SheetProblem(
-                name, number, "", f"has {len(record)} cells but there are {len(header)} column names",
-                "a value containing a comma or semicolon must be in quotes; delete stray cells"))
+            plan.problems.append(
+                SheetProblem(
+                    name,
+                    number,
+                    "",
+                    f"has {len(record)} cells but there are {len(header)} column names",
+                    "a value containing a comma or semicolon must be in quotes; delete stray cells",
+                )
+            )
             continue
         cells = {header[i]: record[i].strip() for i in range(len(record)) if record[i].strip()}
         key = cells.get("study", "")
         if not key:
-            plan.problems.append(SheetProblem(name, number, "study", "is empty",
-                                              "give the study's BibTeX key on every row"))
+            plan.problems.append(
+                SheetProblem(name, number, "study", "is empty", "give the study's BibTeX key on every row")
+            )
             continue
         why = key_problem(key)
         if why:
-            plan.problems.append(SheetProblem(
-                name, number, "study", why,
-                "use the study's BibTeX key (no spaces, slashes or other symbols)"))
+            plan.problems.append(
+                SheetProblem(
+                    name,
+                    number,
+                    "study",
+                    why,
+                    "use the study's BibTeX key (no spaces, slashes or other symbols)",
+                )
+            )
             continue
-        entry = studies.setdefault(key, {"fields": {}, "from": {}, "effects": [], "rows": [],
-                                         "broken": False})
+        entry = studies.setdefault(
+            key, {"fields": {}, "from": {}, "effects": [], "rows": [], "broken": False}
+        )
         entry["rows"].append(number)
         study_fields: dict[str, Any] = {}
         effect: dict[str, Any] = {}
@@ -479,11 +558,16 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
             if key_field in entry["fields"] and entry["fields"][key_field] != value:
                 first_row = entry["from"][key_field]
                 column_name = "study_notes" if key_field == "notes" else key_field
-                plan.problems.append(SheetProblem(
-                    name, number, column_name,
-                    f"{_show(str(value))} differs from row {first_row} "
-                    f"({_show(str(entry['fields'][key_field]))}) for study {key}",
-                    "give a study's columns the same value on every row, or fill them on one row only"))
+                plan.problems.append(
+                    SheetProblem(
+                        name,
+                        number,
+                        column_name,
+                        f"{_show(str(value))} differs from row {first_row} "
+                        f"({_show(str(entry['fields'][key_field]))}) for study {key}",
+                        "give a study's columns the same value on every row, or fill them on one row only",
+                    )
+                )
                 row_ok = False
             elif key_field not in entry["fields"]:
                 entry["fields"][key_field] = value
@@ -506,16 +590,24 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
             continue  # the cell's own problem is reported; validating the rest would repeat it
         parsed = load_yaml_text(text)
         if parsed != doc:  # pragma: no cover - the dumper round-trips every value we build
-            plan.problems.append(SheetProblem(name, rows_of[0], "", f"study {key} cannot be written "
-                                              "faithfully as YAML", "report this to the developers"))
+            plan.problems.append(
+                SheetProblem(
+                    name,
+                    rows_of[0],
+                    "",
+                    f"study {key} cannot be written faithfully as YAML",
+                    "report this to the developers",
+                )
+            )
             continue
         effect_rows = {str(e.get("id") or f"#{i + 1}"): n for i, (n, e) in enumerate(entry["effects"])}
         for problem in validate_document(parsed, target, bib_keys):
             problem = _for_sheet(problem)
             row = effect_rows.get(problem.effect_id, rows_of[0])
             rest = str(replace(problem, file=""))[2:]
-            plan.problems.append(SheetProblem(name, row, "", rest.split(". Fix: ")[0],
-                                              rest.split(". Fix: ", 1)[1]))
+            plan.problems.append(
+                SheetProblem(name, row, "", rest.split(". Fix: ")[0], rest.split(". Fix: ", 1)[1])
+            )
         _compare_existing(planned, parsed, plan)
     return plan
 
@@ -533,13 +625,18 @@ def _compare_existing(planned: PlannedFile, parsed: dict, plan: ImportPlan) -> N
             planned.state = "same"
             return
         planned.state = "conflict"
-        why = ("cannot be read" if data is None else _first_difference(data, parsed))
-        plan.problems.append(SheetProblem(
-            str(existing), None, "",
-            f"already exists and differs from the sheet's study {planned.study} ({why}); "
-            "nothing was written",
-            "if the sheet is right, move the old file out of the folder and import again; "
-            "otherwise correct the sheet"))
+        why = "cannot be read" if data is None else _first_difference(data, parsed)
+        plan.problems.append(
+            SheetProblem(
+                str(existing),
+                None,
+                "",
+                f"already exists and differs from the sheet's study {planned.study} ({why}); "
+                "nothing was written",
+                "if the sheet is right, move the old file out of the folder and import again; "
+                "otherwise correct the sheet",
+            )
+        )
         return
 
 

@@ -76,8 +76,14 @@ def study(key: str, design: str = "cohort", effects: list[dict] | None = None, *
 
 
 def effect(effect_id: str, theme: str = "education", **form) -> dict:
-    return {"id": effect_id, "theme": theme, "outcome": "education", "locator": "p. 1",
-            "quote": "as printed", **(form or {"or": 2.0, "ci": [1.5, 2.7]})}
+    return {
+        "id": effect_id,
+        "theme": theme,
+        "outcome": "education",
+        "locator": "p. 1",
+        "quote": "as printed",
+        **(form or {"or": 2.0, "ci": [1.5, 2.7]}),
+    }
 
 
 def test_identical_coding_agrees_fully():
@@ -92,14 +98,21 @@ def test_identical_coding_agrees_fully():
 
 
 def test_disagreements_are_listed():
-    first = {"s1": study("s1", effects=[effect("a"), effect("b"), effect("c")]),
-             "s2": study("s2"), "s3": study("s3")}
+    first = {
+        "s1": study("s1", effects=[effect("a"), effect("b"), effect("c")]),
+        "s2": study("s2"),
+        "s3": study("s3"),
+    }
     second = {
-        "s1": study("s1", design="rct", effects=[
-            effect("a", theme="bonding"),
-            effect("b", **{"or": 2.2, "ci": [1.5, 2.7]}),
-            effect("d", **{"r": 0.3, "n": 50}),
-        ]),
+        "s1": study(
+            "s1",
+            design="rct",
+            effects=[
+                effect("a", theme="bonding"),
+                effect("b", **{"or": 2.2, "ci": [1.5, 2.7]}),
+                effect("d", **{"r": 0.3, "n": 50}),
+            ],
+        ),
         "s2": study("s2", effects=[{**effect("a"), "reverse": True, "reverse_reason": "low vs high"}]),
         "s4": study("s4"),
     }
@@ -147,7 +160,10 @@ def coders(tmp_path):
     second = extracted / "second-coder"
     write(extracted, study("rothon2012", effects=[effect("a"), effect("b")]))
     write(extracted, study("other2020", design="rct"))
-    write(second, study("rothon2012", effects=[effect("a"), effect("b", **{"or": 2.1, "ci": [1.5, 2.7]})]))
+    write(
+        second,
+        study("rothon2012", effects=[effect("a"), effect("b", **{"or": 2.1, "ci": [1.5, 2.7]})]),
+    )
     write(second, study("other2020", design="cohort"))
     return extracted
 
@@ -164,8 +180,12 @@ def test_summary_for_the_brief(coders):
     assert summary["studies_double_coded"] == 2 and summary["studies_second_only"] == 0
     assert summary["effects_compared"] == 3 and summary["effects_differing"] == 1
     assert summary["max_abs_yi_difference"] == pytest.approx(math.log(2.1 / 2.0))
-    assert summary["fields"]["design"] == {"unit": "study", "items": 2, "percent_agreement": 50.0,
-                                           "kappa": 0.0}
+    assert summary["fields"]["design"] == {
+        "unit": "study",
+        "items": 2,
+        "percent_agreement": 50.0,
+        "kappa": 0.0,
+    }
     assert summary["disagreements"] == 2 and summary["files_left_out"] == 0
 
 

@@ -169,8 +169,15 @@ def test_review_import(name, tmp_path, capsys, monkeypatch):
     extracted = tmp_path / "extracted"
     extracted.mkdir()
     start = time.monotonic()
-    code, output = run_review(capsys, "import", str(BAD / case["file"]), "--extracted", str(extracted),
-                              "--bibliography", str(GOOD_BIB))
+    code, output = run_review(
+        capsys,
+        "import",
+        str(BAD / case["file"]),
+        "--extracted",
+        str(extracted),
+        "--bibliography",
+        str(GOOD_BIB),
+    )
     assert time.monotonic() - start < case.get("max_seconds", 30)
     assert "Traceback" not in output
     if case.get("accept"):
@@ -188,8 +195,9 @@ def test_review_new(name, tmp_path, capsys, monkeypatch):
     case = CASES[name]
     monkeypatch.chdir(tmp_path)
     extracted = tmp_path / "project" / "extracted"
-    code, output = run_review(capsys, "new", case["key"], "--extracted", str(extracted),
-                              "--bibliography", str(GOOD_BIB))
+    code, output = run_review(
+        capsys, "new", case["key"], "--extracted", str(extracted), "--bibliography", str(GOOD_BIB)
+    )
     assert code == 1 and "Traceback" not in output
     assert_one_line(case["expect"], output)
     assert not extracted.exists() or list(extracted.iterdir()) == []

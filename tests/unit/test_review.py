@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
 
 from analysis import review, sheet
 from analysis.effects import effect_rows
@@ -48,7 +47,9 @@ def project(tmp_path, monkeypatch):
     """A project folder with config, bibliography and an empty extracted/; cwd inside it."""
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
-        "extracted_dir: extracted\nbibliography: references\nresults_dir: results\n", encoding="utf-8")
+        "extracted_dir: extracted\nbibliography: references\nresults_dir: results\n",
+        encoding="utf-8",
+    )
     (tmp_path / "Snakefile").write_text("# test project\n", encoding="utf-8")
     (tmp_path / "references").mkdir()
     shutil.copy(GOOD_BIB, tmp_path / "references" / "references.bib")
@@ -129,11 +130,18 @@ def test_filled_template_passes(tmp_path):
 
 
 def test_template_comments_cannot_inject_yaml():
-    """A title with a line separator (YAML reads U+2028 and U+0085 as line breaks) stays a comment."""
+    """A title with a line separator stays a comment (YAML breaks lines at U+2028 and U+0085)."""
     ref = review.bibliography.Reference(
-        "evil2020", "misc",
-        (("author", "A\u2028design: rct"), ("title", "T\x85status: coded\u2029x"), ("year", "2020")),
-        "f.bib", 1)
+        "evil2020",
+        "misc",
+        (
+            ("author", "A\u2028design: rct"),
+            ("title", "T\x85status: coded\u2029x"),
+            ("year", "2020"),
+        ),
+        "f.bib",
+        1,
+    )
     data = load_yaml_text(review.template("evil2020", ref))
     assert data["design"] is None and data["status"] is None
 
@@ -165,8 +173,12 @@ def test_new_reports_a_broken_bibliography(project, capsys):
 
 def test_check_groups_problems_by_file_with_a_summary(project, capsys):
     shutil.copy(GOOD_STUDY, project / "extracted")
-    bad = GOOD_STUDY.read_text(encoding="utf-8").replace("rothon2012", "other2020").replace(
-        "design: cohort", "design: survey").replace("ci: [2.11, 3.13]", "ci: [2.11, 2.50]")
+    bad = (
+        GOOD_STUDY.read_text(encoding="utf-8")
+        .replace("rothon2012", "other2020")
+        .replace("design: cohort", "design: survey")
+        .replace("ci: [2.11, 3.13]", "ci: [2.11, 2.50]")
+    )
     (project / "extracted" / "other2020.yaml").write_text(bad, encoding="utf-8")
     code, out, _ = run(capsys, "check")
     assert code == 1
@@ -176,7 +188,8 @@ def test_check_groups_problems_by_file_with_a_summary(project, capsys):
     assert "rothon2012" not in out
     assert out.strip().splitlines()[-1] == (
         "2 problem(s) in 1 file(s) (2 extraction file(s) and the bibliography checked). "
-        "Fix them, then run `review check` again.")
+        "Fix them, then run `review check` again."
+    )
 
 
 def test_check_warnings_do_not_fail(project, capsys):
@@ -185,11 +198,14 @@ def test_check_warnings_do_not_fail(project, capsys):
     (project / "extracted" / "notes.txt").write_text("to do\n", encoding="utf-8")
     code, out, _ = run(capsys, "check")
     assert code == 0
-    assert ("  - warning: effect gcse-extracurricular, field 'reverse_reason': reverse is true but "
-            "no reason is given") in out
+    assert (
+        "  - warning: effect gcse-extracurricular, field 'reverse_reason': reverse is true but "
+        "no reason is given"
+    ) in out
     assert "extracted/notes.txt\n  - warning: is not read by the workflow" in out
     assert out.strip().splitlines()[-1] == (
-        "No problems (1 extraction file(s) and the bibliography checked), 2 warning(s).")
+        "No problems (1 extraction file(s) and the bibliography checked), 2 warning(s)."
+    )
 
 
 def test_check_finds_a_study_with_two_files(project, capsys):
@@ -197,7 +213,10 @@ def test_check_finds_a_study_with_two_files(project, capsys):
     shutil.copy(GOOD_STUDY, project / "extracted" / "rothon2012.yml")
     code, out, _ = run(capsys, "check")
     assert code == 1
-    assert "is a second file for study rothon2012 (also rothon2012.yaml); its effects would be counted twice" in out
+    assert (
+        "is a second file for study rothon2012 (also rothon2012.yaml); "
+        "its effects would be counted twice" in out
+    )
 
 
 def test_check_includes_the_second_coder(project, capsys):
@@ -205,10 +224,15 @@ def test_check_includes_the_second_coder(project, capsys):
     second = project / "extracted" / "second-coder"
     second.mkdir()
     (second / "rothon2012.yaml").write_text(
-        GOOD_STUDY.read_text(encoding="utf-8").replace("theme: education", "theme: family"), encoding="utf-8")
+        GOOD_STUDY.read_text(encoding="utf-8").replace("theme: education", "theme: family"),
+        encoding="utf-8",
+    )
     code, out, _ = run(capsys, "check")
     assert code == 1
-    assert "extracted/second-coder/rothon2012.yaml\n  - study rothon2012, effect gcse-extracurricular, field 'theme'" in out
+    assert (
+        "extracted/second-coder/rothon2012.yaml\n"
+        "  - study rothon2012, effect gcse-extracurricular, field 'theme'" in out
+    )
 
 
 def test_check_of_the_project_corpus_passes(capsys, monkeypatch):
@@ -226,8 +250,9 @@ class FakeTerminal(io.StringIO):
         return self.tty
 
 
-@pytest.mark.parametrize(("files", "tty", "shown"), [(501, True, True), (500, True, False),
-                                                     (5000, False, False)])
+@pytest.mark.parametrize(
+    ("files", "tty", "shown"), [(501, True, True), (500, True, False), (5000, False, False)]
+)
 def test_progress_only_for_long_runs_on_a_terminal(files, tty, shown):
     stream = FakeTerminal(tty)
     progress = review.Progress(files, "Checking extraction files", stream)
@@ -277,7 +302,10 @@ def test_import_writes_typed_study_files(project, capsys):
     text = (project / "extracted" / "rothon2012.yaml").read_text(encoding="utf-8")
     assert text.startswith("# Imported by `review import` from sheet.csv (rows 2-4).\n")
     assert "country: [GB, US]" in text and "ci: [2.11, 3.13]" in text
-    assert sorted(p.name for p in (project / "extracted").iterdir()) == ["other2020.yaml", "rothon2012.yaml"]
+    assert sorted(p.name for p in (project / "extracted").iterdir()) == [
+        "other2020.yaml",
+        "rothon2012.yaml",
+    ]
 
 
 def test_import_twice_is_a_no_op_and_a_difference_is_refused(project, capsys):
@@ -289,8 +317,10 @@ def test_import_twice_is_a_no_op_and_a_difference_is_refused(project, capsys):
     write_sheet(path, SHEET.replace("2.57,2.11", "2.75,2.11"))
     code, out, _ = run(capsys, "import", str(path))
     assert code == 1
-    assert ("extracted/rothon2012.yaml: already exists and differs from the sheet's study rothon2012 "
-            "(effects.gcse.or: '2.57' in the file, '2.75' in the sheet); nothing was written") in out
+    assert (
+        "extracted/rothon2012.yaml: already exists and differs from the sheet's study rothon2012 "
+        "(effects.gcse.or: '2.57' in the file, '2.75' in the sheet); nothing was written"
+    ) in out
     assert {p: p.read_bytes() for p in (project / "extracted").iterdir()} == before
 
 
@@ -311,13 +341,19 @@ def test_import_dry_run_writes_nothing(project, capsys):
 
 
 def test_import_a_narrative_study_and_a_key_not_in_the_bibliography(project, capsys):
-    path = write_sheet(project / "sheet.csv", """\
+    path = write_sheet(
+        project / "sheet.csv",
+        """\
         study,design,country,status,findings,themes,outcomes
         other2020,qualitative,NO,narrative,"People found jobs through friends; ""weak ties"".",bridging;linking,employment
         nobody1999,qualitative,GB,narrative,x,,
-        """)
+        """,
+    )
     code, out, _ = run(capsys, "import", str(path))
-    assert code == 1 and "row 3: study nobody1999, field 'study': 'nobody1999' is not a key in the bibliography" in out
+    assert (
+        code == 1
+        and "row 3: study nobody1999, field 'study': 'nobody1999' is not a key in the bibliography" in out
+    )
     write_sheet(path, path.read_text(encoding="utf-8").rsplit("nobody1999", 1)[0])
     assert run(capsys, "import", str(path))[0] == 0
     data, _ = read_extraction(project / "extracted" / "other2020.yaml")
@@ -336,8 +372,20 @@ def test_sheet_numbers_are_never_silently_converted():
     assert number("12") == 12 and isinstance(number("12"), int)
     assert number("0.5") == 0.5 and number("-.5") == -0.5 and number("1e-3") == 0.001
     assert number("+2.0E+2") == 200.0
-    for text in ("1,234", "0,5", "12%", "1 234", "NaN", "inf", "#N/A", "\u22120.5", "0.5.1", "1e999",
-                 "0x10", "1_000"):
+    for text in (
+        "1,234",
+        "0,5",
+        "12%",
+        "1 234",
+        "NaN",
+        "inf",
+        "#N/A",
+        "\u22120.5",
+        "0.5.1",
+        "1e999",
+        "0x10",
+        "1_000",
+    ):
         with pytest.raises(sheet.CellError):
             number(text)
     with pytest.raises(sheet.CellError, match="is not a whole number"):
@@ -387,7 +435,8 @@ def test_status_compares_with_the_last_release(project, capsys):
         ghost = {**rows[0], "study": "gone2001", "effect_id": "x"}
         (folder / "effects.csv").write_text(csv_text(shifted + [ghost], list(rows[0])), encoding="utf-8")
         (folder / "extractions.csv").write_text(
-            "study,design,status\nrothon2012,cohort,coded\ngone2001,rct,coded\n", encoding="utf-8")
+            "study,design,status\nrothon2012,cohort,coded\ngone2001,rct,coded\n", encoding="utf-8"
+        )
     other = GOOD_STUDY.read_text(encoding="utf-8").replace("rothon2012", "other2020")
     (extracted / "other2020.yaml").write_text(other, encoding="utf-8")
     code, out, _ = run(capsys, "status")
@@ -408,7 +457,9 @@ def test_unexpected_errors_are_one_short_line(project, capsys, monkeypatch):
     monkeypatch.setattr(review, "run_check", boom)
     code, out, err = run(capsys, "check")
     assert code == 2 and out == ""
-    assert err.startswith("review check: something unexpected went wrong (ZeroDivisionError: division by zero).")
+    assert err.startswith(
+        "review check: something unexpected went wrong (ZeroDivisionError: division by zero)."
+    )
     assert len(err.strip().splitlines()) == 1
 
 
@@ -442,7 +493,12 @@ def test_console_script(project):
     script = ROOT / ".venv" / "bin" / "review"
     if not script.exists():
         pytest.skip("the review script is installed by `make` (pip install -e .); not installed here")
-    done = subprocess.run([str(script), "new", "../../x"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [str(script), "new", "../../x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 1 and "cannot be a study key" in done.stderr
     assert "Traceback" not in done.stderr

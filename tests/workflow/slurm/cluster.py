@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "slurm.conf.in"
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 COMMANDS = ["slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "scontrol",
-            "munged", "mungekey"]
+            "munged", "mungekey", "munge", "unmunge"]
 # Installing the four packages takes about a minute; an apt lock held by
 # another installer is waited for up to this long.
 APT_TIMEOUT = 900
@@ -131,6 +131,13 @@ def write_conf(folder: Path) -> Path:
     return conf
 
 
+def _ctld_port(conf: Path) -> str:
+    for line in conf.read_text(encoding="utf-8").splitlines():
+        if line.startswith("SlurmctldPort="):
+            return line.split("=", 1)[1].strip()
+    raise ClusterError(f"{conf} has no SlurmctldPort")
+
+
 def _spawn(cluster: Cluster, name: str, command: list[str]) -> None:
     log = open(cluster.folder / f"{name}.out", "ab")  # noqa: SIM115 - kept open by the child
     cluster.processes[name] = subprocess.Popen(
@@ -156,26 +163,51 @@ def node_state(cluster: Cluster) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+# slurmd in configless mode reaches munged before it has slurm.conf, so at
+# munge's default socket (on tmpfs; removed again when the test stops munged).
+MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
+
+
+def munge_works() -> bool:
+    """Whether a munged answers at the default socket (then it is used, and left running)."""
+    if not MUNGE_SOCKET.exists():
+        return False
+    try:
+        cred = subprocess.run([_which("munge"), "-n"], capture_output=True, timeout=10)
+        back = subprocess.run([_which("unmunge")], input=cred.stdout, capture_output=True,
+                              timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return cred.returncode == 0 and back.returncode == 0
+
+
+def _start_munged(cluster: Cluster) -> None:
+    folder = cluster.folder
+    key = folder / "munge.key"
+    if not key.exists():
+        subprocess.run([_which("mungekey"), "--create", f"--keyfile={key}"], check=True,
+                       capture_output=True, timeout=30)
+    MUNGE_SOCKET.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    _spawn(cluster, "munged", [
+        _which("munged"), "--foreground", "--force", f"--socket={MUNGE_SOCKET}",
+        f"--key-file={key}", f"--pid-file={folder / 'munged.pid'}",
+        f"--seed-file={folder / 'munged.seed'}", f"--log-file={folder / 'munged.log'}"])
+    _wait_for(munge_works, "munged", cluster)
+
+
 def start(folder: str | Path) -> Cluster:
     """Start munged, slurmctld and slurmd with state under ``folder``; wait for an idle node."""
     folder = Path(folder).resolve()
     for sub in ("state", "spool"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)  # munged wants the socket's folder searchable by all
     cluster = Cluster(folder, write_conf(folder))
     try:
-        key = folder / "munge.key"
-        if not key.exists():
-            subprocess.run([_which("mungekey"), "--create", f"--keyfile={key}"], check=True,
-                           capture_output=True, timeout=30)
-        _spawn(cluster, "munged", [
-            _which("munged"), "--foreground", "--force", f"--socket={folder / 'munge.socket'}",
-            f"--key-file={key}", f"--pid-file={folder / 'munged.pid'}",
-            f"--seed-file={folder / 'munged.seed'}", f"--log-file={folder / 'munged.log'}"])
-        _wait_for(lambda: (folder / "munge.socket").exists(), "munged's socket", cluster)
+        if not munge_works():
+            _start_munged(cluster)
         _spawn(cluster, "slurmctld", [_which("slurmctld"), "-D", "-f", str(cluster.conf)])
         host = socket.gethostname().split(".")[0]
-        _spawn(cluster, "slurmd", [_which("slurmd"), "-D", "-f", str(cluster.conf), "-N", host])
+        _spawn(cluster, "slurmd", [_which("slurmd"), "-D", "-N", host,
+                                   f"--conf-server=127.0.0.1:{_ctld_port(cluster.conf)}"])
         _wait_for(lambda: node_state(cluster) in ("idle", "mixed", "allocated"),
                   "an idle Slurm node", cluster)
     except BaseException:
@@ -244,7 +276,8 @@ def _stop_folder(folder: Path) -> None:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except (OSError, TypeError):
             continue
-        if name in cmdline and str(folder) in cmdline:  # still the process we started
+        if name in cmdline and (str(folder) in cmdline or "conf-server" in cmdline):
+            # still the process we started
             os.kill(pid, signal.SIGTERM)
 
 
