@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
-SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+# --rerun-incomplete and --nolock: a run killed midway is simply redone by the next one.
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete --nolock
 
 .DEFAULT_GOAL := help
 .PHONY: help brief test test-fast system-deps lint atlas lock clean
@@ -16,7 +17,7 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ import bibtexparser.middlewares as middlewares
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 REQUIRED_FIELDS = ("author", "title", "year")
+# A key is also a file name (extracted/<key>.yaml) and a citation id in the brief.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]*")
 
 # Columns of references.csv, in order. `container` is the journal, book,
 # institution or publisher, whichever the entry has first.
@@ -129,6 +132,10 @@ def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]
     for entry in library.entries:
         fields = {f.key.lower(): _clean(str(f.value)) for f in entry.fields}
         line = entry.start_line + 1
+        if not KEY_PATTERN.fullmatch(entry.key):
+            problems.append(BibProblem(
+                file, line, entry.key, "the key has characters a study key cannot have",
+                "use letters, digits, '_', ':' or '-' only (e.g. rothon2012)"))
         for name in REQUIRED_FIELDS:
             if not fields.get(name):
                 problems.append(

@@ -11,10 +11,12 @@ and how to fix it. Validation never stops at the first problem.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -99,6 +101,14 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 reads 1e-3 (no dot) as text; reviewers mean a number.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_yaml_text(text: str) -> Any:
     """Parse YAML with the strict loader (raises yaml.YAMLError)."""
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
@@ -122,6 +132,8 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
             "split the study or remove pasted material; keep quotes short",
         )
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return problem("is UTF-16 text", "save the file as UTF-8 (most editors offer it under 'Save as')")
     if b"\x00" in raw:
         return problem("is not a text file (it contains binary data)",
                        "replace it with a YAML text file")
@@ -172,7 +184,14 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+# JSON Schema types in a reviewer's words.
+TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number",
+              "boolean": "true or false", "array": "a list ([a, b])", "object": "a set of fields"}
+
+
 def _short(value: Any, limit: int = 60) -> str:
+    if value is None:
+        return "an empty value"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -208,14 +227,14 @@ def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
                        f"use one of: {', '.join(map(str, schema['enum']))}")
     if kind == "type":
         wanted = schema.get("type")
-        fix = f"write a {wanted}"
+        fix = f"write {TYPE_WORDS.get(wanted, wanted)}"
         if wanted == "string" and isinstance(value, bool):
             fix = "put the value in quotes (YAML reads NO, yes, on, off as true/false)"
         elif wanted in ("number", "integer") and isinstance(value, str):
-            fix = (f"write a plain {wanted} without quotes, thousands separators, "
+            fix = (f"write {TYPE_WORDS[wanted]} without quotes, thousands separators, "
                    "percent signs or decimal commas (e.g. 1234 or 0.5)")
-        article = "an" if str(wanted)[0] in "aeiou" else "a"
-        return Problem(name, study, effect_id, field, f"{_short(value)} is not {article} {wanted}", fix)
+        return Problem(name, study, effect_id, field,
+                       f"{_short(value)} is not {TYPE_WORDS.get(wanted, wanted)}", fix)
     if kind == "pattern":
         return Problem(name, study, effect_id, field, f"{_short(value)} has a form that is not allowed",
                        _pattern_fix(field_path, schema.get("pattern", "")))
@@ -358,7 +377,8 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     problems = [_schema_problem(e, name, study, data)
                 for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
     problems += non_finite_problems(data, name, study)  # hostile-input guard (issue 7)
-    if isinstance(data.get("study"), str) and data["study"] != path.stem:
+    safe_key = re.fullmatch(extraction_schema()["properties"]["study"]["pattern"], str(data.get("study")))
+    if isinstance(data.get("study"), str) and data["study"] != path.stem and safe_key:
         problems.append(Problem(name, study, "", "study",
                                 f"the file is named {path.name} but holds study {data['study']!r}",
                                 f"rename the file to {data['study']}.yaml or correct `study:`"))
@@ -398,6 +418,25 @@ def extraction_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
 
 
+def duplicate_studies(files: Iterable[Path]) -> list[Problem]:
+    """A study with two files (rothon2012.yaml and rothon2012.yml) would be counted twice."""
+    by_study: dict[str, list[Path]] = {}
+    for path in files:
+        by_study.setdefault(path.stem, []).append(path)
+    return [
+        Problem(
+            str(paths[1]),
+            study,
+            "",
+            "",
+            f"is a second file for study {study} (also {paths[0].name}); its effects would be counted twice",
+            "keep one file per study and delete the other",
+        )
+        for study, paths in sorted(by_study.items())
+        if len(paths) > 1
+    ]
+
+
 def load_corpus(folder: str | Path, bib_keys: Iterable[str] | None) -> tuple[list[tuple[Path, dict]], list[Problem]]:
     """Read and validate every extraction file; return (documents, problems)."""
     folder = Path(folder)
@@ -409,7 +448,7 @@ def load_corpus(folder: str | Path, bib_keys: Iterable[str] | None) -> tuple[lis
         return [], [Problem(str(folder), "", "", "", "holds no extraction files (*.yaml)",
                             "add one <study-key>.yaml per study (see README: adding a study)")]
     keys = set(bib_keys) if bib_keys is not None else None
-    documents, problems = [], []
+    documents, problems = [], duplicate_studies(files)
     for path in files:
         data, read_problems = read_extraction(path)
         problems.extend(read_problems)

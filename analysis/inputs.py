@@ -80,6 +80,7 @@ def check_inputs(extracted_dir: str | Path, bib_path: str | Path,
     files = extraction.extraction_files(folder)
     if not files:
         problems.extend(str(p) for p in extraction.load_corpus(folder, keys)[1])
+    problems.extend(str(p) for p in extraction.duplicate_studies(files))
     checked = cache.get("extractions", {})
     fresh: dict[str, dict] = {}
     for path in files:

@@ -10,9 +10,9 @@ run date (the PDF's date is the commit time), so a build is byte-reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from analysis.io import write_bytes_atomic
@@ -30,9 +30,21 @@ def _run(command: list[str], cwd: Path) -> None:
         raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}):\n{done.stderr.strip()}")
 
 
+@contextlib.contextmanager
+def scratch(folder: Path, name: str):
+    """A fixed scratch folder, emptied first: a killed run leaves nothing behind for long."""
+    path = folder.resolve() / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
     """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
-    with tempfile.TemporaryDirectory(dir=html.parent.resolve()) as tmp:
+    with scratch(html.parent, ".render-html.tmp") as tmp:
         out = Path(tmp) / "brief.html"
         _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "html5",
               "--standalone", "--embed-resources", "--mathml", "--citeproc",
@@ -48,7 +60,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
 
     import typst
 
-    with tempfile.TemporaryDirectory(dir=qmd.parent.resolve()) as tmp:
+    with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
         _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "typst",
               "--standalone", "--citeproc", f"--bibliography={bib.resolve()}",

@@ -23,7 +23,7 @@ import textwrap
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from analysis.extraction import (
     FORM_MEASURES,
     INPUT_FORMS,
     Problem,
+    duplicate_studies,
     extraction_schema,
     read_extraction,
     validate_document,
@@ -52,8 +53,11 @@ TEMPLATE_SHOWN = ("findings", "coder", "outcome_label", "exposure", "quote")
 # Fields only the workflow writes.
 TEMPLATE_WORKFLOW_ONLY = ("computed",)
 COMMENT_WIDTH = 88
-THEMES = tuple(extraction_schema()["$defs"]["effect"]["properties"]["theme"]["enum"])
-OUTCOMES = tuple(extraction_schema()["$defs"]["effect"]["properties"]["outcome"]["enum"])
+
+
+def vocabulary(field_name: str) -> tuple[str, ...]:
+    """The allowed values of an effect field (theme, outcome), read from the codebook when needed."""
+    return tuple(extraction_schema()["$defs"]["effect"]["properties"][field_name]["enum"])
 
 
 class ReviewError(Exception):
@@ -384,25 +388,6 @@ def document_warnings(data: dict) -> list[str]:
     return out
 
 
-def duplicate_studies(files: Iterable[Path]) -> list[Problem]:
-    """A study with two files (rothon2012.yaml and rothon2012.yml) would be counted twice."""
-    by_study: dict[str, list[Path]] = defaultdict(list)
-    for path in files:
-        by_study[path.stem].append(path)
-    return [
-        Problem(
-            str(paths[1]),
-            study,
-            "",
-            "",
-            f"is a second file for study {study} (also {paths[0].name}); its effects would be counted twice",
-            "keep one file per study and delete the other",
-        )
-        for study, paths in sorted(by_study.items())
-        if len(paths) > 1
-    ]
-
-
 def _ignored_files(folder: Path, files: Sequence[Path]) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -655,18 +640,19 @@ def status_lines(paths: Project) -> list[str]:
                 cells[pair][slot] += 1
         for theme in {t for t, _ in pairs}:
             by_theme[theme][slot] += 1
+    themes, outcomes = vocabulary("theme"), vocabulary("outcome")
     lines.append("")
     lines.append("Studies by theme (coded / narrative):")
-    for theme in THEMES:
+    for theme in themes:
         coded_n, narrative_n = by_theme.get(theme, [0, 0])
         lines.append(f"  {theme:<10} {coded_n:>4} / {narrative_n}")
     lines.append("")
     lines.append("Evidence gaps: studies per theme and outcome (coded/narrative; '.' = none)")
-    width = max(len(o) for o in OUTCOMES) + 1
-    lines.append("  " + " " * 11 + "".join(f"{o:>{width}}" for o in OUTCOMES))
-    for theme in THEMES:
+    width = max(len(o) for o in outcomes) + 1
+    lines.append("  " + " " * 11 + "".join(f"{o:>{width}}" for o in outcomes))
+    for theme in themes:
         row = ""
-        for outcome in OUTCOMES:
+        for outcome in outcomes:
             c, n = cells.get((theme, outcome), [0, 0])
             row += f"{(f'{c}/{n}' if c or n else '.'):>{width}}"
         lines.append(f"  {theme:<11}{row}")
@@ -867,6 +853,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The output went to a program that stopped reading (`review status | head`):
+        # nothing to tell. Point stdout at /dev/null so the exit flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:
         where = f" ({show_path(err.filename)})" if err.filename else ""
         print(

@@ -2,15 +2,17 @@
 
 The columns are the extraction file's own field names (the codebook,
 ``schemas/extraction.schema.yaml``), so the sheet and the files never drift
-apart; only the nested fields get flat names:
+apart, and they are the columns of a release's ``extractions.csv`` (so a
+release's table can be imported back). Only these differ from the file:
 
+- ``effect_id`` is the effect's ``id`` (``id`` is accepted too);
+- ``study_notes`` and ``effect_notes`` are the study's and the effect's ``notes``;
 - ``ci_low``, ``ci_high`` give ``ci: [low, high]`` (with ``or`` or ``rr``);
-- ``counts_ai``, ``counts_bi``, ``counts_ci``, ``counts_di`` give ``counts:``;
-- ``m1``, ``sd1``, ``m2``, ``sd2`` with ``n1``, ``n2`` give ``groups:``
-  (``n1`` and ``n2`` alone go with ``d``);
-- ``study_notes`` is the study's ``notes`` (``notes`` is the effect's);
+- ``counts_ai`` ... ``counts_di`` give ``counts:``, ``groups_m1`` ...
+  ``groups_n2`` give ``groups:`` (``n1`` and ``n2`` are the ``d`` form's);
 - ``country``, ``themes`` and ``outcomes`` hold several codes separated by
-  ``;`` (``GB;US``).
+  ``;`` (``GB;US``);
+- ``file`` (in a release's table) is ignored.
 
 Study-level columns (``study``, ``design``, ``country``, ``status``, ...) may
 be repeated on every row of a study or given once; a row without effect
@@ -46,32 +48,27 @@ from analysis.extraction import Problem, extraction_schema, load_yaml_text, vali
 # larger file is almost certainly not the sheet the reviewer meant.
 MAX_SHEET_BYTES = 20_000_000
 
-# Flat column -> (field, key inside it) for the nested fields of an effect.
-NESTED_COLUMNS: dict[str, tuple[str, Any]] = {
-    "ci_low": ("ci", 0),
-    "ci_high": ("ci", 1),
-    "counts_ai": ("counts", "ai"),
-    "counts_bi": ("counts", "bi"),
-    "counts_ci": ("counts", "ci"),
-    "counts_di": ("counts", "di"),
-    "m1": ("groups", "m1"),
-    "sd1": ("groups", "sd1"),
-    "m2": ("groups", "m2"),
-    "sd2": ("groups", "sd2"),
-}
-# Columns that exist under another name, and what to use instead.
+# Sheet column names that differ from the field's name (as in a release's extractions.csv).
+STUDY_RENAMED = {"notes": "study_notes"}
+EFFECT_RENAMED = {"id": "effect_id", "notes": "effect_notes"}
+# Other names accepted for a column (the contract's own key).
+ALIASES = {"id": "effect_id"}
+# Columns of a release's extractions.csv that say nothing the import needs.
+IGNORED = {"file"}
+# Names that are not columns, and what to use instead.
 RENAMED = {
     "ci": "ci_low and ci_high",
-    "effect_id": "id",
+    "notes": "study_notes (the study's) or effect_notes (the effect's)",
     "ai": "counts_ai",
     "bi": "counts_bi",
     "di": "counts_di",
-    "effect": "id",
+    "m1": "groups_m1",
+    "sd1": "groups_sd1",
+    "m2": "groups_m2",
+    "sd2": "groups_sd2",
+    "effect": "effect_id",
     "key": "study",
 }
-# Study fields the sheet cannot set (written by the workflow, not by hand).
-NOT_IMPORTED = {"effects"}
-EFFECT_NOT_IMPORTED = {"ci", "counts", "groups", "computed"}
 # Values spreadsheets write for "no number"; never a number to code.
 MISSING_MARKERS = {
     "nan",
@@ -172,28 +169,35 @@ def _kind(spec: dict) -> str:
 
 
 def columns() -> dict[str, Column]:
-    """Every column a sheet may have, in the codebook's order."""
+    """Every column a sheet may have, in the codebook's order: study fields, then effect fields."""
     schema = extraction_schema()
-    effect = schema["$defs"]["effect"]["properties"]
     out: dict[str, Column] = {}
-    for name, spec in schema["properties"].items():
-        if name in NOT_IMPORTED:
-            continue
-        column = "study_notes" if name == "notes" else name
-        out[column] = Column(column, "study", name, None, _kind(spec), spec.get("description", ""))
-    for name, spec in effect.items():
-        if name in EFFECT_NOT_IMPORTED:
-            continue
-        out[name] = Column(name, "effect", name, None, _kind(spec), spec.get("description", ""))
-    for column, (parent, key) in NESTED_COLUMNS.items():
-        parent_spec = _resolve(effect[parent])
-        spec = _resolve(parent_spec["items"] if "items" in parent_spec else parent_spec["properties"][key])
-        what = {
-            "ci": f"{'lower' if key == 0 else 'upper'} bound of the 95% CI of or / rr",
-            "counts": f"{key} of the 2x2 table: {parent_spec.get('description', '')}",
-            "groups": f"{key} of the two groups: {parent_spec.get('description', '')}",
-        }[parent]
-        out[column] = Column(column, "effect", parent, key, _kind(spec), what)
+    levels = (
+        ("study", {k: v for k, v in schema["properties"].items() if k != "effects"}, STUDY_RENAMED),
+        ("effect", schema["$defs"]["effect"]["properties"], EFFECT_RENAMED),
+    )
+    for level, properties, renamed in levels:
+        for name, raw in properties.items():
+            spec = _resolve(raw)
+            description = str(spec.get("description", "")).strip()
+            column = renamed.get(name, name)
+            if name == "ci":
+                for key, bound in ((0, "low"), (1, "high")):
+                    out[f"ci_{bound}"] = Column(
+                        f"ci_{bound}",
+                        level,
+                        name,
+                        key,
+                        "number",
+                        f"{'Lower' if key == 0 else 'Upper'} bound: {description}",
+                    )
+            elif spec.get("type") == "object" and "properties" in spec:
+                for key, sub in spec["properties"].items():
+                    sub = _resolve(sub)
+                    text = str(sub.get("description") or f"{key}: {description}").strip()
+                    out[f"{column}_{key}"] = Column(f"{column}_{key}", level, name, key, _kind(sub), text)
+            else:
+                out[column] = Column(column, level, name, None, _kind(spec), description)
     return out
 
 
@@ -377,19 +381,18 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[
 def _check_header(name: str, header: list[str], known: dict[str, Column]) -> list[SheetProblem]:
     problems = []
     seen: set[str] = set()
-    for position, column in enumerate(header, start=1):
+    for column in header:
+        canonical = ALIASES.get(column, column)
         if not column:
-            problems.append(
-                SheetProblem(name, 1, f"#{position}", "has no name", "give the column a name, or delete it")
-            )
-        elif column in seen:
+            continue  # an empty column is harmless; a value under it is reported with its row
+        if canonical in seen:
             problems.append(SheetProblem(name, 1, column, "appears twice", "keep one column of that name"))
-        elif column not in known:
+        elif canonical not in known and column not in IGNORED:
             fix = (
                 f"use {RENAMED[column]}" if column in RENAMED else "rename it to one of: " + ", ".join(known)
             )
             problems.append(SheetProblem(name, 1, column, "is not a known column", fix))
-        seen.add(column)
+        seen.add(canonical)
     if "study" not in header:
         problems.append(
             SheetProblem(name, 1, "study", "is missing", "add a column 'study' holding each row's BibTeX key")
@@ -451,16 +454,15 @@ _SHEET_FIELDS = {"ci": "ci_low/ci_high", "ci.0": "ci_low", "ci.1": "ci_high"}
 
 
 def _for_sheet(problem: Problem) -> Problem:
-    """Name fields as the sheet's columns (ci_low, counts_ai, m1) rather than the file's."""
+    """Name fields as the sheet's columns (ci_low, counts_ai, effect_id) rather than the file's."""
     name = problem.field
+    renamed = EFFECT_RENAMED if problem.effect_id else STUDY_RENAMED
     if name in _SHEET_FIELDS:
         name = _SHEET_FIELDS[name]
-    elif name.startswith("counts."):
-        name = "counts_" + name.split(".", 1)[1]
-    elif name.startswith("groups."):
-        name = name.split(".", 1)[1]
-    elif name == "notes" and not problem.effect_id:
-        name = "study_notes"
+    elif "." in name and not name.split(".", 1)[1].isdigit():
+        name = name.replace(".", "_", 1)  # counts.ai -> counts_ai, groups.m1 -> groups_m1
+    else:
+        name = renamed.get(name, name)
     return replace(problem, field=name)
 
 
@@ -504,6 +506,18 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
             )
             continue
         cells = {header[i]: record[i].strip() for i in range(len(record)) if record[i].strip()}
+        if "" in cells:
+            position = next(i for i in range(len(record)) if not header[i] and record[i].strip()) + 1
+            plan.problems.append(
+                SheetProblem(
+                    name,
+                    number,
+                    f"#{position}",
+                    f"{_show(cells[''])} has no column name",
+                    "give the column a name in row 1, or move the value to its column",
+                )
+            )
+            continue
         key = cells.get("study", "")
         if not key:
             plan.problems.append(
@@ -531,7 +545,9 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
         nested: dict[str, dict] = {}
         row_ok = True
         for column_name, text in cells.items():
-            column = known[column_name]
+            column = known.get(ALIASES.get(column_name, column_name))
+            if column is None:  # an ignored column
+                continue
             try:
                 value = parse_cell(column, text)
             except CellError as err:
@@ -544,10 +560,6 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
                 effect[column.field] = value
             else:
                 nested.setdefault(column.field, {})[column.key] = value
-        if "groups" in nested:  # n1 and n2 are the groups' sizes, not the d form's
-            for size in ("n1", "n2"):
-                if size in effect:
-                    nested["groups"][size] = effect.pop(size)
         for parent, parts in nested.items():
             if parent == "ci":
                 effect["ci"] = [parts.get(0), parts.get(1)]
@@ -557,7 +569,7 @@ def plan_import(sheet: Path, extracted_dir: Path, bib_keys: set[str] | None) -> 
         for key_field, value in study_fields.items():
             if key_field in entry["fields"] and entry["fields"][key_field] != value:
                 first_row = entry["from"][key_field]
-                column_name = "study_notes" if key_field == "notes" else key_field
+                column_name = STUDY_RENAMED.get(key_field, key_field)
                 plan.problems.append(
                     SheetProblem(
                         name,
@@ -616,12 +628,35 @@ def _safe_name(path: Path) -> str:
     return "".join(c if c.isprintable() else "?" for c in path.name)
 
 
+def comparable(value: Any, spec: dict | None = None) -> Any:
+    """A parsed file as the analysis reads it: schema defaults filled in, empty fields
+    dropped, text on one line, effects in id order.
+
+    Two files that are equal here give the same results; ``review import`` leaves
+    such an existing file alone (a release's table writes text on one line and
+    spells out defaults such as ``kind: study``).
+    """
+    spec = _resolve(spec if spec is not None else extraction_schema())
+    if isinstance(value, dict) and "properties" in spec:
+        out = {k: v["default"] for k, v in spec["properties"].items() if "default" in v}
+        out.update({k: comparable(v, spec["properties"].get(k, {})) for k, v in value.items()})
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}  # empty = absent
+    if isinstance(value, list):
+        items = [comparable(v, spec.get("items", {})) for v in value]
+        if all(isinstance(v, dict) and "id" in v for v in items):  # effects: order is not meaning
+            items.sort(key=lambda v: str(v["id"]))
+        return items
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return value
+
+
 def _compare_existing(planned: PlannedFile, parsed: dict, plan: ImportPlan) -> None:
     for existing in (planned.path, planned.path.with_suffix(".yml")):
         if not existing.exists():
             continue
         data, problems = extraction.read_extraction(existing)
-        if data is not None and data == parsed and existing == planned.path:
+        if data is not None and comparable(data) == comparable(parsed) and existing == planned.path:
             planned.state = "same"
             return
         planned.state = "conflict"

@@ -12,8 +12,8 @@ regression t, two groups' means for SMD/MD, Cohen's d), reversed effects,
 sensitivity-only effects, constructs, narrative and context records, and
 studies with several independent samples. Study ``i`` depends only on
 ``(seed, i)``, so the 1,000-study corpus is the first 1,000 studies of the
-10,000-study one, and "add one study" writes exactly the study that the
-next-larger corpus would hold.
+10,000-study one, and "add one study" writes exactly a study that a larger
+corpus holds.
 
 The number of analyses (theme x outcome x measure x construct) grows with N
 and levels off near 220, the size of a large real review; each outcome has a
@@ -318,12 +318,19 @@ def generate(n_studies: int, seed: int, out_dir: str | Path) -> tuple[Path, Path
 
 
 def add_study(extracted_dir: str | Path, bib_path: str | Path, seed: int) -> Path:
-    """Add the next study (the one the next-larger corpus would hold) to a corpus."""
+    """Add the next coded study (one that larger corpora of this seed hold) to a corpus.
+
+    Narrative records are passed over, so that the new study always brings
+    effects: the benchmark's "add one study" then re-runs the pooling.
+    """
     extracted_dir = Path(extracted_dir)
     _refuse_repository(extracted_dir.parent)
     indices = [int(m.group(1)) for p in extracted_dir.glob("syn*.yaml")
                if (m := re.fullmatch(r"syn(\d+)", p.stem))]
-    return write_study(max(indices, default=0) + 1, seed, extracted_dir, Path(bib_path))
+    index = max(indices, default=0) + 1
+    while make_study(index, seed)[0]["status"] != "coded":
+        index += 1
+    return write_study(index, seed, extracted_dir, Path(bib_path))
 
 
 def _nudge(effect: dict) -> None:

@@ -112,6 +112,8 @@ rule combine_sensitivity:
         subgroups=results("sensitivity", "subgroups.csv"),
     log:
         results("logs", "combine_sensitivity.log"),
+    benchmark:
+        results("benchmarks", "combine_sensitivity.tsv")
     params:
         tables=SENSITIVITY_TABLES,
     threads: 1

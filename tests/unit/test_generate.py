@@ -79,14 +79,16 @@ def test_same_seed_same_bytes_other_seed_other_bytes(corpus, tmp_path):
     assert _digest(tmp_path / "other") != _digest(out)
 
 
-def test_smaller_corpus_is_a_prefix_and_add_study_gives_the_next_one(tmp_path):
-    small, small_bib = gen.generate(20, seed=3, out_dir=tmp_path / "small")
-    big, big_bib = gen.generate(21, seed=3, out_dir=tmp_path / "big")
+def test_smaller_corpus_is_a_prefix_and_add_study_gives_a_later_coded_one(tmp_path):
+    small, small_bib = gen.generate(30, seed=3, out_dir=tmp_path / "small")
+    big, _ = gen.generate(40, seed=3, out_dir=tmp_path / "big")
+    assert all((big / p.name).read_bytes() == p.read_bytes() for p in small.glob("*.yaml"))
     added = gen.add_study(small, small_bib, seed=3)
-    assert added.name == "syn00021.yaml"
+    assert added.name > "syn00030.yaml"
     assert added.read_bytes() == (big / added.name).read_bytes()
     keys, documents, problems = _load(small, small_bib)
-    assert problems == [] and len(documents) == 21 and "syn00021" in keys
+    assert problems == [] and len(documents) == 31 and added.stem in keys
+    assert dict(documents)[added]["status"] == "coded"
 
 
 def test_edit_effect_changes_one_number_and_stays_valid(tmp_path):

@@ -262,6 +262,17 @@ def stop(cluster: Cluster) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT)
+    _unlink_conf_link(cluster.folder)
+
+
+def _unlink_conf_link(folder: Path) -> None:
+    """Remove slurmd's /run/slurm/conf link when it points into our folder."""
+    link = Path("/run/slurm/conf")
+    try:
+        if link.is_symlink() and str(folder) in os.readlink(link):
+            link.unlink()
+    except OSError:
+        pass
 
 
 def _stop_folder(folder: Path) -> None:
@@ -279,6 +290,7 @@ def _stop_folder(folder: Path) -> None:
         if name in cmdline and (str(folder) in cmdline or "conf-server" in cmdline):
             # still the process we started
             os.kill(pid, signal.SIGTERM)
+    _unlink_conf_link(folder)
 
 
 def main(argv: list[str]) -> int:
