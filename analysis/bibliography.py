@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -25,9 +25,10 @@ import math
 import os
 import re
 import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from analysis import grade
 
@@ -306,7 +307,7 @@ def commit_date(epoch: int) -> str:
     """The commit's date (UTC) as YYYY-MM-DD; '' for an unknown commit."""
     if not epoch:
         return ""
-    return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc).strftime("%Y-%m-%d")
+    return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).strftime("%Y-%m-%d")
 
 
 # --- the reading and the verdict -------------------------------------------------

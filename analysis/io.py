@@ -7,8 +7,8 @@ import hashlib
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # "At least 10 significant digits" (contract); 15 is what a double holds exactly.
 FLOAT_FORMAT = "%.15g"

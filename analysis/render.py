@@ -68,7 +68,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
-        stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+        stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
         data = typst.compile(str(typ), root=str(root.resolve()), timestamp=int(stamp.timestamp()))
         write_bytes_atomic(pdf, data)
 

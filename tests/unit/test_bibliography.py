@@ -5,8 +5,13 @@ import io
 
 import pytest
 
-from analysis.bibliography import (BibliographyError, read_bibliography, reference_rows,
-                                   rows_to_csv, write_references)
+from analysis.bibliography import (
+    BibliographyError,
+    read_bibliography,
+    reference_rows,
+    rows_to_csv,
+    write_references,
+)
 
 GOOD = r"""@article{calvoarmengol2004,
   author = {Calv{\'o}-Armengol, Antoni and Jackson, Matthew O.},
