@@ -21,7 +21,7 @@ the markers in BENCHMARKS.md (``--markdown``), the raw data to ``--json``.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/run.py                       # everything, ~25 min
+    .venv/bin/python benchmarks/run.py                       # everything, ~40 min
     .venv/bin/python benchmarks/run.py --sizes 30 --repeats 1 --no-seed --no-engine
 """
 
@@ -64,6 +64,12 @@ def snakemake_command(extracted: Path | str, bib: Path | str, results: Path | st
             f"bibliography={bib}", f"results_dir={results}"]
 
 
+def shown(command: list[str]) -> str:
+    """A command as typed at the repository root."""
+    text = shlex.join(command)
+    return text.replace(str(Path(sys.executable).parent), ".venv/bin", 1)
+
+
 def _tree_rss(proc) -> int:
     import psutil
 
@@ -86,8 +92,10 @@ def run_snakemake(command: list[str]) -> dict:
 
     load = os.getloadavg()[0]
     start = time.perf_counter()
+    # Jobs import `analysis` from this checkout (also when it is a copy of the repository).
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=env)
     watched = psutil.Process(proc.pid)
     peak = [0]
     done = threading.Event()
@@ -213,7 +221,7 @@ def bench_corpus(n: int, repeat: int, seed: int, work: Path) -> dict:
     runs["edit"] = record(run_snakemake(command))
     print(f"  {runs['edit']['seconds']:.1f} s", flush=True)
     return {"n": n, "repeat": repeat, "size": size, "runs": runs,
-            "command": shlex.join(command)}
+            "command": shown(command)}
 
 
 def bench_seed(repeat: int, work: Path) -> dict:
@@ -226,7 +234,7 @@ def bench_seed(repeat: int, work: Path) -> dict:
     noop = record(run_snakemake(command))
     print(f"  {cold['seconds']:.1f} s, no-op {noop['seconds']:.1f} s", flush=True)
     return {"n": "seed", "repeat": repeat, "size": corpus_size(results),
-            "runs": {"cold": cold, "noop": noop}, "command": shlex.join(command)}
+            "runs": {"cold": cold, "noop": noop}, "command": shown(command)}
 
 
 def machine() -> dict:
@@ -371,6 +379,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[30, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--large-repeats", type=int, default=1,
+                        help="repeats for N >= 10,000 (a cold build there takes minutes)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/evidence-bench"))
     parser.add_argument("--no-seed", action="store_true", help="skip the seed corpus")
@@ -383,7 +393,7 @@ def main() -> None:
     info = machine()
     seed_runs = [] if args.no_seed else [bench_seed(r, args.work) for r in range(args.repeats)]
     corpora = [bench_corpus(n, r, args.seed, args.work) for n in args.sizes
-               for r in range(args.repeats)]
+               for r in range(args.repeats if n < 10_000 else args.large_repeats)]
     engine = "" if args.no_engine else engine_timings()
     raw = {"machine": info, "seed": seed_runs, "corpora": corpora, "engine": engine}
     json_path = args.json or args.work / "results.json"

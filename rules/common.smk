@@ -51,3 +51,9 @@ _BUILD = _provenance.build_info(EXTRACTION_FILES + BIB_FILES, _SETTINGS)
 def build_info():
     """Version, git commit, commit time and input fingerprint (a param: a change re-renders)."""
     return _BUILD
+
+
+def shard_effects(wildcards):
+    """A sensitivity shard's effects (rules/pooling.smk), known once the checkpoint
+    split_effects has run; shards whose file is unchanged are then not re-run."""
+    return checkpoints.split_effects.get().output[int(wildcards.shard)]

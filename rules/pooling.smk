@@ -62,11 +62,6 @@ checkpoint split_effects:
         "../analysis/scripts/split_effects.py"
 
 
-def shard_effects(wildcards):
-    """A shard's effects, known once the checkpoint has run (unchanged shards are not re-run)."""
-    return checkpoints.split_effects.get().output[int(wildcards.shard)]
-
-
 rule run_sensitivity:
     input:
         effects=shard_effects,
