@@ -210,7 +210,9 @@ def write_effects(extracted_dir: str | Path, references_csv: str | Path,
 
     with open(references_csv, encoding="utf-8") as handle:
         keys = {row["key"] for row in csv.DictReader(handle)}
-    documents, problems = load_corpus(extracted_dir, keys)
+    # The workflow checked every file before any job ran (rules/common.smk);
+    # reading them again is enough here.
+    documents, problems = load_corpus(extracted_dir, keys, validate=False)
     if problems:
         raise ExtractionError(problems)
     effects = effect_rows(documents)

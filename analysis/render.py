@@ -73,28 +73,48 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
         write_bytes_atomic(pdf, data)
 
 
-def render_quarto(qmd: Path, html: Path, pdf: Path, epoch: int) -> None:
-    """Both formats with Quarto (HTML with embed-resources, Typst PDF)."""
+def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int) -> None:
+    """One format with Quarto: "html" (embed-resources) or "typst" (PDF)."""
     import os
 
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
-    for fmt, target in (("html", html), ("typst", pdf)):
-        done = subprocess.run(["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent,
-                              capture_output=True, text=True, env=env)
-        if done.returncode != 0:
-            raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr.strip()}")
-        produced = qmd.with_suffix(".html" if fmt == "html" else ".pdf")
-        if produced != target:
-            write_bytes_atomic(target, produced.read_bytes())
+    done = subprocess.run(["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent,
+                          capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr.strip()}")
+    produced = qmd.with_suffix(".html" if fmt == "html" else ".pdf")
+    if produced != target:
+        write_bytes_atomic(target, produced.read_bytes())
+
+
+def use_quarto(engine: str) -> bool:
+    return engine == "quarto" or (engine == "auto" and shutil.which("quarto") is not None)
+
+
+def render_html(qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path,
+                *, epoch: int, engine: str = "auto") -> str:
+    """Rule render_brief_html: ``qmd`` to self-contained HTML; return the engine used."""
+    qmd, bib, css, html = map(Path, (qmd, bib, css, html))
+    if use_quarto(engine):
+        render_quarto(qmd, "html", html, epoch)
+        return "quarto"
+    render_html_pandoc(qmd, bib, css, html)
+    return "pandoc"
+
+
+def render_pdf(qmd: str | Path, bib: str | Path, pdf: str | Path, *, epoch: int,
+               root: str | Path, engine: str = "auto") -> str:
+    """Rule render_brief_pdf: ``qmd`` to PDF through Typst; return the engine used."""
+    qmd, bib, pdf, root = map(Path, (qmd, bib, pdf, root))
+    if use_quarto(engine):
+        render_quarto(qmd, "typst", pdf, epoch)
+        return "quarto"
+    render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
+    return "pandoc"
 
 
 def render_brief(qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path,
                  pdf: str | Path, *, epoch: int, root: str | Path, engine: str = "auto") -> str:
-    """Render ``qmd`` to ``html`` and ``pdf``; return the engine used ("quarto" or "pandoc")."""
-    qmd, bib, css, html, pdf, root = map(Path, (qmd, bib, css, html, pdf, root))
-    if engine == "quarto" or (engine == "auto" and shutil.which("quarto")):
-        render_quarto(qmd, html, pdf, epoch)
-        return "quarto"
-    render_html_pandoc(qmd, bib, css, html)
-    render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
-    return "pandoc"
+    """Both formats in one call; return the engine used ("quarto" or "pandoc")."""
+    render_html(qmd, bib, css, html, epoch=epoch, engine=engine)
+    return render_pdf(qmd, bib, pdf, epoch=epoch, root=root, engine=engine)

@@ -51,7 +51,7 @@ rule write_brief_source:
         "../analysis/scripts/write_brief_source.py"
 
 
-rule render_brief:
+rule render_brief_html:
     input:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
@@ -60,11 +60,32 @@ rule render_brief:
         code=analysis_code("render", "io"),
     output:
         html=results("brief", "brief.html"),
+    log:
+        results("logs", "render_brief_html.log"),
+    benchmark:
+        results("benchmarks", "render_brief_html.tsv")
+    params:
+        epoch=build_info()["epoch"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../analysis/scripts/render_brief_html.py"
+
+
+rule render_brief_pdf:
+    input:
+        qmd=results("brief", "brief.qmd"),
+        bib=results("references.bib"),
+        figures=results("figures", "index.csv"),
+        code=analysis_code("render", "io"),
+    output:
         pdf=results("brief", "brief.pdf"),
     log:
-        results("logs", "render_brief.log"),
+        results("logs", "render_brief_pdf.log"),
     benchmark:
-        results("benchmarks", "render_brief.tsv")
+        results("benchmarks", "render_brief_pdf.tsv")
     params:
         epoch=build_info()["epoch"],
     threads: 1
@@ -72,4 +93,4 @@ rule render_brief:
         mem_mb=4000,
         runtime=30,
     script:
-        "../analysis/scripts/render_brief.py"
+        "../analysis/scripts/render_brief_pdf.py"

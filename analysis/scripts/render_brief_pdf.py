@@ -1,20 +1,18 @@
-"""Rule render_brief: brief.qmd to brief.html and brief.pdf (Quarto, else pandoc + typst)."""
+"""Rule render_brief_pdf: brief.qmd to brief.pdf (Quarto, else pandoc's Typst writer + typst)."""
 
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.render import render_brief
+from analysis.render import render_pdf
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-engine = render_brief(
+engine = render_pdf(
     snakemake.input.qmd,
     snakemake.input.bib,
-    snakemake.input.css,
-    snakemake.output.html,
     snakemake.output.pdf,
     epoch=snakemake.params.epoch,
     # typst reads the figures under results_dir: the root must hold them and the .qmd.
