@@ -8,18 +8,6 @@ import os
 ATLAS_DIR = config["atlas"]["dir"]
 
 
-def atlas_targets(config):
-    """The atlas outputs, or [] when the public data folder is absent."""
-    if not os.path.isdir(config["atlas"]["dir"]):
-        return []
-    out = os.path.join(config["results_dir"], "atlas")
-    return [
-        os.path.join(out, "county_correlations.csv"),
-        os.path.join(out, "state_correlations.csv"),
-        os.path.join(out, "sca2022.yaml"),
-    ]
-
-
 rule correlate_atlas_counties:
     input:
         sca=os.path.join(ATLAS_DIR, "social_capital_county.csv"),

@@ -6,10 +6,6 @@ from analysis.brief import software_versions as _software_versions
 _SOFTWARE = _software_versions()
 
 
-def brief_targets():
-    return [results("brief", "brief.html"), results("brief", "brief.pdf")]
-
-
 rule write_brief_source:
     input:
         template=report_file("brief.qmd"),

@@ -57,3 +57,19 @@ def shard_effects(wildcards):
     """A sensitivity shard's effects (rules/pooling.smk), known once the checkpoint
     split_effects has run; shards whose file is unchanged are then not re-run."""
     return checkpoints.split_effects.get().output[int(wildcards.shard)]
+
+
+def brief_targets():
+    return [results("brief", "brief.html"), results("brief", "brief.pdf")]
+
+
+def atlas_targets(config):
+    """The atlas outputs, or [] when the public data folder is absent."""
+    if not os.path.isdir(config["atlas"]["dir"]):
+        return []
+    out = os.path.join(config["results_dir"], "atlas")
+    return [
+        os.path.join(out, "county_correlations.csv"),
+        os.path.join(out, "state_correlations.csv"),
+        os.path.join(out, "sca2022.yaml"),
+    ]
