@@ -545,6 +545,64 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
                                       *_sort_key(a.row)[1:]))
 
 
+# --- keeping the brief short ---------------------------------------------------------
+
+# Most rows of any list in the brief (studies, coded numbers, analyses, ...). A longer
+# table is scanned, not read, and it is what made the brief heavy: at 10,000 studies the
+# uncapped brief had 33,558 table rows (84 MB of HTML, a 91 MB PDF, 11 GB for typst).
+# 150 rows are about four A4 pages; the results files (effects.csv, studies.csv,
+# pooled.csv, units.csv) hold every row, and each capped table says so.
+TABLE_ROWS = 150
+# Per theme, the analyses shown in full (text, forest and funnel plot): the ones that rest
+# on the most studies. The seed corpus has at most four per theme, so all are shown; at
+# 10,000 studies a theme has up to 76 and 452 embedded figures made the brief 84 MB. The
+# other analyses of the theme are listed in one compact table; every figure is still
+# drawn, in the figures folder of the results.
+FIGURE_ANALYSES = 8
+# Most studies cited by name for one analysis: those with the largest weight. An analysis
+# of 10,000 studies would otherwise cite them all in one sentence (units.csv lists them).
+CITED_STUDIES = 10
+
+
+def capped(rows: list, limit: int = TABLE_ROWS, rank=None) -> tuple[list, int]:
+    """(rows shown, number left out): every row when they fit; otherwise the ``limit``
+    first by ``rank`` (a sort key; ties keep their order), shown in their original order."""
+    if len(rows) <= limit:
+        return list(rows), 0
+    order = sorted(range(len(rows)), key=lambda i: (rank(rows[i]), i) if rank else i)
+    keep = sorted(order[:limit])
+    return [rows[i] for i in keep], len(rows) - limit
+
+
+def left_out_note(left: int, shown: int, noun: str, which: str, file: str,
+                  extra: str = "") -> str:
+    """'76 more pooled analyses are not shown here: the table keeps the 150 with the most
+    independent samples. All 226 are in the results file `pooled.csv`.' ('' when none)."""
+    if not left:
+        return ""
+    return (f"{left:,} more {noun} {'is' if left == 1 else 'are'} not shown here: the table "
+            f"keeps the {shown:,} {which}. All {left + shown:,} are in the results file "
+            f"`{file}`{extra}.")
+
+
+def _study_weights(units) -> dict[str, float]:
+    """Study key -> its largest weight (percent, summed over its samples) in any analysis."""
+    per: dict[tuple[str, str], float] = {}
+    for u in _rows(units):
+        w = float(u["weight"]) if is_number(u.get("weight")) else 0.0
+        key = (_text(u.get("analysis_id")), _text(u.get("study")))
+        per[key] = per.get(key, 0.0) + w
+    out: dict[str, float] = {}
+    for (_, study), w in per.items():
+        out[study] = max(out.get(study, 0.0), w)
+    return out
+
+
+def _year(value: Any) -> int:
+    match = re.search(r"\d{4}", _text(value))
+    return int(match.group()) if match else 0
+
+
 # --- the context ----------------------------------------------------------------
 
 # Short names of the GRADE domains, for the headline table.
@@ -562,6 +620,13 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
     r = a.row
     measure = _text(r.get("measure"))
     k = int(r.get("k") or 0)
+    cited = list(a.studies)
+    if len(cited) > CITED_STUDIES:
+        weight: dict[str, float] = {}
+        for u in a.units:
+            w = float(u["weight"]) if is_number(u.get("weight")) else 0.0
+            weight[_text(u.get("study"))] = weight.get(_text(u.get("study")), 0.0) + w
+        cited, _ = capped(cited, CITED_STUDIES, rank=lambda s: -weight.get(s, 0.0))
     row = {
         "analysis_id": a.id,
         "theme": THEME_SHORT.get(_text(r.get("theme")), _text(r.get("theme"))),
@@ -583,11 +648,15 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
         "reading": a.text,
         "study": ", ".join(labels.get(s, s) for s in a.studies),
         "study_keys": list(a.studies),
+        "cited_keys": cited,
+        "uncited": (f" and {len(a.studies) - len(cited):,} more (those cited weigh most; "
+                    f"`units.csv` lists every study)") if len(cited) < len(a.studies) else "",
         "atlas": ATLAS_STUDY in a.studies,
         "verdict": a.verdict.label,
         "verdict_text": a.verdict.text,
         "egger_p": fmt_p(r.get("egger_p")),
         "pooled": a.pooled,
+        "n_known": sum(float(u["n"]) for u in a.units if is_number(u.get("n"))),
     }
     return row
 
@@ -879,6 +948,8 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     study_rows = _rows(studies)
     coded_studies = [s for s in study_rows if (_text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (_text(s.get("kind")) or "study") == "context"]
+    weights = _study_weights(units)
+    years = {_text(r["key"]): _year(r.get("year")) for r in _rows(references)}
 
     def study_entry(s: Mapping[str, Any]) -> dict:
         key = _text(s["study"])
@@ -895,10 +966,23 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "not_poolable": _text(s.get("not_poolable")),
             "atlas": key == ATLAS_STUDY,
             "theme_keys": [x for x in _text(s.get("themes")).split(";") if x],
+            "weight": weights.get(key, 0.0),
+            "uk": "GB" in _text(s.get("country")).split(";"),
+            "year": years.get(key, 0),
         }
 
     studies_list = [study_entry(s) for s in coded_studies]
     context_list = [study_entry(s) for s in context_rows]
+    notes: dict[str, str] = {}
+
+    def uk_then_recent(s: Mapping[str, Any]) -> tuple:
+        return (not s["uk"], -s["year"])
+
+    def most_samples(r: Mapping[str, Any]) -> tuple:
+        return (-int(r["k"]),)
+
+    def most_studies(r: Mapping[str, Any]) -> tuple:
+        return (-int(r["n_studies"]), -int(r["k"]))
 
     theme_of = {a.id: _text(a.row.get("theme")) for a in all_analyses}
     themes = []
@@ -906,13 +990,31 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         rows = [r for r in headline if theme_of[r["analysis_id"]] == theme]
         narrative = [s for s in studies_list if s["status"] != "coded" and theme in s["theme_keys"]]
         claim = THEME_CLAIMS[theme]
+        full, _ = capped(rows, FIGURE_ANALYSES, rank=most_studies)
+        shown_ids = {r["analysis_id"] for r in full}
+        others, others_left = capped([r for r in rows if r["analysis_id"] not in shown_ids],
+                                     rank=most_studies)
+        narrative_shown, narrative_left = capped(narrative, rank=uk_then_recent)
         themes.append({
             "key": theme,
             "title": THEME_TITLE[theme],
             "claim": claim.claim,
             "where": claim.where,
-            "analyses": rows,
-            "narrative": narrative,
+            "analyses": full,
+            "others": others,
+            "others_note": (
+                f"The {len(full)} analyses above rest on the most studies in this theme and are "
+                f"shown with their figures. The other {len(rows) - len(full):,} are listed here; "
+                "their forest and funnel plots are in the folder `figures` of the results "
+                "(`forest-` or `funnel-` and the identifier, as SVG and PNG), their numbers in "
+                "`pooled.csv`." + (" " + left_out_note(
+                    others_left, len(others), "analyses", "that rest on the most studies",
+                    "pooled.csv") if others_left else "")) if others else "",
+            "narrative": narrative_shown,
+            "narrative_note": left_out_note(
+                narrative_left, len(narrative_shown), "studies with findings only",
+                "about the UK first, then the most recent", "studies.csv",
+                ", with their findings"),
             "summary": theme_summary([r["verdict"] for r in rows], len(narrative)),
             "has_atlas": any(r["atlas"] for r in rows),
         })
@@ -932,6 +1034,28 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     seed_key, seed_csl = seed_reference(references)
     pooled_rows = [r for r in headline if r["pooled"]]
     single_rows = [r for r in headline if not r["pooled"]]
+    pooled_shown, left = capped(pooled_rows, rank=most_samples)
+    notes["headline"] = left_out_note(left, len(pooled_shown), "pooled analyses",
+                                      "with the most independent samples", "pooled.csv")
+    single_shown, left = capped(single_rows, rank=lambda r: (r["atlas"], -r["n_known"]))
+    notes["single"] = left_out_note(left, len(single_shown), "single-study analyses",
+                                    "with the most participants", "pooled.csv")
+    # Studies: the ones that weigh most in some analysis first (narrative ones weigh 0),
+    # published ones before our own Atlas reanalysis.
+    study_rank = {s["key"]: i for i, s in enumerate(sorted(
+        studies_list, key=lambda s: (s["atlas"], -s["weight"])))}
+    studies_shown, left = capped(studies_list, rank=lambda s: study_rank[s["key"]])
+    notes["studies"] = left_out_note(
+        left, len(studies_shown), "studies",
+        "that weigh most in the pooled analyses (the largest weight in any of them)",
+        "studies.csv")
+    studies_caption = (f"{len(studies_shown):,} of {len(studies_list):,}" if left
+                       else str(len(studies_list)))
+    context_shown, left = capped(context_list, rank=uk_then_recent)
+    notes["context"] = left_out_note(left, len(context_shown), "reports and policy documents",
+                                     "about the UK first, then the most recent", "studies.csv")
+    context_caption = (f"{len(context_shown):,} of {len(context_list):,}" if left
+                       else str(len(context_list)))
     levels = {lvl: sum(1 for r in headline if r["certainty"] == lvl) for lvl in grade.LEVELS}
     n_coded = sum(1 for s in coded_studies if _text(s.get("status")) == "coded")
     uk = sum(1 for s in coded_studies if "GB" in _text(s.get("country")).split(";"))
@@ -949,13 +1073,32 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     cite_example = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}, estimate "
                     f"{example['analysis_id']}." if example else "")
     quoted, computed = coded_effects(effects, labels)
+    quoted_shown, left = capped(quoted, rank=lambda e: (
+        study_rank.get(e["study"], len(study_rank)), e["sensitivity"]))
+    notes["effects"] = left_out_note(
+        left, len(quoted_shown), "coded numbers",
+        "of the studies that weigh most in the pooled analyses", "effects.csv",
+        ", each with its locator and quote")
     # The result we are surest of: best certainty, then pooled, published, most samples.
     ranked = sorted(headline, key=lambda r: (grade.LEVELS.index(r["certainty"]),
                                              not r["pooled"], r["atlas"], -int(r["k"])))
     best = ranked[0] if ranked else None
+    shown_pooled = {r["analysis_id"] for r in pooled_shown}
+    left = sum(1 for a in all_analyses if a.pooled and a.id not in shown_pooled)
+    notes["sensitivity"] = (
+        f"{left:,} more pooled {'analysis is' if left == 1 else 'analyses are'} not shown "
+        f"here: the table keeps the {len(shown_pooled):,} of the table of pooled analyses, "
+        "those with the most independent samples. The results of every variation for every "
+        "analysis are in the results files `sensitivity/leave_one_out.csv`, "
+        "`sensitivity/estimators.csv`, `sensitivity/rho.csv` and "
+        "`sensitivity/trimfill.csv`.") if left else ""
+    estimates, left = capped(headline, rank=lambda r: (not r["pooled"], -int(r["k"])))
+    notes["estimates"] = left_out_note(left, len(estimates), "identifiers",
+                                       "of the analyses with the most independent samples",
+                                       "pooled.csv", " (column analysis_id)")
     return {
         "best": best,
-        "coded_effects": quoted,
+        "coded_effects": quoted_shown,
         "computed_effects": computed,
         "bib_keys": sorted(keys | {seed_key}),
         # Confidence level of every interval, in percent (from alpha; 95 by default).
@@ -989,13 +1132,15 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "claims": str(len(claims or [])),
             "effects": str(len(_rows(effects))),
         },
-        "headline": pooled_rows,
-        "single": single_rows,
+        "headline": pooled_shown,
+        "single": single_shown,
+        "notes": notes,
         "grade_rules": list(grade.RULES),
         "verdict_rules": list(VERDICT_RULES),
         "themes": themes,
         "gap": gap,
-        "sensitivity": _sensitivity_rows(all_analyses, sensitivity),
+        "sensitivity": [s for s in _sensitivity_rows(all_analyses, sensitivity)
+                        if s["analysis_id"] in shown_pooled],
         "claims": _claims(claims, keys),
         "methods": {
             "model": ("Equal-effects meta-analysis (between-study variance fixed at 0)"
@@ -1015,14 +1160,16 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "software": [{"name": k, "version": v} for k, v in software.items()],
             "references": str(len(labels)),
         },
-        "studies": studies_list,
-        "context_records": context_list,
+        "studies": studies_shown,
+        "studies_caption": studies_caption,
+        "context_records": context_shown,
+        "context_caption": context_caption,
         "cite": {"text": cite_text, "version": version, "example": cite_example,
                  "message": _text(citation.get("message"))},
         "estimates": [{"analysis_id": r["analysis_id"],
                        "label": f"{r['theme']}: {r['outcome']}",
                        "effect": f"{r['measure']} {r['effect']}" if r["effect"] else ""}
-                      for r in headline],
+                      for r in estimates],
     }
 
 

@@ -207,6 +207,10 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+# Common look-alikes of ISO 3166-1 alpha-2 codes, and the code meant.
+NOT_ISO_CODES = {"UK": "GB for the United Kingdom", "EN": "GB for England (the UK's code)",
+                 "EL": "GR for Greece", "KO": "KR for South Korea"}
+
 # JSON Schema types in a reviewer's words.
 TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number",
               "boolean": "true or false", "array": "a list ([a, b])", "object": "a set of fields"}
@@ -265,8 +269,9 @@ def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
         return Problem(name, study, effect_id, field, f"{_short(value)} is out of range ({error.message})",
                        "check the number against the source")
     if kind in ("minItems", "maxItems"):
-        return Problem(name, study, effect_id, field, f"{_short(value)} has the wrong number of items",
-                       "a CI is [lower, upper]; country needs at least one code")
+        fix = ("write the CI as [lower, upper]" if field_path and field_path[-1] == "ci"
+               else "list at least one two-letter country code, e.g. [GB]")
+        return Problem(name, study, effect_id, field, f"{_short(value)} has the wrong number of items", fix)
     if kind == "minLength":
         return Problem(name, study, effect_id, field, "is empty", "fill it in from the source")
     return Problem(name, study, effect_id, field, error.message, "see schemas/extraction.schema.yaml")
@@ -400,6 +405,10 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     problems = [_schema_problem(e, name, study, data)
                 for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
     problems += non_finite_problems(data, name, study)  # hostile-input guard (issue 7)
+    for code in data.get("country") or [] if isinstance(data.get("country"), list) else []:
+        if code in NOT_ISO_CODES:
+            problems.append(Problem(name, study, "", "country", f"{code!r} is not an ISO 3166-1 code",
+                                    f"use {NOT_ISO_CODES[code]}"))
     safe_key = re.fullmatch(extraction_schema()["properties"]["study"]["pattern"], str(data.get("study")))
     if isinstance(data.get("study"), str) and data["study"] != path.stem and safe_key:
         problems.append(Problem(name, study, "", "study",

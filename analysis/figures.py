@@ -118,9 +118,43 @@ def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
     return part.reset_index(drop=True)
 
 
+def _draw(job: tuple) -> str:
+    """Draw and save one figure: ``(kind, args, path without suffix, alt)``; returns its stem.
+
+    A module-level function of picklable arguments, so that a process pool can run it.
+    """
+    from analysis import plots
+
+    kind, args, base, alt = job
+    make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot,
+            "gapmap": plots.draw_gap_map}[kind]
+    plots.save_figure(make(*args), base, alt_text=alt)
+    return Path(base).name
+
+
+def _draw_jobs(jobs: list[tuple], workers: int) -> None:
+    """Draw the figures, in ``workers`` processes when there are more than one and more
+    than one figure to draw. Each figure is drawn from its own inputs alone by the same
+    code, so the files are the same bytes whichever process draws them."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            _draw(job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: the workers start with matplotlib and pandas already imported (spawn would
+    # import them again in each); the parent holds no threads or open figures here.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        for _ in pool.map(_draw, jobs, chunksize=1):
+            pass  # re-raises the first error of a worker
+
+
 def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
              references: pd.DataFrame, outdir: str | Path,
-             effects: pd.DataFrame | None = None) -> pd.DataFrame:
+             effects: pd.DataFrame | None = None, workers: int = 1) -> pd.DataFrame:
     """Draw (or keep) every figure; write and return the index.
 
     Parameters
@@ -132,6 +166,8 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     outdir : folder of the figures; ``index.csv`` is written there
     effects : DataFrame (effects.csv), optional; the gap map's coded cells. Without it
         they come from the units of the pooled analyses.
+    workers : number of processes that draw (the rule's threads); the files and the
+        index are the same for any number.
 
     Returns
     -------
@@ -146,10 +182,12 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     code = _plots_fingerprint()
     labels = study_labels(references)
     entries: list[dict] = []
+    jobs: list[tuple] = []
 
-    def emit(analysis_id: str, kind: str, stem: str, digest: str, make, alt: str) -> None:
+    def emit(analysis_id: str, kind: str, stem: str, digest: str, args: tuple,
+             alt: str) -> None:
         if not _unchanged(previous, stem, digest, outdir):
-            plots.save_figure(make(), outdir / stem, alt_text=alt)
+            jobs.append((kind, args, str(outdir / stem), alt))
         entries.append({"analysis_id": analysis_id, "kind": kind, "svg": f"{stem}.svg",
                         "png": f"{stem}.png", "alt": alt, "hash": digest})
 
@@ -163,13 +201,11 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
         named = dict(row, analysis_id=readable_name(row))
         alt = _samples_wording(plots.alt_text_forest(named, its_units, its_labels), its_units)
         digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, alt)
-        emit(aid, "forest", f"forest-{aid}", digest,
-             lambda r=row, u=its_units, lab=its_labels: plots.forest_plot(r, u, lab), alt)
+        emit(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt)
         if len(its_units) >= FUNNEL_MIN_K:
             alt = _samples_wording(plots.alt_text_funnel(named, its_units), its_units)
             digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
-            emit(aid, "funnel", f"funnel-{aid}", digest,
-                 lambda r=row, u=its_units: plots.funnel_plot(r, u), alt)
+            emit(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt)
 
     if effects is None:
         coded = units.merge(pooled[["analysis_id", "theme", "outcome"]], on="analysis_id")
@@ -177,7 +213,8 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     counts = gap_counts(effects, studies)
     alt = gap_map_alt(counts)
     digest = _hash(DRAWING_VERSION, code, "gapmap", counts, alt)
-    emit(GAP_MAP_ID, "gapmap", "gap-map", digest, lambda c=counts: plots.draw_gap_map(c), alt)
+    emit(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt)
+    _draw_jobs(jobs, workers)
 
     index = pd.DataFrame(entries, columns=INDEX_COLUMNS).sort_values(
         ["analysis_id", "kind"], kind="mergesort").reset_index(drop=True)

@@ -117,7 +117,7 @@ def starting_level(designs: tuple[str, ...] | list[str]) -> str:
 def inconsistency(ev: Evidence) -> str | None:
     """The reason to rate down for inconsistency, or None."""
     if ev.k < 2:
-        return "inconsistency: one sample only, so consistency cannot be checked"
+        return None  # GRADE does not judge consistency of a single study (see imprecision)
     reasons = []
     if _finite(ev.i2) and ev.i2 > I2_SERIOUS:
         reasons.append(f"I² above {I2_SERIOUS:.0f}%")
@@ -129,6 +129,8 @@ def inconsistency(ev: Evidence) -> str | None:
 def imprecision(ev: Evidence) -> str | None:
     """The reason to rate down for imprecision, or None."""
     reasons = []
+    if ev.k < 2:
+        reasons.append("a single sample, not replicated")
     if crosses_null(*ev.ci):
         reasons.append("the CI includes no effect")
     if is_very_wide(ev.measure, *ev.ci):
@@ -173,8 +175,9 @@ RULES: tuple[str, ...] = (
     "Start: high if every study in the analysis is randomised; otherwise (cohort, "
     "cross-sectional, quasi-experimental, ecological) low. We never rate up.",
     f"Inconsistency (down one level): I² above {I2_SERIOUS:.0f}%, or the prediction "
-    "interval includes no effect, or only one sample (consistency cannot be checked).",
-    "Imprecision (down one level): the confidence interval includes no effect, or it is "
+    "interval includes no effect (not judged for a single sample).",
+    "Imprecision (down one level): a single sample (the estimate is not replicated), or "
+    "the confidence interval includes no effect, or it is "
     "very wide (odds or risk ratio: upper limit at least 4 times the lower; correlation: "
     f"wider than {WIDE_R}; Hedges' g: wider than {WIDE_SMD}), or fewer than "
     f"{MIN_PARTICIPANTS} participants where sample sizes are known.",

@@ -44,6 +44,8 @@ def format_value(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"  # as R writes and reads them
         if value == 0:
             return "0"  # avoid "-0"
         return FLOAT_FORMAT % value

@@ -2,7 +2,6 @@
 import os
 import sys
 
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
@@ -39,10 +38,13 @@ def report_file(name):
 try:
     EXTRACTION_FILES, BIB_FILES = _inputs.check_inputs(EXTRACTED, BIBLIOGRAPHY, RESULTS)
 except _inputs.InputError as err:
-    raise WorkflowError(
+    # Plain lines, no traceback: a reviewer reads this.
+    print(
         f"The inputs have {len(err.problems)} problem(s); nothing was run and "
-        "earlier results are unchanged:\n" + "\n".join(err.problems)
-    ) from None
+        "earlier results are unchanged:\n" + "\n".join(err.problems),
+        file=sys.stderr,
+    )
+    sys.exit(1)
 
 _SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
 _BUILD = _provenance.build_info(EXTRACTION_FILES + BIB_FILES, _SETTINGS)

@@ -17,7 +17,8 @@ rule draw_figures:
         results("logs", "draw_figures.log"),
     benchmark:
         results("benchmarks", "draw_figures.tsv")
-    threads: 1
+    # Figures are drawn in a pool of this many processes (same files as one process).
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=60,

@@ -18,5 +18,6 @@ index = draw_all(
     read_table(snakemake.input.references),
     Path(snakemake.output.index).parent,
     effects=read_table(snakemake.input.effects),
+    workers=snakemake.threads,
 )
 logging.info("%d figures in the index", len(index))

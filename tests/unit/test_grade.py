@@ -60,9 +60,11 @@ def test_inconsistency_counts_once_for_both_reasons():
     assert "prediction interval" in rating.downgrades[0]
 
 
-def test_a_single_sample_cannot_show_consistency():
+def test_a_single_sample_is_imprecise_not_inconsistent():
+    """GRADE does not judge the consistency of one study; an unreplicated estimate is imprecise."""
     rating = rate(evidence(k=1, pi=(math.nan, math.nan), i2=math.nan))
-    assert rating.downgrades[0].startswith("inconsistency: one sample only")
+    assert not any(d.startswith("inconsistency") for d in rating.downgrades)
+    assert rating.downgrades[0] == "imprecision: a single sample, not replicated"
 
 
 def test_imprecision_from_ci_crossing_no_effect():

@@ -33,7 +33,9 @@ def tracked_tree():
 
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split("\n")
-    return {ROOT / p: (ROOT / p).stat().st_mtime_ns for p in listed if p and (ROOT / p).is_file()}
+    files = {ROOT / p for p in listed if p and (ROOT / p).is_file()}
+    files |= {p for p in (ROOT / "results").rglob("*") if p.is_file()}  # the default results_dir
+    return {p: p.stat().st_mtime_ns for p in files}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def reml_knha(corpus, tmp_path_factory):
     extracted, bib = corpus
     results = tmp_path_factory.mktemp("reml")
     before = tracked_tree()
-    run_workflow(extracted, bib, results, f"{results}/pooled.csv", f"{results}/effects.csv")
+    run_workflow(extracted, bib, results)  # everything, the brief included
     return results, before
 
 
