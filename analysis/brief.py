@@ -550,9 +550,15 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
 # Most rows of any list in the brief (studies, coded numbers, analyses, ...). A longer
 # table is scanned, not read, and it is what made the brief heavy: at 10,000 studies the
 # uncapped brief had 33,558 table rows (84 MB of HTML, a 91 MB PDF, 11 GB for typst).
-# 150 rows are about four A4 pages; the results files (effects.csv, studies.csv,
-# pooled.csv, units.csv) hold every row, and each capped table says so.
-TABLE_ROWS = 150
+# 100 rows are about three A4 pages, and keep the PDF's typst under 550 MB at 10,000
+# studies (150 rows: 630 MB); the seed corpus' longest list has 48. The results files
+# (effects.csv, studies.csv, pooled.csv, units.csv) hold every row, and each capped
+# table says so.
+TABLE_ROWS = 100
+# Most rows of a table inside a theme section (the theme's other analyses, its studies with
+# findings only): those sections are read from start to end, five of them, and 40 rows are
+# about one page. The lists at the end of the brief keep TABLE_ROWS.
+THEME_TABLE_ROWS = 40
 # Per theme, the analyses shown in full (text, forest and funnel plot): the ones that rest
 # on the most studies. The seed corpus has at most four per theme, so all are shown; at
 # 10,000 studies a theme has up to 76 and 452 embedded figures made the brief 84 MB. The
@@ -564,9 +570,11 @@ FIGURE_ANALYSES = 8
 CITED_STUDIES = 10
 
 
-def capped(rows: list, limit: int = TABLE_ROWS, rank=None) -> tuple[list, int]:
+def capped(rows: list, limit: int | None = None, rank=None) -> tuple[list, int]:
     """(rows shown, number left out): every row when they fit; otherwise the ``limit``
-    first by ``rank`` (a sort key; ties keep their order), shown in their original order."""
+    (default TABLE_ROWS) first by ``rank`` (a sort key; ties keep their order), shown in
+    their original order."""
+    limit = TABLE_ROWS if limit is None else limit
     if len(rows) <= limit:
         return list(rows), 0
     order = sorted(range(len(rows)), key=lambda i: (rank(rows[i]), i) if rank else i)
@@ -574,15 +582,33 @@ def capped(rows: list, limit: int = TABLE_ROWS, rank=None) -> tuple[list, int]:
     return [rows[i] for i in keep], len(rows) - limit
 
 
-def left_out_note(left: int, shown: int, noun: str, which: str, file: str,
+def left_out_note(left: int, shown: int, noun: tuple[str, str], which: str, file: str,
                   extra: str = "") -> str:
-    """'76 more pooled analyses are not shown here: the table keeps the 150 with the most
-    independent samples. All 226 are in the results file `pooled.csv`.' ('' when none)."""
+    """'124 more pooled analyses are not shown: the table below keeps the 100 with the most
+    independent samples. All 224 are in the results file `pooled.csv`.' ('' when none).
+
+    ``noun`` is (singular, plural); ``which`` says which rows are kept, with ``{n}`` for
+    their number."""
     if not left:
         return ""
-    return (f"{left:,} more {noun} {'is' if left == 1 else 'are'} not shown here: the table "
-            f"keeps the {shown:,} {which}. All {left + shown:,} are in the results file "
-            f"`{file}`{extra}.")
+    noun = f"{noun[0]} is" if left == 1 else f"{noun[1]} are"
+    return (f"{left:,} more {noun} not shown: the table below "
+            f"keeps {which.format(n=f'{shown:,}')}. All {left + shown:,} are in the results "
+            f"file `{file}`{extra}.")
+
+
+def _others_note(full: int, shown: int, left: int) -> str:
+    """The words above a theme's table of the analyses shown without figures."""
+    figures = ("their forest and funnel plots are in the folder `figures` of the results "
+               "(`forest-` or `funnel-` and the identifier, as SVG and PNG)")
+    text = (f"The {full} analyses above rest on the most studies in this theme and are shown "
+            "with their figures. ")
+    if not left:
+        return text + (f"The other {shown:,} are listed here; {figures}, their numbers in the "
+                       "results file `pooled.csv`.")
+    return text + (f"Of the other {shown + left:,}, the table lists the {shown:,} that rest on "
+                   f"the most studies; {left:,} more are not shown. All are in the results "
+                   f"file `pooled.csv`; {figures}.")
 
 
 def _study_weights(units) -> dict[str, float]:
@@ -993,8 +1019,9 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         full, _ = capped(rows, FIGURE_ANALYSES, rank=most_studies)
         shown_ids = {r["analysis_id"] for r in full}
         others, others_left = capped([r for r in rows if r["analysis_id"] not in shown_ids],
-                                     rank=most_studies)
-        narrative_shown, narrative_left = capped(narrative, rank=uk_then_recent)
+                                     THEME_TABLE_ROWS, rank=most_studies)
+        narrative_shown, narrative_left = capped(narrative, THEME_TABLE_ROWS,
+                                                 rank=uk_then_recent)
         themes.append({
             "key": theme,
             "title": THEME_TITLE[theme],
@@ -1002,18 +1029,12 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
             "where": claim.where,
             "analyses": full,
             "others": others,
-            "others_note": (
-                f"The {len(full)} analyses above rest on the most studies in this theme and are "
-                f"shown with their figures. The other {len(rows) - len(full):,} are listed here; "
-                "their forest and funnel plots are in the folder `figures` of the results "
-                "(`forest-` or `funnel-` and the identifier, as SVG and PNG), their numbers in "
-                "`pooled.csv`." + (" " + left_out_note(
-                    others_left, len(others), "analyses", "that rest on the most studies",
-                    "pooled.csv") if others_left else "")) if others else "",
+            "others_note": _others_note(len(full), len(others), others_left) if others else "",
             "narrative": narrative_shown,
             "narrative_note": left_out_note(
-                narrative_left, len(narrative_shown), "studies with findings only",
-                "about the UK first, then the most recent", "studies.csv",
+                narrative_left, len(narrative_shown),
+                ("study with findings only", "studies with findings only"),
+                "{n}: those about the UK first, then the most recent", "studies.csv",
                 ", with their findings"),
             "summary": theme_summary([r["verdict"] for r in rows], len(narrative)),
             "has_atlas": any(r["atlas"] for r in rows),
@@ -1035,25 +1056,28 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     pooled_rows = [r for r in headline if r["pooled"]]
     single_rows = [r for r in headline if not r["pooled"]]
     pooled_shown, left = capped(pooled_rows, rank=most_samples)
-    notes["headline"] = left_out_note(left, len(pooled_shown), "pooled analyses",
-                                      "with the most independent samples", "pooled.csv")
+    notes["headline"] = left_out_note(
+        left, len(pooled_shown), ("pooled analysis", "pooled analyses"),
+        "the {n} with the most independent samples", "pooled.csv")
     single_shown, left = capped(single_rows, rank=lambda r: (r["atlas"], -r["n_known"]))
-    notes["single"] = left_out_note(left, len(single_shown), "single-study analyses",
-                                    "with the most participants", "pooled.csv")
+    notes["single"] = left_out_note(
+        left, len(single_shown), ("single-study analysis", "single-study analyses"),
+        "the {n} with the most participants", "pooled.csv")
     # Studies: the ones that weigh most in some analysis first (narrative ones weigh 0),
     # published ones before our own Atlas reanalysis.
     study_rank = {s["key"]: i for i, s in enumerate(sorted(
         studies_list, key=lambda s: (s["atlas"], -s["weight"])))}
     studies_shown, left = capped(studies_list, rank=lambda s: study_rank[s["key"]])
     notes["studies"] = left_out_note(
-        left, len(studies_shown), "studies",
-        "that weigh most in the pooled analyses (the largest weight in any of them)",
+        left, len(studies_shown), ("study", "studies"),
+        "the {n} that weigh most in the pooled analyses (the largest weight in any of them)",
         "studies.csv")
     studies_caption = (f"{len(studies_shown):,} of {len(studies_list):,}" if left
                        else str(len(studies_list)))
     context_shown, left = capped(context_list, rank=uk_then_recent)
-    notes["context"] = left_out_note(left, len(context_shown), "reports and policy documents",
-                                     "about the UK first, then the most recent", "studies.csv")
+    notes["context"] = left_out_note(
+        left, len(context_shown), ("report or policy document", "reports and policy documents"),
+        "{n}: those about the UK first, then the most recent", "studies.csv")
     context_caption = (f"{len(context_shown):,} of {len(context_list):,}" if left
                        else str(len(context_list)))
     levels = {lvl: sum(1 for r in headline if r["certainty"] == lvl) for lvl in grade.LEVELS}
@@ -1076,8 +1100,8 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     quoted_shown, left = capped(quoted, rank=lambda e: (
         study_rank.get(e["study"], len(study_rank)), e["sensitivity"]))
     notes["effects"] = left_out_note(
-        left, len(quoted_shown), "coded numbers",
-        "of the studies that weigh most in the pooled analyses", "effects.csv",
+        left, len(quoted_shown), ("coded number", "coded numbers"),
+        "the {n} from the studies that weigh most in the pooled analyses", "effects.csv",
         ", each with its locator and quote")
     # The result we are surest of: best certainty, then pooled, published, most samples.
     ranked = sorted(headline, key=lambda r: (grade.LEVELS.index(r["certainty"]),
@@ -1086,16 +1110,17 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     shown_pooled = {r["analysis_id"] for r in pooled_shown}
     left = sum(1 for a in all_analyses if a.pooled and a.id not in shown_pooled)
     notes["sensitivity"] = (
-        f"{left:,} more pooled {'analysis is' if left == 1 else 'analyses are'} not shown "
-        f"here: the table keeps the {len(shown_pooled):,} of the table of pooled analyses, "
-        "those with the most independent samples. The results of every variation for every "
-        "analysis are in the results files `sensitivity/leave_one_out.csv`, "
+        f"{left:,} more pooled {'analysis is' if left == 1 else 'analyses are'} not shown: "
+        f"the table below keeps the {len(shown_pooled):,} of the table of pooled analyses, "
+        "those with the most independent samples. The results of every variation "
+        "for every analysis are in the results files `sensitivity/leave_one_out.csv`, "
         "`sensitivity/estimators.csv`, `sensitivity/rho.csv` and "
         "`sensitivity/trimfill.csv`.") if left else ""
     estimates, left = capped(headline, rank=lambda r: (not r["pooled"], -int(r["k"])))
-    notes["estimates"] = left_out_note(left, len(estimates), "identifiers",
-                                       "of the analyses with the most independent samples",
-                                       "pooled.csv", " (column analysis_id)")
+    notes["estimates"] = left_out_note(
+        left, len(estimates), ("identifier", "identifiers"),
+        "the {n} of the analyses with the most independent samples", "pooled.csv",
+        " (column analysis_id)")
     return {
         "best": best,
         "coded_effects": quoted_shown,
@@ -1118,19 +1143,20 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         },
         "seed": {"key": seed_key},
         "summary": {
-            "studies": str(len(coded_studies)),
-            "coded": str(n_coded),
-            "narrative": str(len(coded_studies) - n_coded),
-            "context": str(len(context_rows)),
-            "uk": str(uk),
-            "analyses": str(len(headline)),
-            "pooled": str(len(pooled_rows)),
-            "single": str(len(single_rows)),
+            # Thousands separated: "9,778 studies".
+            "studies": fmt_int(len(coded_studies)),
+            "coded": fmt_int(n_coded),
+            "narrative": fmt_int(len(coded_studies) - n_coded),
+            "context": fmt_int(len(context_rows)),
+            "uk": fmt_int(uk),
+            "analyses": fmt_int(len(headline)),
+            "pooled": fmt_int(len(pooled_rows)),
+            "single": fmt_int(len(single_rows)),
             "levels": [{"level": lvl, "n": str(levels[lvl])} for lvl in grade.LEVELS],
             "moderate_or_better": str(levels["high"] + levels["moderate"]),
             "certainty": certainty_summary([a.rating for a in all_analyses]),
             "claims": str(len(claims or [])),
-            "effects": str(len(_rows(effects))),
+            "effects": fmt_int(len(_rows(effects))),
         },
         "headline": pooled_shown,
         "single": single_shown,

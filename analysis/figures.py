@@ -8,7 +8,9 @@ are kept in the index (``figures/index.csv``) and in a sidecar
 (``figures/.drawn.json``, which survives Snakemake's removal of the index
 before the rule runs). A figure whose hash and files are unchanged since the
 last run is not drawn again. Figures of analyses that no longer exist are
-removed. The index is the brief's list of figures.
+removed. The index is the brief's list of figures. The figures to draw are drawn
+in a pool of ``workers`` processes (the rule's threads); each is made from its own
+inputs alone, so the files and the index are the same as drawn one by one.
 """
 
 from __future__ import annotations

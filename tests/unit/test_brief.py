@@ -443,3 +443,173 @@ def test_alt_text_counts_samples_not_studies(tmp_path):
     units = pd.DataFrame({"study": ["s"] * 3})
     assert figures._samples_wording("Forest plot of 3 studies for x", units) == (
         "Forest plot of 3 independent samples from 1 study for x")
+
+
+# --- a brief that stays short -----------------------------------------------------------
+
+
+def test_capped_keeps_the_first_by_rank_in_their_order():
+    rows = [("a", 1), ("b", 5), ("c", 3), ("d", 5), ("e", 0)]
+    shown, left = brief.capped(rows, 3, rank=lambda r: -r[1])
+    assert shown == [("b", 5), ("c", 3), ("d", 5)] and left == 2
+    assert brief.capped(rows, 5, rank=lambda r: -r[1]) == (rows, 0)
+    assert brief.capped(rows, 2) == (rows[:2], 3)  # no rank: the first rows
+
+
+def test_left_out_note_says_how_many_and_where():
+    assert brief.left_out_note(0, 150, ("study", "studies"), "the {n} first", "studies.csv") == ""
+    assert brief.left_out_note(1234, 150, ("coded number", "coded numbers"), "the {n} first",
+                               "effects.csv",
+                               ", with quotes") == (
+        "1,234 more coded numbers are not shown: the table below keeps the 150 first. All "
+        "1,384 are in the results file `effects.csv`, with quotes.")
+    assert brief.left_out_note(1, 2, ("study", "studies"), "the {n}", "s.csv").startswith(
+        "1 more study is not shown")
+
+
+def many_tables():
+    """tables() plus four bonding analyses of 2-5 studies (s00 weighs most in each), six
+    narrative bonding studies (n01 from the UK) and four context documents (c1 from the UK)."""
+    t = tables()
+    studies, refs, units, effects, pooled = [], [], [], [], []
+    for i in range(5):
+        studies.append(dict(study=f"s{i:02d}", kind="study", design="cohort", country="US",
+                            status="coded", themes="bonding", outcomes="health", n_effects=1,
+                            findings="", not_poolable=""))
+        effects.append(dict(t["effects"].iloc[2], study=f"s{i:02d}", quote=f"quote s{i:02d}"))
+    for i in range(6):
+        studies.append(dict(study=f"n{i:02d}", kind="study", design="qualitative",
+                            country="GB" if i == 1 else "US", status="narrative",
+                            themes="bonding", outcomes="health", n_effects=0,
+                            findings=f"Finding {i}", not_poolable="interviews"))
+    for i in range(4):
+        studies.append(dict(study=f"c{i}", kind="context", design="other",
+                            country="GB" if i == 1 else "US", status="narrative", themes="",
+                            outcomes="", n_effects=0, findings=f"Report {i}",
+                            not_poolable="report"))
+    for s in studies:
+        year = 2000 + int(s["study"][1:])
+        refs.append(dict(key=s["study"], author=f"Author{s['study']}, A.", year=str(year),
+                         title="T"))
+    base = t["pooled"].iloc[0].to_dict()
+    for j, k in enumerate((2, 3, 4, 5)):
+        aid = f"bonding-health-or-m{j}"
+        pooled.append(dict(base, analysis_id=aid, construct=f"m{j}", k=k, n_studies=k,
+                           n_effects=k))
+        total = sum(range(1, k + 1))
+        for i in range(k):
+            units.append(dict(t["units"].iloc[0], analysis_id=aid, study=f"s{i:02d}",
+                              weight=100.0 * (k - i) / total))
+    return dict(t, pooled=pd.concat([t["pooled"], pd.DataFrame(pooled)], ignore_index=True),
+                units=pd.concat([t["units"], pd.DataFrame(units)], ignore_index=True),
+                studies=pd.concat([t["studies"], pd.DataFrame(studies)], ignore_index=True),
+                effects=pd.concat([t["effects"], pd.DataFrame(effects)], ignore_index=True),
+                references=pd.concat([t["references"], pd.DataFrame(refs)], ignore_index=True))
+
+
+@pytest.fixture
+def small_caps(monkeypatch):
+    monkeypatch.setattr(brief, "TABLE_ROWS", 3)
+    monkeypatch.setattr(brief, "THEME_TABLE_ROWS", 2)
+    monkeypatch.setattr(brief, "FIGURE_ANALYSES", 2)
+    monkeypatch.setattr(brief, "CITED_STUDIES", 2)
+
+
+def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
+    t = many_tables()
+    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects",
+                                                  "references")})
+    # The analyses with the most samples, in the table's order.
+    assert [r["analysis_id"] for r in ctx["headline"]] == [
+        "bonding-health-or-m3", "bonding-health-or-m2", "bonding-health-or"]
+    assert ctx["notes"]["headline"].startswith("2 more pooled analyses are not shown: ")
+    assert "`pooled.csv`" in ctx["notes"]["headline"]
+    assert [s["analysis_id"] for s in ctx["sensitivity"]] == [
+        r["analysis_id"] for r in ctx["headline"]]
+    assert ctx["notes"]["sensitivity"].startswith("2 more pooled analyses are not shown")
+    assert [e["analysis_id"] for e in ctx["estimates"]] == [
+        r["analysis_id"] for r in ctx["headline"]]
+    assert "All 6 are in the results file `pooled.csv`" in ctx["notes"]["estimates"]
+    # Studies: those with the largest weight in any analysis, in the file's order.
+    assert [s["key"] for s in ctx["studies"]] == ["a2020", "s00", "s01"]
+    assert ctx["studies_caption"] == "3 of 15"
+    assert "12 more studies" in ctx["notes"]["studies"] and "`studies.csv`" in ctx["notes"][
+        "studies"]
+    # Coded numbers: those of the heaviest studies.
+    assert [(e["study"], e["quote"]) for e in ctx["coded_effects"]] == [
+        ("a2020", "<script>q</script>"), ("a2020", "r = 0.12"), ("s00", "quote s00")]
+    assert "All 9 are in the results file `effects.csv`" in ctx["notes"]["effects"]
+    # Context documents: UK first, then the most recent.
+    assert [s["key"] for s in ctx["context_records"]] == ["e2022", "c1", "c3"]
+    assert ctx["context_caption"] == "3 of 5" and ctx["notes"]["context"]
+    # A theme: the analyses with most studies in full, the rest in a short table.
+    bonding = ctx["themes"][0]
+    assert [a["analysis_id"] for a in bonding["analyses"]] == [
+        "bonding-health-or-m3", "bonding-health-or-m2"]
+    assert [a["analysis_id"] for a in bonding["others"]] == [
+        "bonding-health-or", "bonding-health-or-m1"]
+    assert "Of the other 3, the table lists the 2" in bonding["others_note"]
+    assert "`figures`" in bonding["others_note"]
+    assert [s["key"] for s in bonding["narrative"]] == ["n01", "n05"]
+    assert "4 more studies with findings only" in bonding["narrative_note"]
+    assert bonding["summary"].count("analyses") >= 1  # the summary counts every analysis
+    # Citations: the two heaviest studies by name, the rest counted.
+    top = bonding["analyses"][0]
+    assert top["cited_keys"] == ["s00", "s01"]
+    assert top["uncited"].startswith(" and 3 more") and "`units.csv`" in top["uncited"]
+
+
+def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
+    import pypandoc
+
+    t = many_tables()
+    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects",
+                                                  "references")})
+    text = brief.render_source(TEMPLATE, ctx)
+    assert ctx["notes"]["single"] == ""  # one single-study analysis: nothing left out
+    notes = [v for k, v in ctx["notes"].items() if k != "single"]
+    for note in [*notes, ctx["themes"][0]["others_note"], ctx["themes"][0]["narrative_note"]]:
+        assert note and note in text
+    assert "### Other analyses of this theme" in text
+    assert "| `bonding-health-or-m1` |" in text
+    assert "[@s00; @s01] and 3 more" in text
+    assert "Studies included (3 of 15)" in text
+    (tmp_path / "brief").mkdir()
+    qmd = tmp_path / "brief" / "brief.qmd"
+    qmd.write_text(text, encoding="utf-8")
+    bib = tmp_path / "references.bib"
+    bib.write_text("".join(f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
+                           for k, a, y in t["references"][["key", "author", "year"]]
+                           .itertuples(index=False)), encoding="utf-8")
+    done = subprocess.run([pypandoc.get_pandoc_path(), str(qmd), "--from", "markdown", "--to",
+                           "html5", "--standalone", "--citeproc", f"--bibliography={bib}"],
+                          capture_output=True, text=True, cwd=qmd.parent)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr.upper(), done.stderr
+    assert "<code>pooled.csv</code>" in done.stdout
+    assert "<code>bonding-health-or-m1</code>" in done.stdout
+
+
+def test_below_the_caps_the_brief_is_unchanged(tmp_path, monkeypatch):
+    """A corpus that fits the caps (the seed corpus does) gives the same brief as no caps."""
+    text = brief.render_source(TEMPLATE, context(tmp_path))
+    for name in ("TABLE_ROWS", "THEME_TABLE_ROWS", "FIGURE_ANALYSES", "CITED_STUDIES"):
+        monkeypatch.setattr(brief, name, 10**6)
+    assert brief.render_source(TEMPLATE, context(tmp_path)) == text
+    assert "not shown" not in text and "Other analyses of this theme" not in text
+
+
+def test_figures_drawn_in_parallel_are_the_same_files(tmp_path):
+    from analysis import figures
+
+    t = tables()
+    serial = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"],
+                              tmp_path / "one", effects=t["effects"], workers=1)
+    parallel = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"],
+                                tmp_path / "two", effects=t["effects"], workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    one = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert one == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in one:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), \
+            name

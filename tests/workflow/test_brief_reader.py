@@ -157,6 +157,21 @@ def test_no_unresolved_reference_or_shortcode(html, page):
     assert "Coutts" in text and "Bridging the divide" in text  # the seed report is cited
 
 
+def test_results_files_named_in_the_brief_exist(built):
+    """A capped table points to the results file that holds all its rows; those files, and
+    the figures of every analysis (only some are shown in the brief), are in results_dir."""
+    source = (ROOT / "analysis" / "brief.py").read_text(encoding="utf-8") + (
+        ROOT / "report" / "brief.qmd").read_text(encoding="utf-8")
+    named = set(re.findall(r"[`\"]([\w/.-]+\.csv)[`\"]", source))
+    assert {"pooled.csv", "studies.csv", "effects.csv", "units.csv"} <= named
+    missing = [name for name in sorted(named) if not (built / name).is_file()]
+    assert not missing, f"the brief names results files that the workflow does not write: {missing}"
+    pooled = read_table(built / "pooled.csv")
+    for aid in pooled["analysis_id"]:
+        assert (built / "figures" / f"forest-{aid}.svg").is_file()
+        assert (built / "figures" / f"forest-{aid}.png").is_file()
+
+
 def shows(shown: str, value: float) -> bool:
     """True when ``shown`` (e.g. '1.22', '-0.05', '87%', '< 0.01') is ``value`` rounded as shown."""
     shown = plain(shown).rstrip("%").strip()
