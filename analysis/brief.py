@@ -682,6 +682,8 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
         "verdict_text": a.verdict.text,
         "egger_p": fmt_p(r.get("egger_p")),
         "pooled": a.pooled,
+        # Identical effects give a zero standard error: a degenerate pool, never "firmest".
+        "degenerate": not (is_number(r.get("se")) and 0 < float(r["se"]) < math.inf),
         "n_known": sum(float(u["n"]) for u in a.units if is_number(u.get("n"))),
     }
     return row
@@ -1104,7 +1106,8 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         "the {n} from the studies that weigh most in the pooled analyses", "effects.csv",
         ", each with its locator and quote")
     # The result we are surest of: best certainty, then pooled, published, most samples.
-    ranked = sorted(headline, key=lambda r: (grade.LEVELS.index(r["certainty"]),
+    ranked = sorted((r for r in headline if not r["degenerate"]),
+                    key=lambda r: (grade.LEVELS.index(r["certainty"]),
                                              not r["pooled"], r["atlas"], -int(r["k"])))
     best = ranked[0] if ranked else None
     shown_pooled = {r["analysis_id"] for r in pooled_shown}
