@@ -1243,6 +1243,7 @@ def render_source(template: str | Path, context: Mapping[str, Any]) -> str:
     import yaml
 
     template = Path(template)
+    context = {"agreement": {"second_coder": False}, **context}  # no double coding given
     env = environment(template.parent)
     env.filters["csl"] = lambda entry: yaml.safe_dump([entry], allow_unicode=True,
                                                       sort_keys=True, width=1000).rstrip()
@@ -1294,8 +1295,11 @@ def software_versions() -> dict[str, str]:
 
 def write_brief_source(*, template, claims_yaml, pooled, units, effects, studies, references,
                        figures_index, sensitivity: Mapping[str, str], output, bib, css,
-                       build, settings, software) -> int:
-    """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd."""
+                       build, settings, software, agreement: Mapping[str, Any] | None = None) -> int:
+    """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
+
+    ``agreement`` is analysis.agreement.agreement_summary() of the double coding (None: none).
+    """
     import yaml
 
     from analysis.io import read_table, write_text_atomic
@@ -1311,6 +1315,7 @@ def write_brief_source(*, template, claims_yaml, pooled, units, effects, studies
         citation=citation(), qmd_dir=Path(output).parent,
         figures_dir=Path(figures_index).parent, bib=bib, css=css,
     )
+    context["agreement"] = dict(agreement or {"second_coder": False})
     text = render_source(template, context)
     write_text_atomic(output, text)
     return len(context["headline"]) + len(context["single"])

@@ -23,12 +23,14 @@ rule write_brief_source:
         rho=results("sensitivity", "rho.csv"),
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
-        code=analysis_code("brief", "grade", "io", "provenance"),
+        second_coder=SECOND_CODER_FILES,
+        code=analysis_code("brief", "grade", "io", "agreement", "provenance"),
     output:
         qmd=results("brief", "brief.qmd"),
     log:
         results("logs", "write_brief_source.log"),
     params:
+        extracted_dir=EXTRACTED,
         build=build_info(),
         settings={
             "estimator": config["estimator"],

@@ -1,4 +1,5 @@
 # Helpers and input validation; no rules here.
+import glob
 import os
 import sys
 
@@ -11,6 +12,9 @@ from analysis import inputs as _inputs  # noqa: E402  (needs the path above)
 from analysis import provenance as _provenance  # noqa: E402
 
 RESULTS = config["results_dir"]
+SECOND_CODER_FILES = sorted(
+    glob.glob(os.path.join(config["extracted_dir"], "second-coder", "*.yaml"))
+)
 EXTRACTED = config["extracted_dir"]
 BIBLIOGRAPHY = config["bibliography"]
 

@@ -3,6 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
+from analysis.agreement import agreement_summary
 from analysis.brief import write_brief_source
 
 if TYPE_CHECKING:
@@ -27,5 +28,6 @@ analyses = write_brief_source(
     build=snakemake.params.build,
     settings=snakemake.params.settings,
     software=snakemake.params.software,
+    agreement=agreement_summary(snakemake.params.extracted_dir),
 )
 logging.info("brief source written: %d analyses", analyses)
