@@ -27,6 +27,32 @@ def run_workflow(extracted: Path, bibliography: Path, results: Path, *targets: s
     return done
 
 
+# A few real studies of extracted/: coded ones that pool together, and a narrative record.
+SMALL_CORPUS = (
+    "backhaus2020",
+    "bayer2008",
+    "bond2007",
+    "hirota2022",
+    "kingsbury2015",
+    "lindstrom2016",
+    "novak2015",
+    "rothon2012",
+)
+BRIEF_TARGETS = ("brief/brief.html", "brief/brief.pdf")
+
+
+def small_corpus(folder: Path) -> tuple[Path, Path]:
+    """Copies of SMALL_CORPUS and of the bibliography (inputs never shared with ROOT)."""
+    import shutil
+
+    extracted = folder / "extracted"
+    extracted.mkdir(parents=True)
+    for key in SMALL_CORPUS:
+        shutil.copy(ROOT / "extracted" / f"{key}.yaml", extracted)
+    shutil.copytree(ROOT / "references", folder / "references")
+    return extracted, folder / "references"
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

@@ -13,22 +13,11 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.workflow.conftest import run_workflow
+from tests.workflow.conftest import BRIEF_TARGETS, run_workflow, small_corpus
 
 BAD = ROOT / "tests" / "data" / "bad"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text(encoding="utf-8"))["cases"]
-# A few real studies: coded ones pooled together, and a narrative record.
-CORPUS = (
-    "backhaus2020",
-    "bayer2008",
-    "bond2007",
-    "hirota2022",
-    "kingsbury2015",
-    "lindstrom2016",
-    "novak2015",
-    "rothon2012",
-)
-TARGETS = ("brief/brief.html", "brief/brief.pdf")
+TARGETS = BRIEF_TARGETS
 WORKFLOW_CASES = [
     "yaml-billion-laughs",
     "yaml-deep-nesting",
@@ -51,16 +40,6 @@ def neighbours(*folders: Path) -> dict[str, list[str]]:
     return {str(f): sorted(p.name for p in f.iterdir()) for f in folders}
 
 
-def make_corpus(folder: Path) -> tuple[Path, Path]:
-    """A copy of a few real studies and of the bibliography (inputs never shared with ROOT)."""
-    extracted = folder / "extracted"
-    extracted.mkdir(parents=True)
-    for key in CORPUS:
-        shutil.copy(ROOT / "extracted" / f"{key}.yaml", extracted)
-    shutil.copytree(ROOT / "references", folder / "references")
-    return extracted, folder / "references"
-
-
 def fill(case: dict) -> bytes:
     raw = (BAD / case["file"]).read_bytes()
     if "fill" in case:
@@ -72,7 +51,7 @@ def fill(case: dict) -> bytes:
 def built(tmp_path_factory):
     """A good corpus built once to the brief: the 'earlier results' every case must leave intact."""
     root = tmp_path_factory.mktemp("hostile")
-    extracted, bib = make_corpus(root / "good")
+    extracted, bib = small_corpus(root / "good")
     results = root / "results"
     run_workflow(extracted, bib, results, *[str(results / t) for t in TARGETS])
     return root, results
@@ -82,7 +61,7 @@ def built(tmp_path_factory):
 def test_bad_input_through_snakemake(name, built, tmp_path):
     root, results = built
     case = CASES[name]
-    extracted, bib = make_corpus(tmp_path / "case")
+    extracted, bib = small_corpus(tmp_path / "case")
     if case["kind"] == "extraction":
         (extracted / case.get("as", "rothon2012.yaml")).write_bytes(fill(case))
     elif case["kind"] == "bibliography":
@@ -114,7 +93,7 @@ def test_bad_input_through_snakemake(name, built, tmp_path):
 def test_markup_in_text_reaches_the_brief_as_text(built, tmp_path):
     """HTML in a study's findings is accepted and shown literally, never as markup."""
     root, _ = built
-    extracted, bib = make_corpus(tmp_path / "case")
+    extracted, bib = small_corpus(tmp_path / "case")
     case = CASES["html-in-text"]
     (extracted / "rothon2012.yaml").write_bytes(fill(case))
     results = tmp_path / "results"

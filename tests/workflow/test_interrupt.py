@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,18 +23,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.workflow.conftest import BRIEF_TARGETS, small_corpus
 
-CORPUS = (
-    "backhaus2020",
-    "bayer2008",
-    "bond2007",
-    "hirota2022",
-    "kingsbury2015",
-    "lindstrom2016",
-    "novak2015",
-    "rothon2012",
-)
-TARGETS = ("brief/brief.html", "brief/brief.pdf")
+TARGETS = BRIEF_TARGETS
 # Timings and logs differ from run to run by nature; everything else must not.
 VOLATILE = ("logs", "benchmarks")
 # The corpus builds in about ten seconds; a run that takes this long is stuck.
@@ -144,12 +134,8 @@ def forget_our_bookkeeping(prefix: Path) -> None:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("interrupt")
-    extracted = root / "extracted"
-    extracted.mkdir()
-    for key in CORPUS:
-        shutil.copy(ROOT / "extracted" / f"{key}.yaml", extracted)
-    shutil.copytree(ROOT / "references", root / "references")
-    yield root, extracted, root / "references"
+    extracted, references = small_corpus(root)
+    yield root, extracted, references
     forget_our_bookkeeping(root)
 
 
