@@ -288,9 +288,7 @@ def state_correlations(
                 continue
             fips = int(fips)
             if fips not in STATE_POSTAL:
-                raise ValueError(
-                    f"state FIPS code {fips} is not in analysis.atlas.STATE_POSTAL; add it"
-                )
+                raise ValueError(f"state FIPS code {fips} is not in analysis.atlas.STATE_POSTAL; add it")
             r, se, n, g = weighted_correlation(part, measure)
             rows.append(
                 {
@@ -312,9 +310,7 @@ def _number(value: float, decimals: int = 3) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _findings(
-    state_table: pd.DataFrame, county_table: pd.DataFrame | None, min_counties: int
-) -> str:
+def _findings(state_table: pd.DataFrame, county_table: pd.DataFrame | None, min_counties: int) -> str:
     parts = []
     if county_table is not None:
         national = county_table.set_index("measure")
@@ -471,9 +467,7 @@ def dump_yaml(doc: dict) -> str:
         }
         for e in effects
     ]
-    body = yaml.safe_dump(
-        ordered, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
-    )
+    body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False)
     return HEADER + body
 
 

@@ -100,9 +100,7 @@ def _clean(value: str) -> str:
 
 def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]:
     """Parse one BibTeX text; return its references and its problems."""
-    library = bibtexparser.parse_string(
-        text, append_middleware=[middlewares.LatexDecodingMiddleware()]
-    )
+    library = bibtexparser.parse_string(text, append_middleware=[middlewares.LatexDecodingMiddleware()])
     problems: list[BibProblem] = []
     for block in library.failed_blocks:
         line = block.start_line + 1
@@ -133,9 +131,15 @@ def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]
         fields = {f.key.lower(): _clean(str(f.value)) for f in entry.fields}
         line = entry.start_line + 1
         if not KEY_PATTERN.fullmatch(entry.key):
-            problems.append(BibProblem(
-                file, line, entry.key, "the key has characters a study key cannot have",
-                "use letters, digits, '_', ':' or '-' only (e.g. rothon2012)"))
+            problems.append(
+                BibProblem(
+                    file,
+                    line,
+                    entry.key,
+                    "the key has characters a study key cannot have",
+                    "use letters, digits, '_', ':' or '-' only (e.g. rothon2012)",
+                )
+            )
         for name in REQUIRED_FIELDS:
             if not fields.get(name):
                 problems.append(
@@ -175,9 +179,7 @@ def read_bibliography(path: str | Path) -> list[Reference]:
             text = file.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as err:
             problems.append(
-                BibProblem(
-                    str(file), 0, "", f"not UTF-8 text ({err.reason})", "save the file as UTF-8"
-                )
+                BibProblem(str(file), 0, "", f"not UTF-8 text ({err.reason})", "save the file as UTF-8")
             )
             continue
         found, found_problems = parse_text(text, str(file))
@@ -200,9 +202,7 @@ def read_bibliography(path: str | Path) -> list[Reference]:
             seen[ref.key] = ref
     if not references and not problems:
         problems.append(
-            BibProblem(
-                str(path), 0, "", "the bibliography has no entries", "add the studies' BibTeX entries"
-            )
+            BibProblem(str(path), 0, "", "the bibliography has no entries", "add the studies' BibTeX entries")
         )
     if problems:
         raise BibliographyError(problems)

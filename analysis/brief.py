@@ -36,8 +36,7 @@ from analysis import grade
 
 # Theme order is the seed report's: its four lessons, with linking beside them.
 THEMES: tuple[str, ...] = ("bonding", "bridging", "linking", "education", "workplace")
-OUTCOMES: tuple[str, ...] = ("mobility", "income", "employment", "education", "health", "crime",
-                             "other")
+OUTCOMES: tuple[str, ...] = ("mobility", "income", "employment", "education", "health", "crime", "other")
 
 THEME_TITLE = {
     "bonding": "Bonding social capital",
@@ -89,24 +88,57 @@ OUTCOME_DIRECTION = {
     "other": ("better outcomes", "worse outcomes"),
 }
 MEASURE_SYMBOL = {
-    "OR": "OR", "RR": "RR", "RD": "RD", "ZCOR": "r", "ZPCOR": "partial r", "SMD": "g",
-    "MD": "MD", "GEN": "coef.",
+    "OR": "OR",
+    "RR": "RR",
+    "RD": "RD",
+    "ZCOR": "r",
+    "ZPCOR": "partial r",
+    "SMD": "g",
+    "MD": "MD",
+    "GEN": "coef.",
 }
 MEASURE_NAME = {
-    "OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference", "ZCOR": "correlation (r)",
-    "ZPCOR": "partial correlation (r)", "SMD": "standardised mean difference (Hedges' g)",
-    "MD": "mean difference", "GEN": "coefficient as coded by the study",
+    "OR": "odds ratio",
+    "RR": "risk ratio",
+    "RD": "risk difference",
+    "ZCOR": "correlation (r)",
+    "ZPCOR": "partial correlation (r)",
+    "SMD": "standardised mean difference (Hedges' g)",
+    "MD": "mean difference",
+    "GEN": "coefficient as coded by the study",
 }
 DESIGN_NAME = {
-    "rct": "randomised trial", "quasi-experimental": "quasi-experiment", "cohort": "cohort",
-    "cross-sectional": "cross-sectional", "ecological": "ecological (areas)",
-    "qualitative": "qualitative", "review": "review", "theory": "theory", "other": "other",
+    "rct": "randomised trial",
+    "quasi-experimental": "quasi-experiment",
+    "cohort": "cohort",
+    "cross-sectional": "cross-sectional",
+    "ecological": "ecological (areas)",
+    "qualitative": "qualitative",
+    "review": "review",
+    "theory": "theory",
+    "other": "other",
 }
 COUNTRY_NAME = {
-    "GB": "UK", "US": "USA", "XX": "several or not stated", "AU": "Australia", "CA": "Canada",
-    "KR": "South Korea", "HR": "Croatia", "FI": "Finland", "SE": "Sweden", "DE": "Germany",
-    "FR": "France", "NL": "Netherlands", "IE": "Ireland", "JP": "Japan", "CN": "China",
-    "NO": "Norway", "DK": "Denmark", "CH": "Switzerland", "IT": "Italy", "ES": "Spain",
+    "GB": "UK",
+    "US": "USA",
+    "XX": "several or not stated",
+    "AU": "Australia",
+    "CA": "Canada",
+    "KR": "South Korea",
+    "HR": "Croatia",
+    "FI": "Finland",
+    "SE": "Sweden",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "IE": "Ireland",
+    "JP": "Japan",
+    "CN": "China",
+    "NO": "Norway",
+    "DK": "Denmark",
+    "CH": "Switzerland",
+    "IT": "Italy",
+    "ES": "Spain",
 }
 # Words for construct slugs where replacing hyphens by spaces is not enough.
 CONSTRUCT_NAME = {
@@ -134,13 +166,17 @@ CONSTRUCT_EXPOSURE = {
     "family-social-capital": "more family social capital",
 }
 ESTIMATOR_NAME = {
-    "REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood (ML)",
-    "DL": "DerSimonian–Laird (DL)", "HE": "Hedges (HE)", "EE": "equal effects (EE, tau² = 0)",
+    "REML": "restricted maximum likelihood (REML)",
+    "ML": "maximum likelihood (ML)",
+    "DL": "DerSimonian–Laird (DL)",
+    "HE": "Hedges (HE)",
+    "EE": "equal effects (EE, tau² = 0)",
 }
 CI_METHOD_NAME = {
     "knha": "Knapp–Hartung (t distribution with k − 1 degrees of freedom)",
     "wald": "Wald (normal distribution)",
 }
+
 
 # The seed report's claim for each theme, in our words, where the report makes
 # it, and the direction it expects for each outcome on the harmonised scale
@@ -157,24 +193,35 @@ class ThemeClaim:
 
 THEME_CLAIMS: dict[str, ThemeClaim] = {
     "bridging": ThemeClaim(
-        "Ties that cross class lines, rather than close ties, are what most drives upward "
-        "mobility.", "Lesson one", {}),
+        "Ties that cross class lines, rather than close ties, are what most drives upward mobility.",
+        "Lesson one",
+        {},
+    ),
     "bonding": ThemeClaim(
         "Close ties to family, friends and place cut both ways: they can hold young people "
         "back from opportunities elsewhere, yet they protect health and help keep crime down.",
         "Lesson two and Conclusion",
-        {"mobility": 0, "income": 0, "employment": 0, "education": 0}),
+        {"mobility": 0, "income": 0, "employment": 0, "education": 0},
+    ),
     "linking": ThemeClaim(
         "Ties to institutions and civic life (volunteering, civic groups, local government) help "
-        "communities act together, and so support mobility.", "Some definitions and "
-        "Suggestions for future policy", {}),
+        "communities act together, and so support mobility.",
+        "Some definitions and Suggestions for future policy",
+        {},
+    ),
     "education": ThemeClaim(
         "Schooling alone does not drive mobility: support at home and an active community go "
         "with better results at school, over and above family income; frequent unstructured "
-        "socialising goes with worse ones.", "Lesson three and Lesson two", {}),
+        "socialising goes with worse ones.",
+        "Lesson three and Lesson two",
+        {},
+    ),
     "workplace": ThemeClaim(
         "Networks made at university and at work help people find jobs and progress, and "
-        "people from working-class backgrounds have weaker ones.", "Lesson four", {}),
+        "people from working-class backgrounds have weaker ones.",
+        "Lesson four",
+        {},
+    ),
 }
 OPPOSITE_CONSTRUCTS = ("non-directed", "unstructured", "hanging-out")
 
@@ -314,15 +361,21 @@ def commit_date(epoch: int) -> str:
 
 
 def _crosses(low: float, high: float) -> bool:
-    return grade.crosses_null(float(low), float(high)) if is_number(low) and is_number(high) \
-        else True
+    return grade.crosses_null(float(low), float(high)) if is_number(low) and is_number(high) else True
 
 
-def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
-            pi: tuple[float, float], i2: float, k: int, construct: str = "") -> str:
+def reading(
+    theme: str,
+    outcome: str,
+    estimate: float,
+    ci: tuple[float, float],
+    pi: tuple[float, float],
+    i2: float,
+    k: int,
+    construct: str = "",
+) -> str:
     """One plain-language sentence: direction, whether the CI excludes no effect, consistency."""
-    exposure = CONSTRUCT_EXPOSURE.get(construct) or THEME_EXPOSURE.get(theme,
-                                                                      f"more {theme} capital")
+    exposure = CONSTRUCT_EXPOSURE.get(construct) or THEME_EXPOSURE.get(theme, f"more {theme} capital")
     better, worse = OUTCOME_DIRECTION.get(outcome, OUTCOME_DIRECTION["other"])
     if _crosses(*ci):
         direction = "No clear association (the CI includes no effect)"
@@ -333,8 +386,10 @@ def reading(theme: str, outcome: str, estimate: float, ci: tuple[float, float],
     if k < 2:
         consistency = "one study, so consistency is unknown"
     elif is_number(pi[0]) and _crosses(*pi):
-        consistency = ("results varied so much between samples that in a new setting the "
-                       f"association could be absent or reversed{share}")
+        consistency = (
+            "results varied so much between samples that in a new setting the "
+            f"association could be absent or reversed{share}"
+        )
     elif is_number(i2) and float(i2) > grade.I2_SERIOUS:
         consistency = f"results varied in size between samples{share}, though not in direction"
     else:
@@ -357,8 +412,9 @@ class Verdict:
     text: str
 
 
-def verdict(expected: int, estimate: float, ci: tuple[float, float],
-            pi: tuple[float, float], certainty: str, k: int) -> Verdict:
+def verdict(
+    expected: int, estimate: float, ci: tuple[float, float], pi: tuple[float, float], certainty: str, k: int
+) -> Verdict:
     """How far one analysis supports the seed report's claim (rules printed in the brief).
 
     - contradicts: the CI excludes no effect, on the other side from the claim;
@@ -370,23 +426,33 @@ def verdict(expected: int, estimate: float, ci: tuple[float, float],
     """
     sign = 1 if float(estimate) > 0 else -1
     if _crosses(*ci):
-        return Verdict("inconclusive", "the CI includes no effect, so these data neither "
-                       "confirm nor rule out the claim")
+        return Verdict(
+            "inconclusive", "the CI includes no effect, so these data neither confirm nor rule out the claim"
+        )
     if expected == 0:
         way = "positive" if sign > 0 else "negative"
-        return Verdict("qualifies", f"the report says this can go either way; here the "
-                       f"association is {way}, at {certainty} certainty")
+        return Verdict(
+            "qualifies",
+            f"the report says this can go either way; here the "
+            f"association is {way}, at {certainty} certainty",
+        )
     if sign != expected:
-        return Verdict("contradicts", "the association goes the other way from the claim, "
-                       f"at {certainty} certainty")
+        return Verdict(
+            "contradicts", f"the association goes the other way from the claim, at {certainty} certainty"
+        )
     if certainty in ("high", "moderate") and (k < 2 or not _crosses(*pi)):
-        return Verdict("supports", f"the association goes the way the claim says, at "
-                       f"{certainty} certainty")
+        return Verdict("supports", f"the association goes the way the claim says, at {certainty} certainty")
     if certainty in ("high", "moderate"):
-        return Verdict("qualifies", "on average the association goes the way the claim says, "
-                       "but not in every setting (the prediction interval includes no effect)")
-    return Verdict("qualifies", f"the association goes the way the claim says, but certainty is "
-                   f"{certainty}: an association, not proof that the claim holds")
+        return Verdict(
+            "qualifies",
+            "on average the association goes the way the claim says, "
+            "but not in every setting (the prediction interval includes no effect)",
+        )
+    return Verdict(
+        "qualifies",
+        f"the association goes the way the claim says, but certainty is "
+        f"{certainty}: an association, not proof that the claim holds",
+    )
 
 
 VERDICT_RULES: tuple[str, ...] = (
@@ -484,15 +550,21 @@ class Analysis:
 
     @property
     def pooled(self) -> bool:
-        return _truthy(self.row.get("pooled", int(self.row.get("k") or 0) >= 2)) and \
-            is_number(self.row.get("estimate")) and int(self.row.get("k") or 0) >= 2
+        return (
+            _truthy(self.row.get("pooled", int(self.row.get("k") or 0) >= 2))
+            and is_number(self.row.get("estimate"))
+            and int(self.row.get("k") or 0) >= 2
+        )
 
 
 def _sort_key(row: Mapping[str, Any]) -> tuple:
     theme, outcome = _text(row.get("theme")), _text(row.get("outcome"))
-    return (THEMES.index(theme) if theme in THEMES else len(THEMES),
-            OUTCOMES.index(outcome) if outcome in OUTCOMES else len(OUTCOMES),
-            -int(row.get("k") or 0), _text(row.get("analysis_id")))
+    return (
+        THEMES.index(theme) if theme in THEMES else len(THEMES),
+        OUTCOMES.index(outcome) if outcome in OUTCOMES else len(OUTCOMES),
+        -int(row.get("k") or 0),
+        _text(row.get("analysis_id")),
+    )
 
 
 def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
@@ -510,8 +582,7 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
         its_units = by_analysis.get(aid, [])
         keys = sorted({_text(u.get("study")) for u in its_units})
         designs = tuple(sorted({_text(study_rows[s]["design"]) for s in keys if s in study_rows}))
-        countries = tuple(sorted({_text(study_rows[s]["country"]) for s in keys
-                                  if s in study_rows}))
+        countries = tuple(sorted({_text(study_rows[s]["country"]) for s in keys if s in study_rows}))
         shown, total = _participants(its_units, set(designs))
         k = int(row.get("k") or len(its_units) or 0)
         measure = _text(row.get("measure"))
@@ -519,7 +590,10 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
         pi = (row.get("pi_low"), row.get("pi_high"))
         pi = pi if k >= 2 and all(is_number(v) for v in pi) else (math.nan, math.nan)
         evidence = grade.Evidence(
-            measure=measure, k=k, designs=designs, countries=countries,
+            measure=measure,
+            k=k,
+            designs=designs,
+            countries=countries,
             ci=tuple(float(v) if is_number(v) else math.nan for v in ci),
             pi=tuple(float(v) for v in pi),
             i2=float(row["i2"]) if k >= 2 and is_number(row.get("i2")) else math.nan,
@@ -530,19 +604,43 @@ def analyses(pooled, units, studies, figures=None) -> list[Analysis]:
         estimate = float(row["estimate"]) if is_number(row.get("estimate")) else math.nan
         theme, outcome = _text(row.get("theme")), _text(row.get("outcome"))
         if is_number(estimate):
-            text = reading(theme, outcome, estimate, evidence.ci, evidence.pi, evidence.i2, k,
-                           _text(row.get("construct")))
-            judged = verdict(expected_direction(theme, outcome, _text(row.get("construct"))),
-                             estimate, evidence.ci, evidence.pi, rating.level, k)
+            text = reading(
+                theme,
+                outcome,
+                estimate,
+                evidence.ci,
+                evidence.pi,
+                evidence.i2,
+                k,
+                _text(row.get("construct")),
+            )
+            judged = verdict(
+                expected_direction(theme, outcome, _text(row.get("construct"))),
+                estimate,
+                evidence.ci,
+                evidence.pi,
+                rating.level,
+                k,
+            )
         else:
             text = "No estimate could be computed."
             judged = Verdict("inconclusive", "no estimate could be computed")
-        out.append(Analysis(row=row, units=its_units, studies=keys, designs=designs,
-                            countries=countries, participants=shown, rating=rating, text=text,
-                            verdict=judged, figures=figs.get(aid, [])))
+        out.append(
+            Analysis(
+                row=row,
+                units=its_units,
+                studies=keys,
+                designs=designs,
+                countries=countries,
+                participants=shown,
+                rating=rating,
+                text=text,
+                verdict=judged,
+                figures=figs.get(aid, []),
+            )
+        )
     # Within a theme, published studies first and our Atlas reanalysis after them.
-    return sorted(out, key=lambda a: (_sort_key(a.row)[0], ATLAS_STUDY in a.studies,
-                                      *_sort_key(a.row)[1:]))
+    return sorted(out, key=lambda a: (_sort_key(a.row)[0], ATLAS_STUDY in a.studies, *_sort_key(a.row)[1:]))
 
 
 # --- keeping the brief short ---------------------------------------------------------
@@ -582,8 +680,9 @@ def capped(rows: list, limit: int | None = None, rank=None) -> tuple[list, int]:
     return [rows[i] for i in keep], len(rows) - limit
 
 
-def left_out_note(left: int, shown: int, noun: tuple[str, str], which: str, file: str,
-                  extra: str = "") -> str:
+def left_out_note(
+    left: int, shown: int, noun: tuple[str, str], which: str, file: str, extra: str = ""
+) -> str:
     """'124 more pooled analyses are not shown: the table below keeps the 100 with the most
     independent samples. All 224 are in the results file `pooled.csv`.' ('' when none).
 
@@ -592,23 +691,31 @@ def left_out_note(left: int, shown: int, noun: tuple[str, str], which: str, file
     if not left:
         return ""
     noun = f"{noun[0]} is" if left == 1 else f"{noun[1]} are"
-    return (f"{left:,} more {noun} not shown: the table below "
-            f"keeps {which.format(n=f'{shown:,}')}. All {left + shown:,} are in the results "
-            f"file `{file}`{extra}.")
+    return (
+        f"{left:,} more {noun} not shown: the table below "
+        f"keeps {which.format(n=f'{shown:,}')}. All {left + shown:,} are in the results "
+        f"file `{file}`{extra}."
+    )
 
 
 def _others_note(full: int, shown: int, left: int) -> str:
     """The words above a theme's table of the analyses shown without figures."""
-    figures = ("their forest and funnel plots are in the folder `figures` of the results "
-               "(`forest-` or `funnel-` and the identifier, as SVG and PNG)")
-    text = (f"The {full} analyses above rest on the most studies in this theme and are shown "
-            "with their figures. ")
+    figures = (
+        "their forest and funnel plots are in the folder `figures` of the results "
+        "(`forest-` or `funnel-` and the identifier, as SVG and PNG)"
+    )
+    text = (
+        f"The {full} analyses above rest on the most studies in this theme and are shown with their figures. "
+    )
     if not left:
-        return text + (f"The other {shown:,} are listed here; {figures}, their numbers in the "
-                       "results file `pooled.csv`.")
-    return text + (f"Of the other {shown + left:,}, the table lists the {shown:,} that rest on "
-                   f"the most studies; {left:,} more are not shown. All are in the results "
-                   f"file `pooled.csv`; {figures}.")
+        return text + (
+            f"The other {shown:,} are listed here; {figures}, their numbers in the results file `pooled.csv`."
+        )
+    return text + (
+        f"Of the other {shown + left:,}, the table lists the {shown:,} that rest on "
+        f"the most studies; {left:,} more are not shown. All are in the results "
+        f"file `pooled.csv`; {figures}."
+    )
 
 
 def _study_weights(units) -> dict[str, float]:
@@ -675,8 +782,12 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
         "study": ", ".join(labels.get(s, s) for s in a.studies),
         "study_keys": list(a.studies),
         "cited_keys": cited,
-        "uncited": (f" and {len(a.studies) - len(cited):,} more (those cited weigh most; "
-                    f"`units.csv` lists every study)") if len(cited) < len(a.studies) else "",
+        "uncited": (
+            f" and {len(a.studies) - len(cited):,} more (those cited weigh most; "
+            f"`units.csv` lists every study)"
+        )
+        if len(cited) < len(a.studies)
+        else "",
         "atlas": ATLAS_STUDY in a.studies,
         "verdict": a.verdict.label,
         "verdict_text": a.verdict.text,
@@ -701,8 +812,14 @@ def _figure_entries(a: Analysis, figures_dir: Path, qmd_dir: Path) -> list[dict]
         svg = _text(fig.get("svg"))
         if not svg:
             continue
-        out.append({"kind": _text(fig.get("kind")), "path": _relative(figures_dir / svg, qmd_dir),
-                    "alt": _text(fig.get("alt")), "id": f"fig-{_text(fig.get('kind'))}-{a.id}"})
+        out.append(
+            {
+                "kind": _text(fig.get("kind")),
+                "path": _relative(figures_dir / svg, qmd_dir),
+                "alt": _text(fig.get("alt")),
+                "id": f"fig-{_text(fig.get('kind'))}-{a.id}",
+            }
+        )
     return out
 
 
@@ -726,8 +843,10 @@ def gap_counts(effects, studies) -> list[dict]:
         for theme in filter(None, _text(s.get("themes")).split(";")):
             for outcome in filter(None, _text(s.get("outcomes")).split(";")):
                 add(theme, outcome, "narrative", _text(s["study"]))
-    rows = [{"theme": t, "outcome": o, "coded": len(v["coded"]), "narrative": len(v["narrative"])}
-            for (t, o), v in counts.items()]
+    rows = [
+        {"theme": t, "outcome": o, "coded": len(v["coded"]), "narrative": len(v["narrative"])}
+        for (t, o), v in counts.items()
+    ]
     return sorted(rows, key=lambda r: _sort_key(r))
 
 
@@ -743,8 +862,12 @@ def _gap_table(counts: list[dict]) -> dict:
             cells.append(f"{c['coded']} / {c['narrative']}" if c else "·")
         rows.append({"theme": THEME_SHORT.get(t, t), "cells": cells})
     empty = sum(1 for t in THEMES for o in OUTCOMES if (t, o) not in cell)
-    return {"outcomes": [OUTCOME_NAME.get(o, o) for o in outcomes], "rows": rows,
-            "empty": empty, "cells": len(THEMES) * len(OUTCOMES)}
+    return {
+        "outcomes": [OUTCOME_NAME.get(o, o) for o in outcomes],
+        "rows": rows,
+        "empty": empty,
+        "cells": len(THEMES) * len(OUTCOMES),
+    }
 
 
 def _interval_range(values: list[float], measure: str) -> str:
@@ -790,14 +913,18 @@ def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> li
         check(est, "another estimator")
         check(rho, "another rho")
         check(tf, "trim-and-fill")
+
         def shown(r: Mapping[str, Any]) -> str:
             return fmt(natural(measure, r.get("estimate")))
 
-        by_estimator = "; ".join(f"{_text(r.get('estimator'))} {shown(r)}"
-                                 for r in est if is_number(r.get("estimate")))
-        by_rho = "; ".join(f"{fmt(float(r['rho']), 1)}: {shown(r)}"
-                           for r in sorted(rho, key=lambda r: float(r.get("rho") or 0))
-                           if is_number(r.get("estimate")) and is_number(r.get("rho")))
+        by_estimator = "; ".join(
+            f"{_text(r.get('estimator'))} {shown(r)}" for r in est if is_number(r.get("estimate"))
+        )
+        by_rho = "; ".join(
+            f"{fmt(float(r['rho']), 1)}: {shown(r)}"
+            for r in sorted(rho, key=lambda r: float(r.get("rho") or 0))
+            if is_number(r.get("estimate")) and is_number(r.get("rho"))
+        )
         trim = ""
         if tf:
             t = tf[0]
@@ -805,8 +932,10 @@ def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> li
             filled = int(float(k0)) if is_number(k0) else 0
             if filled and is_number(t.get("estimate")):
                 side = _text(t.get("side"))
-                trim = (f"{filled} filled{' on the ' + side if side else ''}: "
-                        f"{fmt(natural(measure, t.get('estimate')))}")
+                trim = (
+                    f"{filled} filled{' on the ' + side if side else ''}: "
+                    f"{fmt(natural(measure, t.get('estimate')))}"
+                )
             elif is_number(k0):
                 trim = "none filled"
         unique = sorted(set(changes), key=changes.index)
@@ -815,20 +944,21 @@ def _sensitivity_rows(headline: list[Analysis], tables: Mapping[str, Any]) -> li
         elif unique:
             words = "Sensitive: " + "; ".join(unique) + "."
         else:
-            words = ("Robust: no variation changes the direction or whether the CI "
-                     "includes no effect.")
-        out.append({
-            "analysis_id": a.id,
-            "label": f"{THEME_SHORT.get(_text(a.row.get('theme')), '')}: {analysis_label(a.row)}",
-            "measure": MEASURE_SYMBOL.get(measure, measure),
-            "main": fmt(natural(measure, a.row.get("estimate"))),
-            "loo": _interval_range([r.get("estimate") for r in loo], measure),
-            "estimators": by_estimator,
-            "rho": by_rho,
-            "trimfill": trim,
-            "robust": not unique,
-            "words": words,
-        })
+            words = "Robust: no variation changes the direction or whether the CI includes no effect."
+        out.append(
+            {
+                "analysis_id": a.id,
+                "label": f"{THEME_SHORT.get(_text(a.row.get('theme')), '')}: {analysis_label(a.row)}",
+                "measure": MEASURE_SYMBOL.get(measure, measure),
+                "main": fmt(natural(measure, a.row.get("estimate"))),
+                "loo": _interval_range([r.get("estimate") for r in loo], measure),
+                "estimators": by_estimator,
+                "rho": by_rho,
+                "trimfill": trim,
+                "robust": not unique,
+                "words": words,
+            }
+        )
     return out
 
 
@@ -836,14 +966,16 @@ def _claims(claims: Iterable[Mapping[str, Any]], keys: set[str]) -> list[dict]:
     out = []
     for c in claims or []:
         key = _text(c.get("attributed_to"))
-        out.append({
-            "id": _text(c.get("id")),
-            "claim": _text(c.get("claim")),
-            "attributed_to": key,
-            "cite": key if key in keys and _KEY.match(key) else "",
-            "where": _text(c.get("where")),
-            "found_instead": _text(c.get("found_instead")),
-        })
+        out.append(
+            {
+                "id": _text(c.get("id")),
+                "claim": _text(c.get("claim")),
+                "attributed_to": key,
+                "cite": key if key in keys and _KEY.match(key) else "",
+                "where": _text(c.get("where")),
+                "found_instead": _text(c.get("found_instead")),
+            }
+        )
     return out
 
 
@@ -857,18 +989,19 @@ def coded_effects(effects, labels: Mapping[str, str]) -> tuple[list[dict], list[
             computed[study] = computed.get(study, 0) + 1
             continue
         theme, outcome = _text(e.get("theme")), _text(e.get("outcome"))
-        quoted.append({
-            "study": study,
-            "what": (f"{THEME_SHORT.get(theme, theme)}, "
-                     f"{OUTCOME_NAME.get(outcome, outcome).lower()}"),
-            "exposure": _text(e.get("exposure")),
-            "outcome_label": _text(e.get("outcome_label")),
-            "printed": _text(e.get("printed")),
-            "reversed": _truthy(e.get("reverse")),
-            "sensitivity": _text(e.get("role")) == "sensitivity",
-            "locator": _text(e.get("locator")),
-            "quote": _text(e.get("quote")),
-        })
+        quoted.append(
+            {
+                "study": study,
+                "what": (f"{THEME_SHORT.get(theme, theme)}, {OUTCOME_NAME.get(outcome, outcome).lower()}"),
+                "exposure": _text(e.get("exposure")),
+                "outcome_label": _text(e.get("outcome_label")),
+                "printed": _text(e.get("printed")),
+                "reversed": _truthy(e.get("reverse")),
+                "sensitivity": _text(e.get("role")) == "sensitivity",
+                "locator": _text(e.get("locator")),
+                "quote": _text(e.get("quote")),
+            }
+        )
     counts = [{"study": s, "n": str(n)} for s, n in sorted(computed.items())]
     return quoted, counts
 
@@ -877,19 +1010,32 @@ def _formulas(effects) -> list[dict]:
     out: dict[str, dict] = {}
     for e in _rows(effects):
         form = _text(e.get("input_form"))
-        entry = out.setdefault(form, {"form": form, "formula": _text(e.get("formula")),
-                                      "measure": _text(e.get("measure")), "effects": 0})
+        entry = out.setdefault(
+            form,
+            {
+                "form": form,
+                "formula": _text(e.get("formula")),
+                "measure": _text(e.get("measure")),
+                "effects": 0,
+            },
+        )
         entry["effects"] += 1
     return [dict(v, effects=str(v["effects"])) for _, v in sorted(out.items())]
 
 
 FORM_NAME = {
-    "yi_vi": "Effect and variance as given", "yi_se": "Effect and standard error as given",
-    "or_ci": "Odds ratio with 95% CI", "rr_ci": "Risk ratio with 95% CI",
-    "counts_OR": "2×2 table, odds ratio", "counts_RR": "2×2 table, risk ratio",
-    "counts_RD": "2×2 table, risk difference", "r_n": "Correlation with sample size",
-    "t_n": "Regression t statistic with sample size", "groups_SMD": "Group means and SDs, g",
-    "groups_MD": "Group means and SDs, mean difference", "d_n": "Cohen's d with group sizes",
+    "yi_vi": "Effect and variance as given",
+    "yi_se": "Effect and standard error as given",
+    "or_ci": "Odds ratio with 95% CI",
+    "rr_ci": "Risk ratio with 95% CI",
+    "counts_OR": "2×2 table, odds ratio",
+    "counts_RR": "2×2 table, risk ratio",
+    "counts_RD": "2×2 table, risk difference",
+    "r_n": "Correlation with sample size",
+    "t_n": "Regression t statistic with sample size",
+    "groups_SMD": "Group means and SDs, g",
+    "groups_MD": "Group means and SDs, mean difference",
+    "d_n": "Cohen's d with group sizes",
 }
 
 
@@ -903,8 +1049,7 @@ def certainty_summary(ratings: list[grade.Rating]) -> str:
     n = len(ratings)
     good = sum(1 for r in ratings if r.level in ("high", "moderate"))
     if good:
-        text = (f"{good} of {n} analyses reach moderate or high certainty; the rest are low "
-                "or very low.")
+        text = f"{good} of {n} analyses reach moderate or high certainty; the rest are low or very low."
     else:
         text = f"None of the {n} analyses reaches moderate or high certainty."
     observational = sum(1 for r in ratings if r.start == "low")
@@ -915,11 +1060,11 @@ def certainty_summary(ratings: list[grade.Rating]) -> str:
         verb = "rests" if observational == 1 else "rest"
         reasons.append(f"{observational} {verb} on observational studies")
     for domain, one, many in (
-            ("indirectness", "has no UK sample", "have no UK sample"),
-            ("inconsistency", "is inconsistent or rests on one sample",
-             "are inconsistent or rest on one sample"),
-            ("imprecision", "is imprecise", "are imprecise"),
-            ("small-study effects", "shows small-study effects", "show small-study effects")):
+        ("indirectness", "has no UK sample", "have no UK sample"),
+        ("inconsistency", "is inconsistent or rests on one sample", "are inconsistent or rest on one sample"),
+        ("imprecision", "is imprecise", "are imprecise"),
+        ("small-study effects", "shows small-study effects", "show small-study effects"),
+    ):
         count = sum(1 for r in ratings if any(d.startswith(domain) for d in r.downgrades))
         if count:
             reasons.append(f"{count} {one if count == 1 else many}")
@@ -960,11 +1105,25 @@ def seed_reference(references) -> tuple[str, dict | None]:
     return SEED_ID, SEED_CSL
 
 
-def build_context(*, pooled, units, effects, studies, references, figures, sensitivity,
-                  claims, build: Mapping[str, Any], settings: Mapping[str, Any],
-                  software: Mapping[str, str], citation: Mapping[str, Any],
-                  qmd_dir: str | Path, figures_dir: str | Path, bib: str | Path,
-                  css: str | Path) -> dict:
+def build_context(
+    *,
+    pooled,
+    units,
+    effects,
+    studies,
+    references,
+    figures,
+    sensitivity,
+    claims,
+    build: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    software: Mapping[str, str],
+    citation: Mapping[str, Any],
+    qmd_dir: str | Path,
+    figures_dir: str | Path,
+    bib: str | Path,
+    css: str | Path,
+) -> dict:
     """Everything the template shows, as formatted strings and lists (see the template)."""
     qmd_dir, figures_dir = Path(qmd_dir), Path(figures_dir)
     labels = study_labels(references)
@@ -1020,27 +1179,32 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         claim = THEME_CLAIMS[theme]
         full, _ = capped(rows, FIGURE_ANALYSES, rank=most_studies)
         shown_ids = {r["analysis_id"] for r in full}
-        others, others_left = capped([r for r in rows if r["analysis_id"] not in shown_ids],
-                                     THEME_TABLE_ROWS, rank=most_studies)
-        narrative_shown, narrative_left = capped(narrative, THEME_TABLE_ROWS,
-                                                 rank=uk_then_recent)
-        themes.append({
-            "key": theme,
-            "title": THEME_TITLE[theme],
-            "claim": claim.claim,
-            "where": claim.where,
-            "analyses": full,
-            "others": others,
-            "others_note": _others_note(len(full), len(others), others_left) if others else "",
-            "narrative": narrative_shown,
-            "narrative_note": left_out_note(
-                narrative_left, len(narrative_shown),
-                ("study with findings only", "studies with findings only"),
-                "{n}: those about the UK first, then the most recent", "studies.csv",
-                ", with their findings"),
-            "summary": theme_summary([r["verdict"] for r in rows], len(narrative)),
-            "has_atlas": any(r["atlas"] for r in rows),
-        })
+        others, others_left = capped(
+            [r for r in rows if r["analysis_id"] not in shown_ids], THEME_TABLE_ROWS, rank=most_studies
+        )
+        narrative_shown, narrative_left = capped(narrative, THEME_TABLE_ROWS, rank=uk_then_recent)
+        themes.append(
+            {
+                "key": theme,
+                "title": THEME_TITLE[theme],
+                "claim": claim.claim,
+                "where": claim.where,
+                "analyses": full,
+                "others": others,
+                "others_note": _others_note(len(full), len(others), others_left) if others else "",
+                "narrative": narrative_shown,
+                "narrative_note": left_out_note(
+                    narrative_left,
+                    len(narrative_shown),
+                    ("study with findings only", "studies with findings only"),
+                    "{n}: those about the UK first, then the most recent",
+                    "studies.csv",
+                    ", with their findings",
+                ),
+                "summary": theme_summary([r["verdict"] for r in rows], len(narrative)),
+                "has_atlas": any(r["atlas"] for r in rows),
+            }
+        )
 
     counts = gap_counts(effects, studies)
     gap_figure = next((f for f in _rows(figures) if _text(f.get("kind")) == "gapmap"), None)
@@ -1049,9 +1213,14 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     if gap_figure is not None and _text(gap_figure.get("svg")):
         gap["figure"] = {
             "path": _relative(figures_dir / _text(gap_figure["svg"]), qmd_dir),
-            "alt": _text(gap_figure.get("alt")), "id": "fig-gapmap"}
-    unplaced = [s for s in coded_studies if _text(s.get("status")) == "narrative"
-                and not (_text(s.get("themes")) and _text(s.get("outcomes")))]
+            "alt": _text(gap_figure.get("alt")),
+            "id": "fig-gapmap",
+        }
+    unplaced = [
+        s
+        for s in coded_studies
+        if _text(s.get("status")) == "narrative" and not (_text(s.get("themes")) and _text(s.get("outcomes")))
+    ]
     gap["unplaced"] = str(len(unplaced))
 
     seed_key, seed_csl = seed_reference(references)
@@ -1059,71 +1228,106 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
     single_rows = [r for r in headline if not r["pooled"]]
     pooled_shown, left = capped(pooled_rows, rank=most_samples)
     notes["headline"] = left_out_note(
-        left, len(pooled_shown), ("pooled analysis", "pooled analyses"),
-        "the {n} with the most independent samples", "pooled.csv")
+        left,
+        len(pooled_shown),
+        ("pooled analysis", "pooled analyses"),
+        "the {n} with the most independent samples",
+        "pooled.csv",
+    )
     single_shown, left = capped(single_rows, rank=lambda r: (r["atlas"], -r["n_known"]))
     notes["single"] = left_out_note(
-        left, len(single_shown), ("single-study analysis", "single-study analyses"),
-        "the {n} with the most participants", "pooled.csv")
+        left,
+        len(single_shown),
+        ("single-study analysis", "single-study analyses"),
+        "the {n} with the most participants",
+        "pooled.csv",
+    )
     # Studies: the ones that weigh most in some analysis first (narrative ones weigh 0),
     # published ones before our own Atlas reanalysis.
-    study_rank = {s["key"]: i for i, s in enumerate(sorted(
-        studies_list, key=lambda s: (s["atlas"], -s["weight"])))}
+    study_rank = {
+        s["key"]: i for i, s in enumerate(sorted(studies_list, key=lambda s: (s["atlas"], -s["weight"])))
+    }
     studies_shown, left = capped(studies_list, rank=lambda s: study_rank[s["key"]])
     notes["studies"] = left_out_note(
-        left, len(studies_shown), ("study", "studies"),
+        left,
+        len(studies_shown),
+        ("study", "studies"),
         "the {n} that weigh most in the pooled analyses (the largest weight in any of them)",
-        "studies.csv")
-    studies_caption = (f"{len(studies_shown):,} of {len(studies_list):,}" if left
-                       else str(len(studies_list)))
+        "studies.csv",
+    )
+    studies_caption = f"{len(studies_shown):,} of {len(studies_list):,}" if left else str(len(studies_list))
     context_shown, left = capped(context_list, rank=uk_then_recent)
     notes["context"] = left_out_note(
-        left, len(context_shown), ("report or policy document", "reports and policy documents"),
-        "{n}: those about the UK first, then the most recent", "studies.csv")
-    context_caption = (f"{len(context_shown):,} of {len(context_list):,}" if left
-                       else str(len(context_list)))
+        left,
+        len(context_shown),
+        ("report or policy document", "reports and policy documents"),
+        "{n}: those about the UK first, then the most recent",
+        "studies.csv",
+    )
+    context_caption = f"{len(context_shown):,} of {len(context_list):,}" if left else str(len(context_list))
     levels = {lvl: sum(1 for r in headline if r["certainty"] == lvl) for lvl in grade.LEVELS}
     n_coded = sum(1 for s in coded_studies if _text(s.get("status")) == "coded")
     uk = sum(1 for s in coded_studies if "GB" in _text(s.get("country")).split(";"))
     version = _text(build.get("version"))
     commit = _text(build.get("commit"))
     date = commit_date(int(build.get("epoch") or 0))
-    authors = ", ".join(_text(a.get("name") or " ".join(
-        filter(None, [a.get("given-names"), a.get("family-names")])))
-        for a in citation.get("authors", []) or [])
+    authors = ", ".join(
+        _text(a.get("name") or " ".join(filter(None, [a.get("given-names"), a.get("family-names")])))
+        for a in citation.get("authors", []) or []
+    )
     title = _text(citation.get("title")) or "Social capital and social mobility: an evidence brief"
     year = date[:4] if date else ""
-    cite_text = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
-                 f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}.")
+    cite_text = (
+        f"{authors} ({year or 'n.d.'}). {title}. Version {version}"
+        f"{', commit ' + commit[:12] if commit and commit != 'unknown' else ''}."
+    )
     example = next((r for r in headline if r["pooled"]), headline[0] if headline else None)
-    cite_example = (f"{authors} ({year or 'n.d.'}). {title}. Version {version}, estimate "
-                    f"{example['analysis_id']}." if example else "")
+    cite_example = (
+        f"{authors} ({year or 'n.d.'}). {title}. Version {version}, estimate {example['analysis_id']}."
+        if example
+        else ""
+    )
     quoted, computed = coded_effects(effects, labels)
-    quoted_shown, left = capped(quoted, rank=lambda e: (
-        study_rank.get(e["study"], len(study_rank)), e["sensitivity"]))
+    quoted_shown, left = capped(
+        quoted, rank=lambda e: (study_rank.get(e["study"], len(study_rank)), e["sensitivity"])
+    )
     notes["effects"] = left_out_note(
-        left, len(quoted_shown), ("coded number", "coded numbers"),
-        "the {n} from the studies that weigh most in the pooled analyses", "effects.csv",
-        ", each with its locator and quote")
+        left,
+        len(quoted_shown),
+        ("coded number", "coded numbers"),
+        "the {n} from the studies that weigh most in the pooled analyses",
+        "effects.csv",
+        ", each with its locator and quote",
+    )
     # The result we are surest of: best certainty, then pooled, published, most samples.
-    ranked = sorted((r for r in headline if not r["degenerate"]),
-                    key=lambda r: (grade.LEVELS.index(r["certainty"]),
-                                             not r["pooled"], r["atlas"], -int(r["k"])))
+    ranked = sorted(
+        (r for r in headline if not r["degenerate"]),
+        key=lambda r: (grade.LEVELS.index(r["certainty"]), not r["pooled"], r["atlas"], -int(r["k"])),
+    )
     best = ranked[0] if ranked else None
     shown_pooled = {r["analysis_id"] for r in pooled_shown}
     left = sum(1 for a in all_analyses if a.pooled and a.id not in shown_pooled)
     notes["sensitivity"] = (
-        f"{left:,} more pooled {'analysis is' if left == 1 else 'analyses are'} not shown: "
-        f"the table below keeps the {len(shown_pooled):,} of the table of pooled analyses, "
-        "those with the most independent samples. The results of every variation "
-        "for every analysis are in the results files `sensitivity/leave_one_out.csv`, "
-        "`sensitivity/estimators.csv`, `sensitivity/rho.csv` and "
-        "`sensitivity/trimfill.csv`.") if left else ""
+        (
+            f"{left:,} more pooled {'analysis is' if left == 1 else 'analyses are'} not shown: "
+            f"the table below keeps the {len(shown_pooled):,} of the table of pooled analyses, "
+            "those with the most independent samples. The results of every variation "
+            "for every analysis are in the results files `sensitivity/leave_one_out.csv`, "
+            "`sensitivity/estimators.csv`, `sensitivity/rho.csv` and "
+            "`sensitivity/trimfill.csv`."
+        )
+        if left
+        else ""
+    )
     estimates, left = capped(headline, rank=lambda r: (not r["pooled"], -int(r["k"])))
     notes["estimates"] = left_out_note(
-        left, len(estimates), ("identifier", "identifiers"),
-        "the {n} of the analyses with the most independent samples", "pooled.csv",
-        " (column analysis_id)")
+        left,
+        len(estimates),
+        ("identifier", "identifiers"),
+        "the {n} of the analyses with the most independent samples",
+        "pooled.csv",
+        " (column analysis_id)",
+    )
     return {
         "best": best,
         "coded_effects": quoted_shown,
@@ -1168,24 +1372,33 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         "verdict_rules": list(VERDICT_RULES),
         "themes": themes,
         "gap": gap,
-        "sensitivity": [s for s in _sensitivity_rows(all_analyses, sensitivity)
-                        if s["analysis_id"] in shown_pooled],
+        "sensitivity": [
+            s for s in _sensitivity_rows(all_analyses, sensitivity) if s["analysis_id"] in shown_pooled
+        ],
         "claims": _claims(claims, keys),
         "methods": {
-            "model": ("Equal-effects meta-analysis (between-study variance fixed at 0)"
-                      if _text(settings.get("estimator")) == "EE" else
-                      "Random-effects meta-analysis; between-study variance by "
-                      + ESTIMATOR_NAME.get(_text(settings.get("estimator")),
-                                           _text(settings.get("estimator")))),
-            "estimator": ESTIMATOR_NAME.get(_text(settings.get("estimator")),
-                                            _text(settings.get("estimator"))),
-            "ci_method": CI_METHOD_NAME.get(_text(settings.get("ci_method")),
-                                            _text(settings.get("ci_method"))),
+            "model": (
+                "Equal-effects meta-analysis (between-study variance fixed at 0)"
+                if _text(settings.get("estimator")) == "EE"
+                else "Random-effects meta-analysis; between-study variance by "
+                + ESTIMATOR_NAME.get(_text(settings.get("estimator")), _text(settings.get("estimator")))
+            ),
+            "estimator": ESTIMATOR_NAME.get(
+                _text(settings.get("estimator")), _text(settings.get("estimator"))
+            ),
+            "ci_method": CI_METHOD_NAME.get(
+                _text(settings.get("ci_method")), _text(settings.get("ci_method"))
+            ),
             "rho": fmt(float(settings.get("rho")), 1) if is_number(settings.get("rho")) else "",
             "level": fmt_int(100 * (1 - float(settings.get("alpha", 0.05)))),
-            "formulas": [dict(f, name=FORM_NAME.get(f["form"], f["form"]),
-                              measure=MEASURE_NAME.get(f["measure"], f["measure"]))
-                         for f in _formulas(effects)],
+            "formulas": [
+                dict(
+                    f,
+                    name=FORM_NAME.get(f["form"], f["form"]),
+                    measure=MEASURE_NAME.get(f["measure"], f["measure"]),
+                )
+                for f in _formulas(effects)
+            ],
             "software": [{"name": k, "version": v} for k, v in software.items()],
             "references": str(len(labels)),
         },
@@ -1193,12 +1406,20 @@ def build_context(*, pooled, units, effects, studies, references, figures, sensi
         "studies_caption": studies_caption,
         "context_records": context_shown,
         "context_caption": context_caption,
-        "cite": {"text": cite_text, "version": version, "example": cite_example,
-                 "message": _text(citation.get("message"))},
-        "estimates": [{"analysis_id": r["analysis_id"],
-                       "label": f"{r['theme']}: {r['outcome']}",
-                       "effect": f"{r['measure']} {r['effect']}" if r["effect"] else ""}
-                      for r in estimates],
+        "cite": {
+            "text": cite_text,
+            "version": version,
+            "example": cite_example,
+            "message": _text(citation.get("message")),
+        },
+        "estimates": [
+            {
+                "analysis_id": r["analysis_id"],
+                "label": f"{r['theme']}: {r['outcome']}",
+                "effect": f"{r['measure']} {r['effect']}" if r["effect"] else "",
+            }
+            for r in estimates
+        ],
     }
 
 
@@ -1245,8 +1466,9 @@ def render_source(template: str | Path, context: Mapping[str, Any]) -> str:
     template = Path(template)
     context = {"agreement": {"second_coder": False}, **context}  # no double coding given
     env = environment(template.parent)
-    env.filters["csl"] = lambda entry: yaml.safe_dump([entry], allow_unicode=True,
-                                                      sort_keys=True, width=1000).rstrip()
+    env.filters["csl"] = lambda entry: yaml.safe_dump(
+        [entry], allow_unicode=True, sort_keys=True, width=1000
+    ).rstrip()
     # Citations only for keys of the bibliography; anything else shows as text.
     keys = set(context.get("bib_keys", []))
     env.filters["cite"] = lambda key: f"[@{key}]" if _citable(key, keys) else escape_md(key)
@@ -1272,10 +1494,17 @@ def software_versions() -> dict[str, str]:
     from importlib import metadata
 
     versions = {"Python": platform.python_version()}
-    for name, dist in (("pymare", "pymare"), ("numpy", "numpy"), ("scipy", "scipy"),
-                       ("pandas", "pandas"), ("matplotlib", "matplotlib"),
-                       ("Snakemake", "snakemake"), ("Jinja2", "jinja2"),
-                       ("pandoc (pypandoc-binary)", "pypandoc-binary"), ("typst", "typst")):
+    for name, dist in (
+        ("pymare", "pymare"),
+        ("numpy", "numpy"),
+        ("scipy", "scipy"),
+        ("pandas", "pandas"),
+        ("matplotlib", "matplotlib"),
+        ("Snakemake", "snakemake"),
+        ("Jinja2", "jinja2"),
+        ("pandoc (pypandoc-binary)", "pypandoc-binary"),
+        ("typst", "typst"),
+    ):
         try:
             versions[name] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -1293,9 +1522,25 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def write_brief_source(*, template, claims_yaml, pooled, units, effects, studies, references,
-                       figures_index, sensitivity: Mapping[str, str], output, bib, css,
-                       build, settings, software, agreement: Mapping[str, Any] | None = None) -> int:
+def write_brief_source(
+    *,
+    template,
+    claims_yaml,
+    pooled,
+    units,
+    effects,
+    studies,
+    references,
+    figures_index,
+    sensitivity: Mapping[str, str],
+    output,
+    bib,
+    css,
+    build,
+    settings,
+    software,
+    agreement: Mapping[str, Any] | None = None,
+) -> int:
     """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
 
     ``agreement`` is analysis.agreement.agreement_summary() of the double coding (None: none).
@@ -1308,12 +1553,22 @@ def write_brief_source(*, template, claims_yaml, pooled, units, effects, studies
     claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
     figures = read_table(figures_index)
     context = build_context(
-        pooled=read_table(pooled), units=read_table(units), effects=read_table(effects),
-        studies=read_table(studies), references=read_table(references), figures=figures,
+        pooled=read_table(pooled),
+        units=read_table(units),
+        effects=read_table(effects),
+        studies=read_table(studies),
+        references=read_table(references),
+        figures=figures,
         sensitivity={name: read_table(path) for name, path in sensitivity.items()},
-        claims=claims, build=build, settings=settings, software=software,
-        citation=citation(), qmd_dir=Path(output).parent,
-        figures_dir=Path(figures_index).parent, bib=bib, css=css,
+        claims=claims,
+        build=build,
+        settings=settings,
+        software=software,
+        citation=citation(),
+        qmd_dir=Path(output).parent,
+        figures_dir=Path(figures_index).parent,
+        bib=bib,
+        css=css,
     )
     context["agreement"] = dict(agreement or {"second_coder": False})
     text = render_source(template, context)

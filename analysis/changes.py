@@ -36,8 +36,16 @@ IGNORED_COLUMNS = ("file",)
 # Analysis metrics whose natural scale is a ratio (exp) or a correlation (tanh).
 RATIO_MEASURES = ("OR", "RR")
 CORRELATION_MEASURES = ("ZCOR", "ZPCOR")
-NATURAL_NAME = {"OR": "OR", "RR": "RR", "ZCOR": "r", "ZPCOR": "partial r", "SMD": "g",
-                "MD": "MD", "RD": "RD", "GEN": "effect"}
+NATURAL_NAME = {
+    "OR": "OR",
+    "RR": "RR",
+    "ZCOR": "r",
+    "ZPCOR": "partial r",
+    "SMD": "g",
+    "MD": "MD",
+    "RD": "RD",
+    "GEN": "effect",
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,11 @@ class ReleaseTables:
     @classmethod
     def from_folder(cls, folder: str | Path) -> ReleaseTables:
         folder = Path(folder)
-        return cls(read_rows(folder / "extractions.csv"), read_rows(folder / "pooled.csv"),
-                   read_rows(folder / "references.csv"))
+        return cls(
+            read_rows(folder / "extractions.csv"),
+            read_rows(folder / "pooled.csv"),
+            read_rows(folder / "references.csv"),
+        )
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
@@ -173,18 +184,31 @@ def _rows_by_study(rows: list[dict[str, str]]) -> dict[str, dict[str, dict[str, 
 
 
 # Study-level fields repeated on every row of a study (effect fields are the rest).
-STUDY_FIELDS = ("kind", "design", "country", "status", "findings", "not_poolable", "themes",
-                "outcomes", "study_notes", "coder")
+STUDY_FIELDS = (
+    "kind",
+    "design",
+    "country",
+    "status",
+    "findings",
+    "not_poolable",
+    "themes",
+    "outcomes",
+    "study_notes",
+    "coder",
+)
 
 
 def _diff(old: dict[str, str], new: dict[str, str], columns: list[str]) -> tuple[str, ...]:
-    return tuple(c for c in columns
-                 if c not in ROW_KEY and c not in IGNORED_COLUMNS
-                 and (old.get(c) or "") != (new.get(c) or ""))
+    return tuple(
+        c
+        for c in columns
+        if c not in ROW_KEY and c not in IGNORED_COLUMNS and (old.get(c) or "") != (new.get(c) or "")
+    )
 
 
-def compare_studies(old: list[dict[str, str]], new: list[dict[str, str]]
-                    ) -> tuple[list[str], list[str], list[StudyChange]]:
+def compare_studies(
+    old: list[dict[str, str]], new: list[dict[str, str]]
+) -> tuple[list[str], list[str], list[StudyChange]]:
     """(added study keys, removed study keys, recoded studies), each sorted by key."""
     before, after = _rows_by_study(old), _rows_by_study(new)
     columns = list(dict.fromkeys([*(old[0] if old else {}), *(new[0] if new else {})]))
@@ -205,8 +229,9 @@ def compare_studies(old: list[dict[str, str]], new: list[dict[str, str]]
             fields = _diff(b[effect], a[effect], effect_columns)
             if fields:
                 changed.append((effect, fields))
-        change = StudyChange(study, tuple(sorted(a_effects - b_effects)),
-                             tuple(sorted(b_effects - a_effects)), tuple(changed))
+        change = StudyChange(
+            study, tuple(sorted(a_effects - b_effects)), tuple(sorted(b_effects - a_effects)), tuple(changed)
+        )
         if change.added or change.removed or change.changed:
             recoded.append(change)
     return added, removed, recoded
@@ -239,8 +264,7 @@ def _recoded_text(change: StudyChange) -> str:
     if change.added:
         parts.append(f"effect{'s' if len(change.added) > 1 else ''} added: {', '.join(change.added)}")
     if change.removed:
-        parts.append(f"effect{'s' if len(change.removed) > 1 else ''} removed: "
-                     f"{', '.join(change.removed)}")
+        parts.append(f"effect{'s' if len(change.removed) > 1 else ''} removed: {', '.join(change.removed)}")
     return f"**{change.study}**: " + "; ".join(parts)
 
 
@@ -261,13 +285,17 @@ def _moved(old: dict[str, str], new: dict[str, str]) -> bool:
     return any((old.get(c) or "") != (new.get(c) or "") for c in ("k", "n_studies", "n_effects"))
 
 
-def compare_pooled(old: list[dict[str, str]], new: list[dict[str, str]]
-                   ) -> tuple[list[EstimateChange], list[str], list[str], int]:
+def compare_pooled(
+    old: list[dict[str, str]], new: list[dict[str, str]]
+) -> tuple[list[EstimateChange], list[str], list[str], int]:
     """(moved estimates, new analysis ids, retired analysis ids, number unchanged)."""
     before = {r["analysis_id"]: r for r in old}
     after = {r["analysis_id"]: r for r in new}
-    moved = [EstimateChange(a, before[a], after[a]) for a in sorted(set(before) & set(after))
-             if _moved(before[a], after[a]) or _certainty(before[a]) != _certainty(after[a])]
+    moved = [
+        EstimateChange(a, before[a], after[a])
+        for a in sorted(set(before) & set(after))
+        if _moved(before[a], after[a]) or _certainty(before[a]) != _certainty(after[a])
+    ]
     unchanged = len(set(before) & set(after)) - len(moved)
     return moved, sorted(set(after) - set(before)), sorted(set(before) - set(after)), unchanged
 
@@ -290,8 +318,7 @@ def _ci_phrase(old: dict[str, str], new: dict[str, str]) -> str:
 def _moved_text(change: EstimateChange, certainty_known: bool) -> str:
     a, b = shown_pair(change.old, change.new)
     name = b.name or a.name
-    line = (f"`{change.analysis_id}`: {name} {a.text()} ({_k(change.old)}) -> "
-            f"{b.text()} ({_k(change.new)})")
+    line = f"`{change.analysis_id}`: {name} {a.text()} ({_k(change.old)}) -> {b.text()} ({_k(change.new)})"
     phrases = [p for p in [_ci_phrase(change.old, change.new)] if p]
     if certainty_known:
         was, now = _certainty(change.old) or "not rated", _certainty(change.new) or "not rated"
@@ -316,19 +343,29 @@ def _summary(tables: ReleaseTables) -> str:
     studies = {r.get("study") for r in tables.extractions}
     effects = [r for r in tables.extractions if r.get("effect_id")]
     coded = {r.get("study") for r in effects}
-    return (f"{_plural(len(studies), 'study', 'studies')} ({len(coded)} with coded effects, "
-            f"{len(studies) - len(coded)} narrative), {_plural(len(effects), 'effect')}, "
-            f"{_plural(len(tables.pooled), 'analysis', 'analyses')}")
+    return (
+        f"{_plural(len(studies), 'study', 'studies')} ({len(coded)} with coded effects, "
+        f"{len(studies) - len(coded)} narrative), {_plural(len(effects), 'effect')}, "
+        f"{_plural(len(tables.pooled), 'analysis', 'analyses')}"
+    )
 
 
-def changes_markdown(version: str, new: ReleaseTables, previous: ReleaseTables | None = None,
-                     previous_version: str | None = None, certainty_note: str = "") -> str:
+def changes_markdown(
+    version: str,
+    new: ReleaseTables,
+    previous: ReleaseTables | None = None,
+    previous_version: str | None = None,
+    certainty_note: str = "",
+) -> str:
     """CHANGES.md of release ``version``, compared with ``previous`` (None: the first release)."""
     lines = [f"# Changes in v{version}", ""]
     if previous is None:
         lines += ["First release.", "", f"It holds {_summary(new)}.", ""]
-        lines += ["Cite an estimate as \"Evidence brief v" + version + ", estimate <analysis_id>\"; "
-                  "every analysis keeps its `analysis_id` in later releases.", ""]
+        lines += [
+            'Cite an estimate as "Evidence brief v' + version + ', estimate <analysis_id>"; '
+            "every analysis keeps its `analysis_id` in later releases.",
+            "",
+        ]
         return "\n".join(lines)
     lines += [f"Compared with v{previous_version}. This release holds {_summary(new)}.", ""]
 
@@ -350,8 +387,13 @@ def changes_markdown(version: str, new: ReleaseTables, previous: ReleaseTables |
     certainty_known = any("certainty" in r for r in new.pooled[:1] + previous.pooled[:1])
     moved, appeared, retired, unchanged = compare_pooled(previous.pooled, new.pooled)
     lines += ["## Pooled estimates", ""]
-    lines += [("Estimates on the natural scale (odds and risk ratios, correlations r, Hedges' g), "
-              "with 95% CIs; k is the number of independent samples."), ""]
+    lines += [
+        (
+            "Estimates on the natural scale (odds and risk ratios, correlations r, Hedges' g), "
+            "with 95% CIs; k is the number of independent samples."
+        ),
+        "",
+    ]
     if moved:
         lines += [f"Moved ({len(moved)}):", ""]
         lines += [f"- {_moved_text(c, certainty_known)}" for c in moved] + [""]
@@ -359,16 +401,21 @@ def changes_markdown(version: str, new: ReleaseTables, previous: ReleaseTables |
         lines += ["No pooled estimate moved.", ""]
     lines += [f"Unchanged: {_plural(unchanged, 'analysis', 'analyses')}.", ""]
     if not certainty_known:
-        lines += [certainty_note or "Certainty (GRADE) changes are not listed: the pooled table "
-                  "has no certainty column.", ""]
+        lines += [
+            certainty_note
+            or "Certainty (GRADE) changes are not listed: the pooled table has no certainty column.",
+            "",
+        ]
     if appeared:
         lines += [f"## New analyses ({len(appeared)})", ""]
         by_id = {r["analysis_id"]: r for r in new.pooled}
         lines += [f"- {_pooled_text(by_id[a])}" for a in appeared] + [""]
     if retired:
         lines += [f"## Retired analyses ({len(retired)})", ""]
-        lines += [("These analyses are no longer reported; their last estimate is in "
-                  f"v{previous_version}."), ""]
+        lines += [
+            (f"These analyses are no longer reported; their last estimate is in v{previous_version}."),
+            "",
+        ]
         by_id = {r["analysis_id"]: r for r in previous.pooled}
         lines += [f"- {_pooled_text(by_id[a])} (retired)" for a in retired] + [""]
     return "\n".join(lines)

@@ -35,10 +35,33 @@ FORMULAS: dict[str, str] = {
 
 # Columns of effects.csv, in order.
 COLUMNS = [
-    "study", "effect_id", "sample", "theme", "outcome", "outcome_label", "exposure",
-    "construct", "role", "measure", "input_form", "formula", "printed", "reverse",
-    "yi_printed", "yi", "vi", "se", "ci_low", "ci_high", "n", "design", "country",
-    "kind", "locator", "quote", "computed_by",
+    "study",
+    "effect_id",
+    "sample",
+    "theme",
+    "outcome",
+    "outcome_label",
+    "exposure",
+    "construct",
+    "role",
+    "measure",
+    "input_form",
+    "formula",
+    "printed",
+    "reverse",
+    "yi_printed",
+    "yi",
+    "vi",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "design",
+    "country",
+    "kind",
+    "locator",
+    "quote",
+    "computed_by",
 ]
 
 
@@ -90,28 +113,34 @@ def convert(effect: dict) -> Converted:
         vi = effect["vi"] if "vi" in effect else effect["se"] ** 2
         form = "yi_vi" if "vi" in effect else "yi_se"
         spread = f"vi {effect['vi']}" if "vi" in effect else f"SE {effect['se']}"
-        return Converted(effect["measure"], float(effect["yi"]), float(vi), form,
-                         f"{effect['yi']} ({spread})", n)
+        return Converted(
+            effect["measure"], float(effect["yi"]), float(vi), form, f"{effect['yi']} ({spread})", n
+        )
     for ratio in ("or", "rr"):
         if ratio in effect:
             yi, vi = _ratio_from_ci(effect[ratio], effect["ci"])
             low, high = effect["ci"]
-            return Converted(ratio.upper(), yi, vi, f"{ratio}_ci",
-                             f"{ratio.upper()} {effect[ratio]} [{low}, {high}]", n)
+            return Converted(
+                ratio.upper(), yi, vi, f"{ratio}_ci", f"{ratio.upper()} {effect[ratio]} [{low}, {high}]", n
+            )
     if "counts" in effect:
         c, measure = effect["counts"], effect["measure"]
         yi, vi = _counts(c, measure)
         total = sum(int(c[k]) for k in ("ai", "bi", "ci", "di"))
-        return Converted(measure, yi, vi, f"counts_{measure}",
-                         f"{c['ai']}/{c['ai'] + c['bi']} vs {c['ci']}/{c['ci'] + c['di']}", n or total)
+        return Converted(
+            measure,
+            yi,
+            vi,
+            f"counts_{measure}",
+            f"{c['ai']}/{c['ai'] + c['bi']} vs {c['ci']}/{c['ci'] + c['di']}",
+            n or total,
+        )
     if "r" in effect:
-        return Converted("ZCOR", math.atanh(effect["r"]), 1 / (n - 3), "r_n",
-                         f"r {effect['r']} (n {n})", n)
+        return Converted("ZCOR", math.atanh(effect["r"]), 1 / (n - 3), "r_n", f"r {effect['r']} (n {n})", n)
     if "t" in effect:
         t, p = effect["t"], effect["predictors"]
         r = t / math.sqrt(t * t + n - p - 1)
-        return Converted("ZPCOR", math.atanh(r), 1 / (n - p - 2), "t_n",
-                         f"t {t} (n {n}, {p} predictors)", n)
+        return Converted("ZPCOR", math.atanh(r), 1 / (n - p - 2), "t_n", f"t {t} (n {n}, {p} predictors)", n)
     if "groups" in effect:
         g, measure = effect["groups"], effect["measure"]
         if measure == "MD":
@@ -121,13 +150,24 @@ def convert(effect: dict) -> Converted:
             m = g["n1"] + g["n2"] - 2
             pooled_sd = math.sqrt(((g["n1"] - 1) * g["sd1"] ** 2 + (g["n2"] - 1) * g["sd2"] ** 2) / m)
             yi, vi = _smd((g["m1"] - g["m2"]) / pooled_sd, g["n1"], g["n2"])
-        return Converted(measure, float(yi), float(vi), f"groups_{measure}",
-                         f"{g['m1']} (SD {g['sd1']}, n {g['n1']}) vs {g['m2']} (SD {g['sd2']}, n {g['n2']})",
-                         n or g["n1"] + g["n2"])
+        return Converted(
+            measure,
+            float(yi),
+            float(vi),
+            f"groups_{measure}",
+            f"{g['m1']} (SD {g['sd1']}, n {g['n1']}) vs {g['m2']} (SD {g['sd2']}, n {g['n2']})",
+            n or g["n1"] + g["n2"],
+        )
     if "d" in effect:
         yi, vi = _smd(effect["d"], effect["n1"], effect["n2"])
-        return Converted("SMD", yi, vi, "d_n", f"d {effect['d']} (n {effect['n1']} + {effect['n2']})",
-                         n or effect["n1"] + effect["n2"])
+        return Converted(
+            "SMD",
+            yi,
+            vi,
+            "d_n",
+            f"d {effect['d']} (n {effect['n1']} + {effect['n2']})",
+            n or effect["n1"] + effect["n2"],
+        )
     raise ValueError("effect has no input form")  # validation prevents this
 
 
@@ -141,41 +181,54 @@ def effect_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
             yi = sign * c.yi
             se = math.sqrt(c.vi)
             computed = effect.get("computed") or {}
-            rows.append({
-                "study": doc["study"],
-                "effect_id": effect["id"],
-                "sample": effect.get("sample", ""),
-                "theme": effect["theme"],
-                "outcome": effect["outcome"],
-                "outcome_label": effect.get("outcome_label", ""),
-                "exposure": effect.get("exposure", ""),
-                "construct": effect.get("construct", ""),
-                "role": effect.get("role", "primary"),
-                "measure": c.measure,
-                "input_form": c.form,
-                "formula": FORMULAS[c.form],
-                "printed": c.printed,
-                "reverse": bool(effect.get("reverse", False)),
-                "yi_printed": c.yi,
-                "yi": yi,
-                "vi": c.vi,
-                "se": se,
-                "ci_low": yi - Z_975 * se,
-                "ci_high": yi + Z_975 * se,
-                "n": c.n,
-                "design": doc["design"],
-                "country": ";".join(doc["country"]),
-                "kind": doc.get("kind", "study"),
-                "locator": effect.get("locator", ""),
-                "quote": " ".join(str(effect.get("quote", "")).split()),
-                "computed_by": computed.get("by", ""),
-            })
+            rows.append(
+                {
+                    "study": doc["study"],
+                    "effect_id": effect["id"],
+                    "sample": effect.get("sample", ""),
+                    "theme": effect["theme"],
+                    "outcome": effect["outcome"],
+                    "outcome_label": effect.get("outcome_label", ""),
+                    "exposure": effect.get("exposure", ""),
+                    "construct": effect.get("construct", ""),
+                    "role": effect.get("role", "primary"),
+                    "measure": c.measure,
+                    "input_form": c.form,
+                    "formula": FORMULAS[c.form],
+                    "printed": c.printed,
+                    "reverse": bool(effect.get("reverse", False)),
+                    "yi_printed": c.yi,
+                    "yi": yi,
+                    "vi": c.vi,
+                    "se": se,
+                    "ci_low": yi - Z_975 * se,
+                    "ci_high": yi + Z_975 * se,
+                    "n": c.n,
+                    "design": doc["design"],
+                    "country": ";".join(doc["country"]),
+                    "kind": doc.get("kind", "study"),
+                    "locator": effect.get("locator", ""),
+                    "quote": " ".join(str(effect.get("quote", "")).split()),
+                    "computed_by": computed.get("by", ""),
+                }
+            )
     rows.sort(key=lambda r: (r["study"], r["effect_id"]))
     return rows
 
 
-STUDY_COLUMNS = ["study", "kind", "design", "country", "status", "themes", "outcomes",
-                 "n_effects", "findings", "not_poolable", "file"]
+STUDY_COLUMNS = [
+    "study",
+    "kind",
+    "design",
+    "country",
+    "status",
+    "themes",
+    "outcomes",
+    "n_effects",
+    "findings",
+    "not_poolable",
+    "file",
+]
 
 
 def study_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
@@ -183,25 +236,28 @@ def study_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
     rows = []
     for path, doc in documents:
         effects = doc.get("effects") or []
-        rows.append({
-            "study": doc["study"],
-            "kind": doc.get("kind", "study"),
-            "design": doc["design"],
-            "country": ";".join(doc["country"]),
-            "status": doc["status"],
-            "themes": ";".join(sorted({e["theme"] for e in effects} | set(doc.get("themes", [])))),
-            "outcomes": ";".join(sorted({e["outcome"] for e in effects} | set(doc.get("outcomes", [])))),
-            "n_effects": len(effects),
-            "findings": " ".join(str(doc.get("findings", "")).split()),
-            "not_poolable": " ".join(str(doc.get("not_poolable", "")).split()),
-            "file": path.name,
-        })
+        rows.append(
+            {
+                "study": doc["study"],
+                "kind": doc.get("kind", "study"),
+                "design": doc["design"],
+                "country": ";".join(doc["country"]),
+                "status": doc["status"],
+                "themes": ";".join(sorted({e["theme"] for e in effects} | set(doc.get("themes", [])))),
+                "outcomes": ";".join(sorted({e["outcome"] for e in effects} | set(doc.get("outcomes", [])))),
+                "n_effects": len(effects),
+                "findings": " ".join(str(doc.get("findings", "")).split()),
+                "not_poolable": " ".join(str(doc.get("not_poolable", "")).split()),
+                "file": path.name,
+            }
+        )
     rows.sort(key=lambda r: r["study"])
     return rows
 
 
-def write_effects(extracted_dir: str | Path, references_csv: str | Path,
-                  effects_csv: str | Path, studies_csv: str | Path) -> tuple[int, int]:
+def write_effects(
+    extracted_dir: str | Path, references_csv: str | Path, effects_csv: str | Path, studies_csv: str | Path
+) -> tuple[int, int]:
     """Rule convert_effects: validate every file, then write effects.csv and studies.csv."""
     import csv
 

@@ -43,8 +43,23 @@ FORM_MEASURES: dict[str, tuple[str, ...]] = {
     "yi": ("OR", "RR", "RD", "ZCOR", "ZPCOR", "SMD", "MD", "GEN"),
 }
 # Keys that belong to some input form (anything else is descriptive).
-FORM_KEYS = {"yi", "vi", "se", "or", "rr", "ci", "counts", "r", "t", "predictors", "groups",
-             "d", "n1", "n2", "measure"}
+FORM_KEYS = {
+    "yi",
+    "vi",
+    "se",
+    "or",
+    "rr",
+    "ci",
+    "counts",
+    "r",
+    "t",
+    "predictors",
+    "groups",
+    "d",
+    "n1",
+    "n2",
+    "measure",
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,9 @@ class _StrictLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(
-                None, None, "YAML aliases (*name) are not allowed in extraction files",
+                None,
+                None,
+                "YAML aliases (*name) are not allowed in extraction files",
                 event.start_mark,
             )
         return super().compose_node(parent, index)
@@ -158,8 +175,7 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return problem("is UTF-16 text", "save the file as UTF-8 (most editors offer it under 'Save as')")
     if b"\x00" in raw:
-        return problem("is not a text file (it contains binary data)",
-                       "replace it with a YAML text file")
+        return problem("is not a text file (it contains binary data)", "replace it with a YAML text file")
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark is harmless: drop it
     except UnicodeDecodeError as err:
@@ -208,12 +224,22 @@ def _validator():
 
 
 # Common look-alikes of ISO 3166-1 alpha-2 codes, and the code meant.
-NOT_ISO_CODES = {"UK": "GB for the United Kingdom", "EN": "GB for England (the UK's code)",
-                 "EL": "GR for Greece", "KO": "KR for South Korea"}
+NOT_ISO_CODES = {
+    "UK": "GB for the United Kingdom",
+    "EN": "GB for England (the UK's code)",
+    "EL": "GR for Greece",
+    "KO": "KR for South Korea",
+}
 
 # JSON Schema types in a reviewer's words.
-TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number",
-              "boolean": "true or false", "array": "a list ([a, b])", "object": "a set of fields"}
+TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list ([a, b])",
+    "object": "a set of fields",
+}
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -229,8 +255,9 @@ def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
     if len(path) >= 2 and path[0] == "effects" and isinstance(path[1], int):
         effects = data.get("effects") or []
         effect = effects[path[1]] if path[1] < len(effects) else None
-        effect_id = str(effect.get("id")) if isinstance(effect, dict) and effect.get("id") \
-            else f"#{path[1] + 1}"
+        effect_id = (
+            str(effect.get("id")) if isinstance(effect, dict) and effect.get("id") else f"#{path[1] + 1}"
+        )
         field_path = path[2:]
     else:
         field_path = path
@@ -241,36 +268,66 @@ def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         field = ".".join([*map(str, field_path), missing]) if field_path else missing
-        return Problem(name, study, effect_id, field, "is missing",
-                       f"add `{missing}:` ({_describe(missing)})")
+        return Problem(
+            name, study, effect_id, field, "is missing", f"add `{missing}:` ({_describe(missing)})"
+        )
     if kind == "additionalProperties":
         extra = sorted(set(value) - set(schema.get("properties", {})))
         allowed = ", ".join(sorted(schema.get("properties", {})))
-        return Problem(name, study, effect_id, field or (extra[0] if extra else ""),
-                       f"unknown field(s) {', '.join(extra)}",
-                       f"remove or rename it; allowed fields here: {allowed}")
+        return Problem(
+            name,
+            study,
+            effect_id,
+            field or (extra[0] if extra else ""),
+            f"unknown field(s) {', '.join(extra)}",
+            f"remove or rename it; allowed fields here: {allowed}",
+        )
     if kind == "enum":
-        return Problem(name, study, effect_id, field, f"{_short(value)} is not an allowed value",
-                       f"use one of: {', '.join(map(str, schema['enum']))}")
+        return Problem(
+            name,
+            study,
+            effect_id,
+            field,
+            f"{_short(value)} is not an allowed value",
+            f"use one of: {', '.join(map(str, schema['enum']))}",
+        )
     if kind == "type":
         wanted = schema.get("type")
         fix = f"write {TYPE_WORDS.get(wanted, wanted)}"
         if wanted == "string" and isinstance(value, bool):
             fix = "put the value in quotes (YAML reads NO, yes, on, off as true/false)"
         elif wanted in ("number", "integer") and isinstance(value, str):
-            fix = (f"write {TYPE_WORDS[wanted]} without quotes, thousands separators, "
-                   "percent signs or decimal commas (e.g. 1234 or 0.5)")
-        return Problem(name, study, effect_id, field,
-                       f"{_short(value)} is not {TYPE_WORDS.get(wanted, wanted)}", fix)
+            fix = (
+                f"write {TYPE_WORDS[wanted]} without quotes, thousands separators, "
+                "percent signs or decimal commas (e.g. 1234 or 0.5)"
+            )
+        return Problem(
+            name, study, effect_id, field, f"{_short(value)} is not {TYPE_WORDS.get(wanted, wanted)}", fix
+        )
     if kind == "pattern":
-        return Problem(name, study, effect_id, field, f"{_short(value)} has a form that is not allowed",
-                       _pattern_fix(field_path, schema.get("pattern", "")))
+        return Problem(
+            name,
+            study,
+            effect_id,
+            field,
+            f"{_short(value)} has a form that is not allowed",
+            _pattern_fix(field_path, schema.get("pattern", "")),
+        )
     if kind in ("exclusiveMinimum", "minimum", "exclusiveMaximum", "maximum"):
-        return Problem(name, study, effect_id, field, f"{_short(value)} is out of range ({error.message})",
-                       "check the number against the source")
+        return Problem(
+            name,
+            study,
+            effect_id,
+            field,
+            f"{_short(value)} is out of range ({error.message})",
+            "check the number against the source",
+        )
     if kind in ("minItems", "maxItems"):
-        fix = ("write the CI as [lower, upper]" if field_path and field_path[-1] == "ci"
-               else "list at least one two-letter country code, e.g. [GB]")
+        fix = (
+            "write the CI as [lower, upper]"
+            if field_path and field_path[-1] == "ci"
+            else "list at least one two-letter country code, e.g. [GB]"
+        )
         return Problem(name, study, effect_id, field, f"{_short(value)} has the wrong number of items", fix)
     if kind == "minLength":
         return Problem(name, study, effect_id, field, "is empty", "fill it in from the source")
@@ -315,13 +372,19 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
 
     forms = effect_form(effect)
     if len(forms) == 0:
-        add("", "has no input form",
+        add(
+            "",
+            "has no input form",
             "give exactly one of: yi + vi/se + measure; or + ci; rr + ci; counts + measure; "
-            "r + n; t + n + predictors; groups + measure; d + n1 + n2")
+            "r + n; t + n + predictors; groups + measure; d + n1 + n2",
+        )
         return out
     if len(forms) > 1:
-        add(", ".join(forms), f"has {len(forms)} input forms ({', '.join(forms)})",
-            "keep exactly one input form per effect; code another form as a separate effect")
+        add(
+            ", ".join(forms),
+            f"has {len(forms)} input forms ({', '.join(forms)})",
+            "keep exactly one input form per effect; code another form as a separate effect",
+        )
         return out
     form = forms[0]
     for needed in INPUT_FORMS[form]:
@@ -330,11 +393,15 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
     allowed_measures = FORM_MEASURES.get(form)
     measure = effect.get("measure")
     if measure is not None and allowed_measures is None:
-        add("measure", f"is not used with the '{form}' form (the metric follows from it)",
-            "remove `measure:`")
+        add(
+            "measure", f"is not used with the '{form}' form (the metric follows from it)", "remove `measure:`"
+        )
     elif measure is not None and measure not in allowed_measures:
-        add("measure", f"{measure!r} cannot be computed from '{form}'",
-            f"use one of: {', '.join(allowed_measures)}")
+        add(
+            "measure",
+            f"{measure!r} cannot be computed from '{form}'",
+            f"use one of: {', '.join(allowed_measures)}",
+        )
     stray = sorted((FORM_KEYS - {form, *INPUT_FORMS[form], "vi", "se", "n"}) & set(effect))
     if form != "yi":
         stray += [k for k in ("vi", "se") if k in effect]
@@ -351,25 +418,37 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
     if form == "r":
         n = effect.get("n")
         if isinstance(n, int) and n <= 3:
-            add("n", f"n = {n} is too small for a correlation (Fisher z needs n > 3)",
-                "check n against the source")
+            add(
+                "n",
+                f"n = {n} is too small for a correlation (Fisher z needs n > 3)",
+                "check n against the source",
+            )
     if form == "t":
         n, k = effect.get("n"), effect.get("predictors")
         if isinstance(n, int) and isinstance(k, int) and n - k - 2 <= 0:
-            add("n", f"n = {n} is too small for {k} predictors (needs n > predictors + 2)",
-                "check n and the number of predictors against the source")
+            add(
+                "n",
+                f"n = {n} is too small for {k} predictors (needs n > predictors + 2)",
+                "check n and the number of predictors against the source",
+            )
     if form == "groups":
         groups = effect.get("groups")
         if isinstance(groups, dict):
             n1, n2 = groups.get("n1"), groups.get("n2")
             if isinstance(n1, int) and isinstance(n2, int) and n1 + n2 <= 2:
-                add("groups", "n1 + n2 must exceed 2 for a standardised difference",
-                    "check the group sizes against the source")
+                add(
+                    "groups",
+                    "n1 + n2 must exceed 2 for a standardised difference",
+                    "check the group sizes against the source",
+                )
     if form == "d":
         n1, n2 = effect.get("n1"), effect.get("n2")
         if isinstance(n1, int) and isinstance(n2, int) and n1 + n2 <= 2:
-            add("n1", "n1 + n2 must exceed 2 for a standardised difference",
-                "check the group sizes against the source")
+            add(
+                "n1",
+                "n1 + n2 must exceed 2 for a standardised difference",
+                "check the group sizes against the source",
+            )
     if "quote" not in effect and "computed" not in effect:
         add("quote", "is missing", "copy the sentence or table row of the source that shows the numbers")
     return out
@@ -385,8 +464,11 @@ def _check_ratio_ci(effect: dict, form: str, add) -> None:
     if low >= high:
         add("ci", f"lower bound {low} is not below upper bound {high}", "write the CI as [lower, upper]")
     elif not (math.log(low) <= math.log(estimate) <= math.log(high)):
-        add("ci", f"[{low}, {high}] does not contain the estimate {estimate}",
-            "check the estimate and both bounds against the source")
+        add(
+            "ci",
+            f"[{low}, {high}] does not contain the estimate {estimate}",
+            "check the estimate and both bounds against the source",
+        )
 
 
 def _check_counts(effect: dict, add) -> None:
@@ -394,51 +476,111 @@ def _check_counts(effect: dict, add) -> None:
     if not isinstance(counts, dict) or not all(isinstance(counts.get(c), int) for c in "ai bi ci di".split()):
         return
     if counts["ai"] + counts["bi"] == 0 or counts["ci"] + counts["di"] == 0:
-        add("counts", "a group has no participants (ai + bi or ci + di is 0)",
-            "check the 2x2 table against the source")
+        add(
+            "counts",
+            "a group has no participants (ai + bi or ci + di is 0)",
+            "check the 2x2 table against the source",
+        )
 
 
 def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) -> list[Problem]:
     """Every problem of one parsed extraction file."""
     name = str(path)
     study = data.get("study") if isinstance(data.get("study"), str) else path.stem
-    problems = [_schema_problem(e, name, study, data)
-                for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+    problems = [
+        _schema_problem(e, name, study, data)
+        for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    ]
     problems += non_finite_problems(data, name, study)  # hostile-input guard (issue 7)
     for code in data.get("country") or [] if isinstance(data.get("country"), list) else []:
         if code in NOT_ISO_CODES:
-            problems.append(Problem(name, study, "", "country", f"{code!r} is not an ISO 3166-1 code",
-                                    f"use {NOT_ISO_CODES[code]}"))
+            problems.append(
+                Problem(
+                    name,
+                    study,
+                    "",
+                    "country",
+                    f"{code!r} is not an ISO 3166-1 code",
+                    f"use {NOT_ISO_CODES[code]}",
+                )
+            )
     safe_key = re.fullmatch(extraction_schema()["properties"]["study"]["pattern"], str(data.get("study")))
     if isinstance(data.get("study"), str) and data["study"] != path.stem and safe_key:
-        problems.append(Problem(name, study, "", "study",
-                                f"the file is named {path.name} but holds study {data['study']!r}",
-                                f"rename the file to {data['study']}.yaml or correct `study:`"))
+        problems.append(
+            Problem(
+                name,
+                study,
+                "",
+                "study",
+                f"the file is named {path.name} but holds study {data['study']!r}",
+                f"rename the file to {data['study']}.yaml or correct `study:`",
+            )
+        )
     if bib_keys is not None and isinstance(data.get("study"), str) and data["study"] not in bib_keys:
-        problems.append(Problem(name, study, "", "study", f"{data['study']!r} is not a key in the bibliography",
-                                "add the study's entry to references/ or correct the key"))
+        problems.append(
+            Problem(
+                name,
+                study,
+                "",
+                "study",
+                f"{data['study']!r} is not a key in the bibliography",
+                "add the study's entry to references/ or correct the key",
+            )
+        )
     status = data.get("status")
     effects = data.get("effects") or []
     if not isinstance(effects, list):
         return problems
     if status == "narrative":
         if not str(data.get("findings") or "").strip():
-            problems.append(Problem(name, study, "", "findings", "is required for a narrative record",
-                                    "summarise what the study found in plain words"))
+            problems.append(
+                Problem(
+                    name,
+                    study,
+                    "",
+                    "findings",
+                    "is required for a narrative record",
+                    "summarise what the study found in plain words",
+                )
+            )
         if effects:
-            problems.append(Problem(name, study, "", "effects", "a narrative record has no effects",
-                                    "set `status: coded`, or remove the effects"))
+            problems.append(
+                Problem(
+                    name,
+                    study,
+                    "",
+                    "effects",
+                    "a narrative record has no effects",
+                    "set `status: coded`, or remove the effects",
+                )
+            )
     if status == "coded" and not effects:
-        problems.append(Problem(name, study, "", "effects", "a coded study needs at least one effect",
-                                "add the effects, or set `status: narrative` with findings"))
+        problems.append(
+            Problem(
+                name,
+                study,
+                "",
+                "effects",
+                "a coded study needs at least one effect",
+                "add the effects, or set `status: narrative` with findings",
+            )
+        )
     seen: set[str] = set()
     for index, effect in enumerate(effects):
         if not isinstance(effect, dict):
             continue
         effect_id = str(effect.get("id") or f"#{index + 1}")
         if effect_id in seen:
-            problems.append(Problem(name, study, effect_id, "id", "is used by another effect of this study",
-                                    "give each effect its own id"))
+            problems.append(
+                Problem(
+                    name,
+                    study,
+                    effect_id,
+                    "id",
+                    "is used by another effect of this study",
+                    "give each effect its own id",
+                )
+            )
         seen.add(effect_id)
         problems.extend(_effect_problems(effect, name, study, effect_id))
     return problems
@@ -469,17 +611,34 @@ def duplicate_studies(files: Iterable[Path]) -> list[Problem]:
     ]
 
 
-def load_corpus(folder: str | Path, bib_keys: Iterable[str] | None, *,
-                validate: bool = True) -> tuple[list[tuple[Path, dict]], list[Problem]]:
+def load_corpus(
+    folder: str | Path, bib_keys: Iterable[str] | None, *, validate: bool = True
+) -> tuple[list[tuple[Path, dict]], list[Problem]]:
     """Read and validate every extraction file; return (documents, problems)."""
     folder = Path(folder)
     if not folder.is_dir():
-        return [], [Problem(str(folder), "", "", "", "is not a folder of extraction files",
-                            "set `extracted_dir` to the folder holding <study-key>.yaml files")]
+        return [], [
+            Problem(
+                str(folder),
+                "",
+                "",
+                "",
+                "is not a folder of extraction files",
+                "set `extracted_dir` to the folder holding <study-key>.yaml files",
+            )
+        ]
     files = extraction_files(folder)
     if not files:
-        return [], [Problem(str(folder), "", "", "", "holds no extraction files (*.yaml)",
-                            "add one <study-key>.yaml per study (see README: adding a study)")]
+        return [], [
+            Problem(
+                str(folder),
+                "",
+                "",
+                "",
+                "holds no extraction files (*.yaml)",
+                "add one <study-key>.yaml per study (see README: adding a study)",
+            )
+        ]
     keys = set(bib_keys) if bib_keys is not None else None
     documents, problems = [], duplicate_studies(files)
     for path in files:
@@ -514,9 +673,11 @@ def _unacceptable_character(err: yaml.reader.ReaderError, text: str) -> tuple[st
     """One line for a character YAML refuses (control characters such as ESC)."""
     line = text.count("\n", 0, max(err.position, 0)) + 1
     char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
-    return (f"is not valid YAML: line {line}: contains the control character #x{char:04x}, "
-            "which is not allowed in text",
-            "delete the character (it often comes from copying out of a PDF or a terminal)")
+    return (
+        f"is not valid YAML: line {line}: contains the control character #x{char:04x}, "
+        "which is not allowed in text",
+        "delete the character (it often comes from copying out of a PDF or a terminal)",
+    )
 
 
 def non_finite_problems(data: Any, name: str, study: str) -> list[Problem]:
@@ -526,11 +687,17 @@ def non_finite_problems(data: Any, name: str, study: str) -> list[Problem]:
     def walk(value: Any, effect_id: str, field: str) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-            out.append(Problem(
-                name, study, effect_id, field,
-                f"{written} is not a finite number",
-                "write the number as printed in the source (a huge value such as 1.0e+400 is "
-                "read as infinity); if the source gives none, leave the field or effect out"))
+            out.append(
+                Problem(
+                    name,
+                    study,
+                    effect_id,
+                    field,
+                    f"{written} is not a finite number",
+                    "write the number as printed in the source (a huge value such as 1.0e+400 is "
+                    "read as infinity); if the source gives none, leave the field or effect out",
+                )
+            )
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(item, effect_id, f"{field}.{key}" if field else str(key))
@@ -541,8 +708,11 @@ def non_finite_problems(data: Any, name: str, study: str) -> list[Problem]:
     for key, value in data.items():
         if key == "effects" and isinstance(value, list):
             for index, effect in enumerate(value):
-                effect_id = (str(effect.get("id")) if isinstance(effect, dict) and effect.get("id")
-                             else f"#{index + 1}")
+                effect_id = (
+                    str(effect.get("id"))
+                    if isinstance(effect, dict) and effect.get("id")
+                    else f"#{index + 1}"
+                )
                 if isinstance(effect, dict):
                     for field, item in effect.items():
                         walk(item, effect_id, str(field))

@@ -47,6 +47,7 @@ def _plots_fingerprint() -> str:
 
 def _hash(*parts: Any) -> str:
     """sha256 of the JSON of the parts (rows as records with sorted keys)."""
+
     def clean(value: Any) -> Any:
         if isinstance(value, float) and math.isnan(value):
             return None
@@ -112,7 +113,8 @@ def _previous(outdir: Path) -> dict[str, str]:
 
 def _unchanged(previous: Mapping[str, str], stem: str, digest: str, outdir: Path) -> bool:
     return previous.get(stem) == digest and all(
-        (outdir / f"{stem}{suffix}").is_file() for suffix in (".svg", ".png"))
+        (outdir / f"{stem}{suffix}").is_file() for suffix in (".svg", ".png")
+    )
 
 
 def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
@@ -128,8 +130,7 @@ def _draw(job: tuple) -> str:
     from analysis import plots
 
     kind, args, base, alt = job
-    make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot,
-            "gapmap": plots.draw_gap_map}[kind]
+    make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot, "gapmap": plots.draw_gap_map}[kind]
     plots.save_figure(make(*args), base, alt_text=alt)
     return Path(base).name
 
@@ -148,15 +149,22 @@ def _draw_jobs(jobs: list[tuple], workers: int) -> None:
     # fork: the workers start with matplotlib and pandas already imported (spawn would
     # import them again in each); the parent holds no threads or open figures here.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                             mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context(method)
+    ) as pool:
         for _ in pool.map(_draw, jobs, chunksize=1):
             pass  # re-raises the first error of a worker
 
 
-def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
-             references: pd.DataFrame, outdir: str | Path,
-             effects: pd.DataFrame | None = None, workers: int = 1) -> pd.DataFrame:
+def draw_all(
+    pooled: pd.DataFrame,
+    units: pd.DataFrame,
+    studies: pd.DataFrame,
+    references: pd.DataFrame,
+    outdir: str | Path,
+    effects: pd.DataFrame | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
     """Draw (or keep) every figure; write and return the index.
 
     Parameters
@@ -186,12 +194,19 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     entries: list[dict] = []
     jobs: list[tuple] = []
 
-    def emit(analysis_id: str, kind: str, stem: str, digest: str, args: tuple,
-             alt: str) -> None:
+    def emit(analysis_id: str, kind: str, stem: str, digest: str, args: tuple, alt: str) -> None:
         if not _unchanged(previous, stem, digest, outdir):
             jobs.append((kind, args, str(outdir / stem), alt))
-        entries.append({"analysis_id": analysis_id, "kind": kind, "svg": f"{stem}.svg",
-                        "png": f"{stem}.png", "alt": alt, "hash": digest})
+        entries.append(
+            {
+                "analysis_id": analysis_id,
+                "kind": kind,
+                "svg": f"{stem}.svg",
+                "png": f"{stem}.png",
+                "alt": alt,
+                "hash": digest,
+            }
+        )
 
     for row in pooled.to_dict("records"):
         aid = str(row["analysis_id"])
@@ -218,8 +233,11 @@ def draw_all(pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame,
     emit(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt)
     _draw_jobs(jobs, workers)
 
-    index = pd.DataFrame(entries, columns=INDEX_COLUMNS).sort_values(
-        ["analysis_id", "kind"], kind="mergesort").reset_index(drop=True)
+    index = (
+        pd.DataFrame(entries, columns=INDEX_COLUMNS)
+        .sort_values(["analysis_id", "kind"], kind="mergesort")
+        .reset_index(drop=True)
+    )
     keep = set(index["svg"]) | set(index["png"])
     for path in sorted(outdir.iterdir()):
         if path.is_file() and path.suffix in (".svg", ".png") and path.name not in keep:
@@ -237,15 +255,20 @@ def gap_map_alt(counts: pd.DataFrame) -> str:
     filled = counts[(counts["coded"] + counts["narrative"]) > 0]
     n_cells = len(THEMES) * len(OUTCOMES)
     in_grid = filled[filled["theme"].isin(THEMES) & filled["outcome"].isin(OUTCOMES)]
-    text = (f"Evidence gap map: a grid of {len(THEMES)} kinds of social capital by "
-            f"{len(OUTCOMES)} outcomes, each cell giving the number of studies with coded "
-            f"effects and the number with narrative findings only. {len(in_grid)} of "
-            f"{n_cells} cells hold any study.")
+    text = (
+        f"Evidence gap map: a grid of {len(THEMES)} kinds of social capital by "
+        f"{len(OUTCOMES)} outcomes, each cell giving the number of studies with coded "
+        f"effects and the number with narrative findings only. {len(in_grid)} of "
+        f"{n_cells} cells hold any study."
+    )
     if not in_grid.empty:
         top = in_grid.assign(total=in_grid["coded"] + in_grid["narrative"]).sort_values(
-            ["total", "theme", "outcome"], ascending=[False, True, True], kind="mergesort")
+            ["total", "theme", "outcome"], ascending=[False, True, True], kind="mergesort"
+        )
         best = top.iloc[0]
-        text += (f" The fullest is {THEME_NOUN.get(best['theme'], best['theme'])} "
-                 f"and {OUTCOME_NAME.get(best['outcome'], best['outcome']).lower()} "
-                 f"({int(best['coded'])} coded, {int(best['narrative'])} narrative).")
+        text += (
+            f" The fullest is {THEME_NOUN.get(best['theme'], best['theme'])} "
+            f"and {OUTCOME_NAME.get(best['outcome'], best['outcome']).lower()} "
+            f"({int(best['coded'])} coded, {int(best['narrative'])} narrative)."
+        )
     return text

@@ -159,8 +159,7 @@ def rate(ev: Evidence) -> Rating:
     start = starting_level(ev.designs)
     downgrades = tuple(
         reason
-        for reason in (inconsistency(ev), imprecision(ev), indirectness(ev),
-                       small_study_effects(ev))
+        for reason in (inconsistency(ev), imprecision(ev), indirectness(ev), small_study_effects(ev))
         if reason
     )
     notes = ()

@@ -60,8 +60,9 @@ def bibliography_keys(bib_path: str | Path, cache: dict) -> tuple[list[Path], se
     return files, keys
 
 
-def check_inputs(extracted_dir: str | Path, bib_path: str | Path,
-                 results_dir: str | Path) -> tuple[list[str], list[str]]:
+def check_inputs(
+    extracted_dir: str | Path, bib_path: str | Path, results_dir: str | Path
+) -> tuple[list[str], list[str]]:
     """Validate bibliography and extraction files; return their paths (as strings).
 
     Raises :class:`InputError` listing every problem found.
@@ -89,10 +90,18 @@ def check_inputs(extracted_dir: str | Path, bib_path: str | Path,
         entry = checked.get(name)
         if entry and entry["stamp"] == stamp:
             if keys is not None and entry["study"] not in keys:
-                problems.append(str(extraction.Problem(
-                    name, entry["study"], "", "study",
-                    f"{entry['study']!r} is not a key in the bibliography",
-                    "add the study's entry to references/ or correct the key")))
+                problems.append(
+                    str(
+                        extraction.Problem(
+                            name,
+                            entry["study"],
+                            "",
+                            "study",
+                            f"{entry['study']!r} is not a key in the bibliography",
+                            "add the study's entry to references/ or correct the key",
+                        )
+                    )
+                )
             fresh[name] = entry
             continue
         data, found = extraction.read_extraction(path)

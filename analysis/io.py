@@ -98,8 +98,7 @@ def read_table(path: str | Path):
     """Read a CSV written by :func:`write_frame` back into pandas (empty cell = missing)."""
     import pandas as pd
 
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""],
-                        dtype={c: str for c in TEXT_COLUMNS})
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
     for column in TEXT_COLUMNS:
         if column in frame.columns:
             frame[column] = frame[column].fillna("")

@@ -410,9 +410,7 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
         while q_gen(high) > target:  # Q falls towards 0 as tau² grows
             high *= 10
         bounds.append(
-            optimize.brentq(
-                lambda t, q=target: q_gen(t) - q, 0.0, high, xtol=1e-300, rtol=QPROFILE_RTOL
-            )
+            optimize.brentq(lambda t, q=target: q_gen(t) - q, 0.0, high, xtol=1e-300, rtol=QPROFILE_RTOL)
         )
     return bounds[0], bounds[1]
 
@@ -456,9 +454,7 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     k = y.size
     if k == 1:
-        return _single(
-            float(y[0]), float(v[0]), estimator=estimator, ci_method=ci_method, alpha=alpha
-        )
+        return _single(float(y[0]), float(v[0]), estimator=estimator, ci_method=ci_method, alpha=alpha)
     X = np.ones((k, 1))
     model = fit_model(y, v, X, estimator=estimator, ci_method=ci_method, alpha=alpha)
     q, q_df, q_p = cochran_q(y, v, X)
@@ -470,9 +466,7 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     else:
         i2, h2 = 100 * tau2 / (tau2 + s2), (tau2 + s2) / s2
     estimate, se = float(model.beta[0]), float(model.se[0])
-    crit = (
-        stats.norm.ppf(1 - alpha / 2) if ci_method == "wald" else stats.t.ppf(1 - alpha / 2, k - 1)
-    )
+    crit = stats.norm.ppf(1 - alpha / 2) if ci_method == "wald" else stats.t.ppf(1 - alpha / 2, k - 1)
     half = float(crit * math.sqrt(tau2 + se**2))
     notes = [model.note] if model.note else []
     if np.ptp(y) == 0:

@@ -120,9 +120,7 @@ def meta_regression(
         qm_p = float(stats.chi2.sf(qm, p - 1))
     r2 = math.nan
     if model.estimator != "EE":
-        tau2_re = fit_model(
-            y, v, X[:, :1], estimator=model.estimator, ci_method=ci_method, alpha=alpha
-        ).tau2
+        tau2_re = fit_model(y, v, X[:, :1], estimator=model.estimator, ci_method=ci_method, alpha=alpha).tau2
         if tau2_re > 0:
             r2 = max(0.0, 100 * (tau2_re - model.tau2) / tau2_re)
     s2 = typical_variance(v, X)

@@ -678,9 +678,7 @@ def _forest(
             )
     elif note_y is not None:
         note = (
-            "Single study: reported, not pooled"
-            if len(u) == 1
-            else "Not pooled: studies reported one by one"
+            "Single study: reported, not pooled" if len(u) == 1 else "Not pooled: studies reported one by one"
         )
         put(_LABEL_X_IN, note_y, note, style="italic", gid="not-pooled-note")
 
@@ -777,9 +775,7 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
     ax.axvline(0.0, color=NULL_GREY, linewidth=0.6, zorder=1)
 
     if pooled:
-        ax.plot(
-            [est, est], [0.0, se_max], color="black", linewidth=1.0, zorder=2, gid="pooled-line"
-        )
+        ax.plot([est, est], [0.0, se_max], color="black", linewidth=1.0, zorder=2, gid="pooled-line")
         ax.plot(
             [est - Z95 * se_max, est, est + Z95 * se_max],
             [se_max, 0.0, se_max],
@@ -945,8 +941,7 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
     fig.text(
         left_in / width,
         0.15 / height,
-        "Each cell: studies with coded effects / narrative-only studies; "
-        "darker = more studies in total.",
+        "Each cell: studies with coded effects / narrative-only studies; darker = more studies in total.",
         fontsize=9,
         color="#333333",
     )
@@ -1013,9 +1008,7 @@ def save_figure(
         )
         _atomic_write(
             png_path,
-            lambda fh: fig.savefig(
-                fh, format="png", dpi=PNG_DPI, metadata=png_meta, facecolor="white"
-            ),
+            lambda fh: fig.savefig(fh, format="png", dpi=PNG_DPI, metadata=png_meta, facecolor="white"),
         )
     import matplotlib.pyplot as plt  # late: only to release a pyplot-made figure
 

@@ -197,9 +197,7 @@ def analyses(effects: pd.DataFrame, *, rho: float) -> list[Analysis]:
         rows = effects_by_key.get(key, table.iloc[:0])
         units = units_by_key.get(key, all_units.iloc[:0])[[*UNIT, *UNIT_FIELDS]]
         key = dict(zip(KEY, key, strict=True))
-        found.append(
-            Analysis(analysis_id(**key), key, rows, units.reset_index(drop=True), int(count))
-        )
+        found.append(Analysis(analysis_id(**key), key, rows, units.reset_index(drop=True), int(count)))
     return sorted(found, key=lambda analysis: analysis.analysis_id)
 
 
@@ -231,9 +229,7 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
     notes += [result.note] if result.note else []
     egger = bias.egger_test(y, v, **settings)
     trimfill = (
-        None
-        if egger is None
-        else bias.trim_and_fill(y, v, **settings, side=bias.missing_side(egger.slope))
+        None if egger is None else bias.trim_and_fill(y, v, **settings, side=bias.missing_side(egger.slope))
     )
     if egger is not None:
         row.update(egger_stat=egger.stat, egger_p=egger.p, egger_df=egger.df)
@@ -245,8 +241,7 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
         )
     if len(units) > 1 and (egger is None or trimfill is None):
         notes.append(
-            "Egger's test and trim-and-fill need at least 3 units with differing effects and "
-            "standard errors"
+            "Egger's test and trim-and-fill need at least 3 units with differing effects and standard errors"
         )
     row["note"] = "; ".join(notes)
     return row
@@ -383,9 +378,7 @@ def _subgroup_rows(analysis: Analysis, settings: dict) -> list[dict]:
     rows = []
     for moderator in SUBGROUP_MODERATORS:
         groups = analysis.units[moderator].to_numpy(dtype=str)
-        found = moderators.subgroup_analysis(
-            analysis.units["yi"], analysis.units["vi"], groups, **settings
-        )
+        found = moderators.subgroup_analysis(analysis.units["yi"], analysis.units["vi"], groups, **settings)
         test = {"test": "", "test_stat": math.nan, "test_df1": math.nan, "test_df2": math.nan,
                 "test_p": math.nan}  # fmt: skip
         if found.test is not None:

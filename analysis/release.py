@@ -100,9 +100,14 @@ def previous_release_folder(tree: Path, version: tuple[int, int, int]) -> Path |
     folder = tree / RELEASES
     if not folder.is_dir():
         return None
-    earlier = [(parse_version(p.name), p) for p in folder.iterdir()
-               if p.is_dir() and p.name.startswith("v") and VERSION_PATTERN.match(p.name[1:])
-               and (p / "pooled.csv").is_file()]
+    earlier = [
+        (parse_version(p.name), p)
+        for p in folder.iterdir()
+        if p.is_dir()
+        and p.name.startswith("v")
+        and VERSION_PATTERN.match(p.name[1:])
+        and (p / "pooled.csv").is_file()
+    ]
     earlier = [(v, p) for v, p in earlier if v < version]
     return max(earlier)[1] if earlier else None
 
@@ -116,38 +121,50 @@ def check_release(repo: Path, version_arg: str) -> tuple[int, int, int]:
     dirty = git(repo, "status", "--porcelain", strip=False).splitlines()  # "XY path"
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:3]) + (", ..." if len(dirty) > 3 else "")
-        raise ReleaseError(f"The git tree has uncommitted changes ({shown}): commit them, then "
-                           "release (a release is built from committed files only).")
+        raise ReleaseError(
+            f"The git tree has uncommitted changes ({shown}): commit them, then "
+            "release (a release is built from committed files only)."
+        )
     earlier = released_versions(repo)
     if version in earlier:
-        raise ReleaseError(f"Version {text} already exists ({earlier[version]}): a release is never "
-                           "rebuilt in place; choose a higher version.")
+        raise ReleaseError(
+            f"Version {text} already exists ({earlier[version]}): a release is never "
+            "rebuilt in place; choose a higher version."
+        )
     if earlier and version < max(earlier):
         last = version_text(max(earlier))
-        raise ReleaseError(f"Version {text} is not greater than the last release, {last}: "
-                           f"choose a version above {last}.")
+        raise ReleaseError(
+            f"Version {text} is not greater than the last release, {last}: choose a version above {last}."
+        )
     cff = zenodo.read_cff(repo / "CITATION.cff") if (repo / "CITATION.cff").is_file() else {}
     if str(cff.get("version", "")) != text:
-        raise ReleaseError(f"CITATION.cff says version {cff.get('version', '(none)')}, not {text}: "
-                           "set version and date-released in CITATION.cff, run `make zenodo`, "
-                           "commit, then release.")
+        raise ReleaseError(
+            f"CITATION.cff says version {cff.get('version', '(none)')}, not {text}: "
+            "set version and date-released in CITATION.cff, run `make zenodo`, "
+            "commit, then release."
+        )
     last_folder = previous_release_folder(repo, version)
     last_cff = last_folder / "CITATION.cff" if last_folder else None
     if last_cff is not None and last_cff.is_file():
         last_date = str(zenodo.read_cff(last_cff).get("date-released", ""))
         if str(cff.get("date-released", "")) < last_date:
-            raise ReleaseError(f"CITATION.cff's date-released {cff.get('date-released')} is before "
-                               f"{last_folder.name}'s ({last_date}): set date-released in "
-                               "CITATION.cff, run `make zenodo`, commit, then release.")
+            raise ReleaseError(
+                f"CITATION.cff's date-released {cff.get('date-released')} is before "
+                f"{last_folder.name}'s ({last_date}): set date-released in "
+                "CITATION.cff, run `make zenodo`, commit, then release."
+            )
     problems = zenodo.check_cff(cff)
     if problems:
-        raise ReleaseError(f"{problems[0]} (and {len(problems) - 1} more): fix CITATION.cff, "
-                           "commit, then release." if len(problems) > 1 else
-                           f"{problems[0]}: fix CITATION.cff, commit, then release.")
+        raise ReleaseError(
+            f"{problems[0]} (and {len(problems) - 1} more): fix CITATION.cff, commit, then release."
+            if len(problems) > 1
+            else f"{problems[0]}: fix CITATION.cff, commit, then release."
+        )
     current = repo / ".zenodo.json"
     if not current.is_file() or current.read_text(encoding="utf-8") != zenodo.zenodo_json(cff):
-        raise ReleaseError(".zenodo.json does not match CITATION.cff: run `make zenodo`, commit, "
-                           "then release.")
+        raise ReleaseError(
+            ".zenodo.json does not match CITATION.cff: run `make zenodo`, commit, then release."
+        )
     return version
 
 
@@ -196,8 +213,9 @@ def _columns_of(schema: dict, properties: dict, level: str, rename: dict[str, st
             columns.append(Column("ci_low", (key, "0"), level, "number", f"{description} Lower bound."))
             columns.append(Column("ci_high", (key, "1"), level, "number", f"{description} Upper bound."))
         elif spec.get("type") == "array":
-            columns.append(Column(name, (key,), level, "string", f"{description} Several are "
-                                  "separated by ';'."))
+            columns.append(
+                Column(name, (key,), level, "string", f"{description} Several are separated by ';'.")
+            )
         else:
             enum = tuple(str(v) for v in spec.get("enum", ()))
             kind = "string" if enum else _TYPES.get(spec.get("type"), "string")
@@ -209,8 +227,12 @@ def extraction_columns(schema: dict) -> list[Column]:
     """The columns of extractions.csv, in codebook order: study fields, then effect fields."""
     top = {k: v for k, v in schema["properties"].items() if k != "effects"}
     study = _columns_of(schema, top, "study", {"notes": "study_notes"})
-    effect = _columns_of(schema, schema["$defs"]["effect"]["properties"], "effect",
-                         {"id": "effect_id", "notes": "effect_notes"})
+    effect = _columns_of(
+        schema,
+        schema["$defs"]["effect"]["properties"],
+        "effect",
+        {"id": "effect_id", "notes": "effect_notes"},
+    )
     file = Column("file", ("__file__",), "study", "string", "The extraction file (extracted/<study>.yaml).")
     return [*study, file, *effect]
 
@@ -245,8 +267,9 @@ def extraction_rows(folder: Path, schema: dict) -> tuple[list[Column], list[dict
         document, problems = read_extraction(path)
         if document is None:
             raise ReleaseError(f"{path}: {problems[0] if problems else 'cannot be read'}")
-        study = {c.name: _value(document, c, f"{folder.name}/{path.name}")
-                 for c in columns if c.level == "study"}
+        study = {
+            c.name: _value(document, c, f"{folder.name}/{path.name}") for c in columns if c.level == "study"
+        }
         effects = [e for e in (document.get("effects") or []) if isinstance(e, dict)]
         for effect in effects or [None]:
             row = dict(study)
@@ -349,12 +372,27 @@ TABLE_TITLES = {
     "references.csv": "The bibliography",
     "extractions.csv": "The extraction files as one table (one row per effect or narrative record)",
 }
-PRIMARY_KEYS = {"effects.csv": ["study", "effect_id"], "pooled.csv": ["analysis_id"],
-                "certainty.csv": ["analysis_id"],
-                "references.csv": ["key"]}
+PRIMARY_KEYS = {
+    "effects.csv": ["study", "effect_id"],
+    "pooled.csv": ["analysis_id"],
+    "certainty.csv": ["analysis_id"],
+    "references.csv": ["key"],
+}
 # Columns that hold identifiers or codes even when every value looks like a number.
-TEXT_COLUMNS = {"study", "effect_id", "sample", "construct", "analysis_id", "country", "key",
-                "volume", "number", "pages", "doi", "note"}
+TEXT_COLUMNS = {
+    "study",
+    "effect_id",
+    "sample",
+    "construct",
+    "analysis_id",
+    "country",
+    "key",
+    "volume",
+    "number",
+    "pages",
+    "doi",
+    "note",
+}
 _INTEGER = re.compile(r"^-?\d+$")
 
 
@@ -380,8 +418,11 @@ def table_schema(name: str, rows: list[dict[str, str]], header: list[str]) -> di
     described = DESCRIPTIONS.get(name, {})
     fields = []
     for column in header:
-        field = {"name": column, "type": infer_type(column, [r.get(column, "") for r in rows]),
-                 "description": described.get(column, column.replace("_", " ") + ".")}
+        field = {
+            "name": column,
+            "type": infer_type(column, [r.get(column, "") for r in rows]),
+            "description": described.get(column, column.replace("_", " ") + "."),
+        }
         fields.append(field)
     schema: dict = {"fields": fields, "missingValues": [""]}
     if name in PRIMARY_KEYS and all(k in header for k in PRIMARY_KEYS[name]):
@@ -404,8 +445,7 @@ def _csv_header(path: Path) -> list[str]:
         return next(iter(csv.reader(handle)), [])
 
 
-def datapackage(folder: Path, cff: dict, version: str, created: str,
-                extraction_schema_: dict) -> dict:
+def datapackage(folder: Path, cff: dict, version: str, created: str, extraction_schema_: dict) -> dict:
     """The Frictionless Data Package descriptor of a release folder (tables only)."""
     resources = []
     for name in sorted(p.name for p in folder.glob("*.csv")):
@@ -415,20 +455,23 @@ def datapackage(folder: Path, cff: dict, version: str, created: str,
         else:
             schema = table_schema(name, changes.read_rows(path), _csv_header(path))
         if name in ("effects.csv", "extractions.csv") and (folder / "references.csv").is_file():
-            schema["foreignKeys"] = [{"fields": "study",
-                                      "reference": {"resource": "references", "fields": "key"}}]
-        resources.append({
-            "name": name[:-4],
-            "path": name,
-            "title": TABLE_TITLES.get(name, name),
-            "profile": "tabular-data-resource",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "bytes": path.stat().st_size,
-            "hash": f"sha256:{sha256_file(path)}",
-            "schema": schema,
-        })
+            schema["foreignKeys"] = [
+                {"fields": "study", "reference": {"resource": "references", "fields": "key"}}
+            ]
+        resources.append(
+            {
+                "name": name[:-4],
+                "path": name,
+                "title": TABLE_TITLES.get(name, name),
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "bytes": path.stat().st_size,
+                "hash": f"sha256:{sha256_file(path)}",
+                "schema": schema,
+            }
+        )
     licence = str(cff.get("license", ""))
     return {
         "profile": "tabular-data-package",
@@ -439,10 +482,16 @@ def datapackage(folder: Path, cff: dict, version: str, created: str,
         "created": created,
         "keywords": list(cff.get("keywords", [])),
         "licenses": [{"name": licence, "path": f"https://spdx.org/licenses/{licence}.html"}]
-        if licence else [],
-        "contributors": [{"title": a.get("name") or " ".join(
-            str(a[k]) for k in ("given-names", "family-names") if a.get(k)), "role": "author"}
-            for a in cff.get("authors", [])],
+        if licence
+        else [],
+        "contributors": [
+            {
+                "title": a.get("name")
+                or " ".join(str(a[k]) for k in ("given-names", "family-names") if a.get(k)),
+                "role": "author",
+            }
+            for a in cff.get("authors", [])
+        ],
         "resources": resources,
     }
 
@@ -482,8 +531,9 @@ def _tool_versions() -> dict[str, str]:
     return tools
 
 
-def provenance(tree: Path, version: str, commit: str, epoch: int, previous: str | None,
-               fingerprint: str) -> dict:
+def provenance(
+    tree: Path, version: str, commit: str, epoch: int, previous: str | None, fingerprint: str
+) -> dict:
     """What the release was built from: commit, inputs (sha256), settings, software."""
     import yaml
 
@@ -517,29 +567,44 @@ def provenance(tree: Path, version: str, commit: str, epoch: int, previous: str 
 def build_environment(tree: Path, epoch: int) -> dict[str, str]:
     """The environment of a release build: fixed time, zone, locale and hash seed."""
     env = dict(os.environ)
-    env.update({
-        "SOURCE_DATE_EPOCH": str(epoch),
-        # The clone's own analysis package, not an editable install of another work tree.
-        "PYTHONPATH": os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        "TZ": "UTC",
-        "LC_ALL": "C.UTF-8",
-        "PYTHONHASHSEED": "0",  # set and dict-of-set orders; see the README
-    })
+    env.update(
+        {
+            "SOURCE_DATE_EPOCH": str(epoch),
+            # The clone's own analysis package, not an editable install of another work tree.
+            "PYTHONPATH": os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "TZ": "UTC",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONHASHSEED": "0",  # set and dict-of-set orders; see the README
+        }
+    )
     return env
 
 
 def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
     """The project's Snakemake workflow in ``tree``, results in tree/results."""
     targets = [f"results/{path}" for path in WORKFLOW_OUTPUTS]
-    command = [sys.executable, "-m", "snakemake", "--cores", str(cores), *targets,
-               "--config", "results_dir=results"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(cores),
+        *targets,
+        "--config",
+        "results_dir=results",
+    ]
     with open(log, "w", encoding="utf-8") as handle:
-        done = subprocess.run(command, cwd=tree, env=build_environment(tree, epoch),
-                              stdout=handle, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            command,
+            cwd=tree,
+            env=build_environment(tree, epoch),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if done.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
-        raise ReleaseError("The workflow failed in the release build (log: "
-                           f"{log}):\n" + "\n".join(tail))
+        raise ReleaseError(f"The workflow failed in the release build (log: {log}):\n" + "\n".join(tail))
 
 
 def clone(repo: Path, commit: str, tree: Path) -> None:
@@ -565,10 +630,14 @@ def certainty_rows(results: Path) -> list[dict] | None:
         from analysis import brief
         from analysis.io import read_table
 
-        graded = brief.analyses(read_table(results / "pooled.csv"), read_table(results / "units.csv"),
-                                read_table(results / "studies.csv"))
-        rows = [{"analysis_id": a.id, "certainty": a.rating.level, "downgrades": a.rating.reasons}
-                for a in graded]
+        graded = brief.analyses(
+            read_table(results / "pooled.csv"),
+            read_table(results / "units.csv"),
+            read_table(results / "studies.csv"),
+        )
+        rows = [
+            {"analysis_id": a.id, "certainty": a.rating.level, "downgrades": a.rating.reasons} for a in graded
+        ]
     except Exception:  # noqa: BLE001 - an optional part of CHANGES.md, never a failed release
         return None
     return sorted(rows, key=lambda r: r["analysis_id"])
@@ -588,18 +657,25 @@ def release_changes(out: Path, previous_folder: Path | None, version: str) -> st
     new_certainty = out / "certainty.csv"
     old_certainty = previous_folder / "certainty.csv" if previous_folder else None
     if old is not None and new_certainty.is_file() and old_certainty and old_certainty.is_file():
-        new = changes.ReleaseTables(new.extractions, with_certainty(
-            new.pooled, changes.read_rows(new_certainty)), new.references)
-        old = changes.ReleaseTables(old.extractions, with_certainty(
-            old.pooled, changes.read_rows(old_certainty)), old.references)
+        new = changes.ReleaseTables(
+            new.extractions, with_certainty(new.pooled, changes.read_rows(new_certainty)), new.references
+        )
+        old = changes.ReleaseTables(
+            old.extractions, with_certainty(old.pooled, changes.read_rows(old_certainty)), old.references
+        )
     elif not new_certainty.is_file():
-        note = ("Certainty (GRADE) changes are not listed: this commit's brief module could not "
-                "rate the analyses.")
+        note = (
+            "Certainty (GRADE) changes are not listed: this commit's brief module could not "
+            "rate the analyses."
+        )
     elif old is not None:
-        note = (f"Certainty (GRADE) changes are not listed: v{previous_folder.name[1:]} has no "
-                "certainty.csv to compare with; from this release on they are.")
-    return changes.changes_markdown(version, new, old,
-                                    previous_folder.name[1:] if previous_folder else None, note)
+        note = (
+            f"Certainty (GRADE) changes are not listed: v{previous_folder.name[1:]} has no "
+            "certainty.csv to compare with; from this release on they are."
+        )
+    return changes.changes_markdown(
+        version, new, old, previous_folder.name[1:] if previous_folder else None, note
+    )
 
 
 def assemble(tree: Path, out: Path, version: tuple[int, int, int], commit: str, epoch: int) -> None:
@@ -639,13 +715,21 @@ def assemble(tree: Path, out: Path, version: tuple[int, int, int], commit: str, 
     fingerprint = build_provenance.fingerprint(inputs, {k: config[k] for k in SETTINGS})
     previous = previous_folder.name[1:] if previous_folder else None
     record = provenance(tree, text, commit, epoch, previous, fingerprint)
-    write_text_atomic(out / "provenance.json",
-                      json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(
+        out / "provenance.json", json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
     write_text_atomic(out / "SHA256SUMS", sha256sums(out))
 
 
-def build_release(repo: Path, commit: str, version: tuple[int, int, int], out: Path, *,
-                  cores: int = 2, keep: Path | None = None) -> float:
+def build_release(
+    repo: Path,
+    commit: str,
+    version: tuple[int, int, int],
+    out: Path,
+    *,
+    cores: int = 2,
+    keep: Path | None = None,
+) -> float:
     """Clone ``commit`` of ``repo``, run the workflow, write the release folder ``out``.
 
     The folder is assembled by the clone's own ``analysis.release`` (so a release is a
@@ -660,11 +744,25 @@ def build_release(repo: Path, commit: str, version: tuple[int, int, int], out: P
         epoch = int(git(tree, "log", "-1", "--format=%ct", commit))
         log = Path(tmp) / "workflow.log"
         run_workflow(tree, epoch, cores, log)
-        command = [sys.executable, "-m", "analysis.release", version_text(version),
-                   "--assemble", str(out), "--commit", commit]
+        command = [
+            sys.executable,
+            "-m",
+            "analysis.release",
+            version_text(version),
+            "--assemble",
+            str(out),
+            "--commit",
+            commit,
+        ]
         with open(log, "a", encoding="utf-8") as handle:
-            done = subprocess.run(command, cwd=tree, env=build_environment(tree, epoch),
-                                  stdout=handle, stderr=subprocess.STDOUT, check=False)
+            done = subprocess.run(
+                command,
+                cwd=tree,
+                env=build_environment(tree, epoch),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         if done.returncode != 0:
             tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
             raise ReleaseError("Assembling the release folder failed:\n" + "\n".join(tail))
@@ -680,8 +778,10 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
     commit = git(repo, "rev-parse", "HEAD")
     target = repo / RELEASES / f"v{text}"
     if tag and not git(repo, "var", "GIT_COMMITTER_IDENT", check=False):
-        raise ReleaseError("git does not know who is tagging: set `git config user.name` and "
-                           "`git config user.email`, then release.")
+        raise ReleaseError(
+            "git does not know who is tagging: set `git config user.name` and "
+            "`git config user.email`, then release."
+        )
     print(f"Building release v{text} from commit {commit[:12]} (a clean clone of HEAD)...", flush=True)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         staged = Path(tmp) / f"v{text}"
@@ -694,12 +794,16 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
     if tag:
         git(repo, "tag", "--annotate", f"v{text}", "--message", f"Evidence brief v{text}", commit)
     if not (target / "certainty.csv").is_file():
-        print("Note: no certainty.csv (analysis.brief.analyses could not rate the analyses), so "
-              "CHANGES.md lists no certainty changes.")
+        print(
+            "Note: no certainty.csv (analysis.brief.analyses could not rate the analyses), so "
+            "CHANGES.md lists no certainty changes."
+        )
     files = len(list(target.iterdir()))
     rel = target.relative_to(repo)
-    print(f"Release v{text}: {rel}/ ({files} files, built in {seconds:.0f} s)"
-          + (f", tagged v{text} on {commit[:12]}." if tag else " (not tagged)."))
+    print(
+        f"Release v{text}: {rel}/ ({files} files, built in {seconds:.0f} s)"
+        + (f", tagged v{text} on {commit[:12]}." if tag else " (not tagged).")
+    )
     print("Check it (sha256sum -c SHA256SUMS inside the folder), then commit and publish it:")
     print(f"    git add {rel} && git commit -m 'Release v{text}'")
     print(f"    git push && git push origin v{text}")
@@ -718,8 +822,13 @@ def verify_release(repo: Path, version_arg: str, *, cores: int = 2) -> list[str]
         rebuilt = Path(tmp) / "rebuilt"
         build_release(repo, commit, version, rebuilt, cores=cores)
         names = sorted({p.name for p in folder.iterdir()} | {p.name for p in rebuilt.iterdir()})
-        return [n for n in names if not (folder / n).is_file() or not (rebuilt / n).is_file()
-                or sha256_file(folder / n) != sha256_file(rebuilt / n)]
+        return [
+            n
+            for n in names
+            if not (folder / n).is_file()
+            or not (rebuilt / n).is_file()
+            or sha256_file(folder / n) != sha256_file(rebuilt / n)
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -728,8 +837,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the git work tree")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--no-tag", action="store_true", help="do not create the git tag")
-    parser.add_argument("--verify", action="store_true",
-                        help="rebuild the release's commit and compare every file with the folder")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="rebuild the release's commit and compare every file with the folder",
+    )
     parser.add_argument("--assemble", type=Path, help=argparse.SUPPRESS)  # inside a build tree
     parser.add_argument("--commit", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -748,8 +860,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         make_release(repo, args.version, cores=args.cores, tag=not args.no_tag)
     except ReleaseError as err:
-        print(f"release refused: {err}" if "\n" not in str(err) else f"release failed: {err}",
-              file=sys.stderr)
+        print(
+            f"release refused: {err}" if "\n" not in str(err) else f"release failed: {err}", file=sys.stderr
+        )
         return 1
     return 0
 

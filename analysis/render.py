@@ -46,11 +46,29 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
     """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
     with scratch(html.parent, ".render-html.tmp") as tmp:
         out = Path(tmp) / "brief.html"
-        _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "html5",
-              "--standalone", "--embed-resources", "--mathml", "--citeproc",
-              f"--bibliography={bib.resolve()}", f"--css={css.resolve()}",
-              "--toc", "--toc-depth=2", "--section-divs",
-              f"--resource-path={qmd.parent.resolve()}", "--output", str(out)], cwd=qmd.parent)
+        _run(
+            [
+                pandoc_path(),
+                str(qmd.resolve()),
+                "--from",
+                "markdown",
+                "--to",
+                "html5",
+                "--standalone",
+                "--embed-resources",
+                "--mathml",
+                "--citeproc",
+                f"--bibliography={bib.resolve()}",
+                f"--css={css.resolve()}",
+                "--toc",
+                "--toc-depth=2",
+                "--section-divs",
+                f"--resource-path={qmd.parent.resolve()}",
+                "--output",
+                str(out),
+            ],
+            cwd=qmd.parent,
+        )
         write_bytes_atomic(html, out.read_bytes())
 
 
@@ -62,9 +80,24 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
 
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
-        _run([pandoc_path(), str(qmd.resolve()), "--from", "markdown", "--to", "typst",
-              "--standalone", "--citeproc", f"--bibliography={bib.resolve()}",
-              "--toc", "--toc-depth=2", "--output", str(typ)], cwd=qmd.parent)
+        _run(
+            [
+                pandoc_path(),
+                str(qmd.resolve()),
+                "--from",
+                "markdown",
+                "--to",
+                "typst",
+                "--standalone",
+                "--citeproc",
+                f"--bibliography={bib.resolve()}",
+                "--toc",
+                "--toc-depth=2",
+                "--output",
+                str(typ),
+            ],
+            cwd=qmd.parent,
+        )
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
@@ -78,8 +111,9 @@ def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int) -> None:
     import os
 
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
-    done = subprocess.run(["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent,
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        ["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent, capture_output=True, text=True, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr.strip()}")
     produced = qmd.with_suffix(".html" if fmt == "html" else ".pdf")
@@ -91,8 +125,9 @@ def use_quarto(engine: str) -> bool:
     return engine == "quarto" or (engine == "auto" and shutil.which("quarto") is not None)
 
 
-def render_html(qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path,
-                *, epoch: int, engine: str = "auto") -> str:
+def render_html(
+    qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path, *, epoch: int, engine: str = "auto"
+) -> str:
     """Rule render_brief_html: ``qmd`` to self-contained HTML; return the engine used."""
     qmd, bib, css, html = map(Path, (qmd, bib, css, html))
     if use_quarto(engine):
@@ -102,8 +137,9 @@ def render_html(qmd: str | Path, bib: str | Path, css: str | Path, html: str | P
     return "pandoc"
 
 
-def render_pdf(qmd: str | Path, bib: str | Path, pdf: str | Path, *, epoch: int,
-               root: str | Path, engine: str = "auto") -> str:
+def render_pdf(
+    qmd: str | Path, bib: str | Path, pdf: str | Path, *, epoch: int, root: str | Path, engine: str = "auto"
+) -> str:
     """Rule render_brief_pdf: ``qmd`` to PDF through Typst; return the engine used."""
     qmd, bib, pdf, root = map(Path, (qmd, bib, pdf, root))
     if use_quarto(engine):
@@ -113,8 +149,17 @@ def render_pdf(qmd: str | Path, bib: str | Path, pdf: str | Path, *, epoch: int,
     return "pandoc"
 
 
-def render_brief(qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path,
-                 pdf: str | Path, *, epoch: int, root: str | Path, engine: str = "auto") -> str:
+def render_brief(
+    qmd: str | Path,
+    bib: str | Path,
+    css: str | Path,
+    html: str | Path,
+    pdf: str | Path,
+    *,
+    epoch: int,
+    root: str | Path,
+    engine: str = "auto",
+) -> str:
     """Both formats in one call; return the engine used ("quarto" or "pandoc")."""
     render_html(qmd, bib, css, html, epoch=epoch, engine=engine)
     return render_pdf(qmd, bib, pdf, epoch=epoch, root=root, engine=engine)

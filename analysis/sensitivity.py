@@ -36,14 +36,10 @@ def leave_one_out(
     """
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     keep = ~np.eye(len(y), dtype=bool)
-    return [
-        fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha) for row in keep
-    ]
+    return [fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha) for row in keep]
 
 
-def by_estimator(
-    y: np.ndarray, v: np.ndarray, *, ci_method: str, alpha: float
-) -> dict[str, MetaFit]:
+def by_estimator(y: np.ndarray, v: np.ndarray, *, ci_method: str, alpha: float) -> dict[str, MetaFit]:
     """The model under every estimator in ``meta.ESTIMATORS`` (same CI method)."""
     return {
         estimator: fit(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)

@@ -41,8 +41,7 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-def split_effects(effects_csv: str | Path, out_paths: list[str | Path],
-                  columns: list[str]) -> list[int]:
+def split_effects(effects_csv: str | Path, out_paths: list[str | Path], columns: list[str]) -> list[int]:
     """Write each shard's effects (only ``columns``, cells copied verbatim); return the row counts.
 
     Only the columns the analyses read are kept, so that a shard file stays

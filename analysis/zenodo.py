@@ -71,11 +71,13 @@ def check_cff(cff: dict) -> list[str]:
 
 def _creator(author: dict) -> dict | None:
     """One Zenodo creator from one CFF author (person or entity), as cffconvert does."""
+
     def has(key: str) -> bool:
         return author.get(key) not in (None, "")
 
-    family = " ".join(str(author[k]) for k in ("name-particle", "family-names", "name-suffix")
-                      if author.get(k) is not None)
+    family = " ".join(
+        str(author[k]) for k in ("name-particle", "family-names", "name-suffix") if author.get(k) is not None
+    )
     if has("given-names") and has("family-names"):
         name = f"{family}, {author['given-names']}"
     elif has("given-names"):

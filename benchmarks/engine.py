@@ -82,9 +82,7 @@ def main() -> None:
     rows = [("first fit in a fresh process (imports PyMARE)", "10", first)]
     for k in FIT_SIZES:
         y, v = simulate(k, rng)
-        seconds = best_time(
-            lambda y=y, v=v: meta.fit(y, v, estimator="REML", ci_method="knha", alpha=0.05)
-        )
+        seconds = best_time(lambda y=y, v=v: meta.fit(y, v, estimator="REML", ci_method="knha", alpha=0.05))
         rows.append(("`meta.fit` REML + KH", f"{k:,}", seconds))
     for cells, k in ((1, 10_000), (200, 50)):
         table = effects_table(cells, k, rng)

@@ -47,8 +47,15 @@ MARK = "synthetic benchmark data"
 Z_975 = 1.959963984540054
 
 THEMES = {"bonding": 0.30, "bridging": 0.25, "linking": 0.15, "education": 0.18, "workplace": 0.12}
-OUTCOMES = {"health": 0.25, "education": 0.20, "income": 0.15, "mobility": 0.15,
-            "employment": 0.12, "crime": 0.06, "other": 0.07}
+OUTCOMES = {
+    "health": 0.25,
+    "education": 0.20,
+    "income": 0.15,
+    "mobility": 0.15,
+    "employment": 0.12,
+    "crime": 0.06,
+    "other": 0.07,
+}
 # The metrics studies of each outcome report, and how often.
 OUTCOME_MEASURES = {
     "health": {"OR": 0.50, "RR": 0.15, "RD": 0.05, "ZCOR": 0.15, "SMD": 0.15},
@@ -72,14 +79,30 @@ MEASURE_FORMS = {
 }
 # Every (form, measure) pair of the contract; study i < len(ALL_FORMS) codes
 # its first effect in form i, so that even a 30-study corpus has each form.
-ALL_FORMS = [("yi_vi", "GEN"), ("yi_se", "SMD"), ("or_ci", "OR"), ("rr_ci", "RR"),
-             ("counts", "OR"), ("counts", "RR"), ("counts", "RD"), ("r_n", "ZCOR"),
-             ("t_n", "ZPCOR"), ("groups", "SMD"), ("groups", "MD"), ("d_n", "SMD")]
+ALL_FORMS = [
+    ("yi_vi", "GEN"),
+    ("yi_se", "SMD"),
+    ("or_ci", "OR"),
+    ("rr_ci", "RR"),
+    ("counts", "OR"),
+    ("counts", "RR"),
+    ("counts", "RD"),
+    ("r_n", "ZCOR"),
+    ("t_n", "ZPCOR"),
+    ("groups", "SMD"),
+    ("groups", "MD"),
+    ("d_n", "SMD"),
+]
 # Constructs split an analysis; only the network themes use them.
 CONSTRUCTS = {"": 0.85, "trust": 0.10, "network-size": 0.05}
 CONSTRUCT_THEMES = ("bonding", "bridging")
-DESIGNS = {"cohort": 0.35, "cross-sectional": 0.35, "rct": 0.08, "quasi-experimental": 0.10,
-           "ecological": 0.12}
+DESIGNS = {
+    "cohort": 0.35,
+    "cross-sectional": 0.35,
+    "rct": 0.08,
+    "quasi-experimental": 0.10,
+    "ecological": 0.12,
+}
 NARRATIVE_DESIGNS = ("qualitative", "review", "theory", "other")
 COUNTRIES = ["GB", "US", "DE", "NL", "SE", "NO", "FR", "CA", "AU", "DK", "FI", "XX"]
 N_EFFECTS = {1: 0.35, 2: 0.25, 3: 0.20, 4: 0.12, 5: 0.08}
@@ -189,12 +212,15 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
     rng = random.Random(f"{seed}:{index}")
     key = study_key(index)
     year = 1990 + rng.randrange(36)
-    authors = " and ".join(f"Author{rng.randrange(1, 500)}, {chr(65 + rng.randrange(26))}."
-                           for _ in range(rng.randint(1, 4)))
-    bib = (f"@article{{{key},\n  author = {{{authors}}},\n"
-           f"  title = {{Synthetic benchmark study {index}}},\n"
-           f"  journal = {{Synthetic Journal of Benchmarks}}, year = {{{year}}},\n"
-           f"  note = {{{MARK}}}\n}}\n")
+    authors = " and ".join(
+        f"Author{rng.randrange(1, 500)}, {chr(65 + rng.randrange(26))}." for _ in range(rng.randint(1, 4))
+    )
+    bib = (
+        f"@article{{{key},\n  author = {{{authors}}},\n"
+        f"  title = {{Synthetic benchmark study {index}}},\n"
+        f"  journal = {{Synthetic Journal of Benchmarks}}, year = {{{year}}},\n"
+        f"  note = {{{MARK}}}\n}}\n"
+    )
     countries = sorted(set(rng.choices(COUNTRIES, k=rng.randint(1, 2))))
     notes = f"{MARK} (benchmarks/generate.py, seed {seed}); not a real study"
     narrative = index in FORCED_NARRATIVE or (index >= 30 and rng.random() < P_NARRATIVE)
@@ -207,7 +233,7 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
             "status": "narrative",
             "kind": "context" if context else "study",
             "findings": f"Synthetic finding {index}: more social capital went with better outcomes "
-                        "in interviews; no poolable number is reported.",
+            "in interviews; no poolable number is reported.",
             "not_poolable": "synthetic narrative record (no effect size reported)",
             "themes": sorted(set(rng.choices(list(THEMES), k=2))),
             "outcomes": sorted(set(rng.choices(list(OUTCOMES), k=2))),
@@ -245,9 +271,12 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
         effect = {"id": f"effect-{j + 1}"}
         if multi:
             effect["sample"] = f"sample-{j % 2 + 1}"
-        effect.update(theme=theme, outcome=outcome,
-                      outcome_label=f"Synthetic {outcome} outcome {j + 1}",
-                      exposure=f"Synthetic {theme} social capital measure")
+        effect.update(
+            theme=theme,
+            outcome=outcome,
+            outcome_label=f"Synthetic {outcome} outcome {j + 1}",
+            exposure=f"Synthetic {theme} social capital measure",
+        )
         if construct:
             effect["construct"] = construct
         if reverse:
@@ -279,8 +308,10 @@ def _refuse_repository(out_dir: Path) -> None:
     out = out_dir.resolve()
     for protected in (ROOT / "extracted", ROOT / "references"):
         if out == protected or protected in out.parents or out in protected.parents:
-            raise ValueError(f"{out_dir} would put synthetic data in {protected}; "
-                             "write the corpus elsewhere (e.g. under /tmp)")
+            raise ValueError(
+                f"{out_dir} would put synthetic data in {protected}; "
+                "write the corpus elsewhere (e.g. under /tmp)"
+            )
 
 
 def write_study(index: int, seed: int, extracted_dir: Path, bib_path: Path) -> Path:
@@ -306,8 +337,10 @@ def generate(n_studies: int, seed: int, out_dir: str | Path) -> tuple[Path, Path
     extracted.mkdir(parents=True, exist_ok=True)
     for old in extracted.glob("*.yaml"):
         old.unlink()
-    entries = [f"% {MARK.capitalize()}: {n_studies} invented studies "
-               f"(benchmarks/generate.py, seed {seed}). Not real references.\n"]
+    entries = [
+        f"% {MARK.capitalize()}: {n_studies} invented studies "
+        f"(benchmarks/generate.py, seed {seed}). Not real references.\n"
+    ]
     for index in range(1, n_studies + 1):
         doc, bib = make_study(index, seed)
         (extracted / f"{doc['study']}.yaml").write_text(_dump(doc), encoding="utf-8")
@@ -325,8 +358,9 @@ def add_study(extracted_dir: str | Path, bib_path: str | Path, seed: int) -> Pat
     """
     extracted_dir = Path(extracted_dir)
     _refuse_repository(extracted_dir.parent)
-    indices = [int(m.group(1)) for p in extracted_dir.glob("syn*.yaml")
-               if (m := re.fullmatch(r"syn(\d+)", p.stem))]
+    indices = [
+        int(m.group(1)) for p in extracted_dir.glob("syn*.yaml") if (m := re.fullmatch(r"syn(\d+)", p.stem))
+    ]
     index = max(indices, default=0) + 1
     while make_study(index, seed)[0]["status"] != "coded":
         index += 1
@@ -358,7 +392,7 @@ def edit_effect(extracted_dir: str | Path, index: int = 1) -> Path:
     """Edit the first effect of the first coded study from ``index`` on; return its file."""
     extracted_dir = Path(extracted_dir)
     _refuse_repository(extracted_dir.parent)
-    for path in sorted(extracted_dir.glob("syn*.yaml"))[index - 1:]:
+    for path in sorted(extracted_dir.glob("syn*.yaml"))[index - 1 :]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         if doc.get("effects"):
             _nudge(doc["effects"][0])

@@ -49,8 +49,12 @@ from benchmarks import generate as gen  # noqa: E402 (after the path set-up)
 BEGIN = "<!-- BEGIN MEASURED (written by benchmarks/run.py) -->"
 END = "<!-- END MEASURED -->"
 SCENARIOS = ("cold", "noop", "add", "edit")
-SCENARIO_NAMES = {"cold": "cold build", "noop": "no-op rebuild", "add": "add one study",
-                  "edit": "edit one effect"}
+SCENARIO_NAMES = {
+    "cold": "cold build",
+    "noop": "no-op rebuild",
+    "add": "add one study",
+    "edit": "edit one effect",
+}
 # One run may not take longer than this (a 10,000-study cold build takes ~2 min).
 RUN_TIMEOUT = 1800
 # Peak memory is sampled this often; jobs last seconds, so a peak is not missed.
@@ -60,8 +64,15 @@ POLL_SECONDS = 0.05
 def snakemake_command(extracted: Path | str, bib: Path | str, results: Path | str) -> list[str]:
     """`make brief`'s command (`.venv/bin/snakemake --cores 2`) with the contract's --config."""
     snakemake = Path(sys.executable).parent / "snakemake"
-    return [str(snakemake), "--cores", "2", "--config", f"extracted_dir={extracted}",
-            f"bibliography={bib}", f"results_dir={results}"]
+    return [
+        str(snakemake),
+        "--cores",
+        "2",
+        "--config",
+        f"extracted_dir={extracted}",
+        f"bibliography={bib}",
+        f"results_dir={results}",
+    ]
 
 
 def shown(command: list[str]) -> str:
@@ -94,8 +105,9 @@ def run_snakemake(command: list[str]) -> dict:
     start = time.perf_counter()
     # Jobs import `analysis` from this checkout (also when it is a copy of the repository).
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     watched = psutil.Process(proc.pid)
     peak = [0]
     done = threading.Event()
@@ -117,8 +129,13 @@ def run_snakemake(command: list[str]) -> dict:
     poller.join()
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake failed ({proc.returncode}):\n{output[-5000:]}")
-    return {"seconds": wall, "peak_rss_mb": peak[0] / 2**20, "load_before": load,
-            "jobs": parse_jobs(output), "output": output}
+    return {
+        "seconds": wall,
+        "peak_rss_mb": peak[0] / 2**20,
+        "load_before": load,
+        "jobs": parse_jobs(output),
+        "output": output,
+    }
 
 
 def parse_jobs(output: str) -> list[dict]:
@@ -170,6 +187,7 @@ def benchmark_rss(job: dict) -> float | None:
 
 def corpus_size(results: Path) -> dict:
     """Studies, effects and analyses of a built corpus (from its CSV outputs)."""
+
     def rows(name: str) -> int:
         path = results / name
         if not path.is_file():
@@ -180,11 +198,14 @@ def corpus_size(results: Path) -> dict:
             return sum(1 for _ in csv.DictReader(handle))
 
     figures = results / "figures"
-    return {"studies": rows("studies.csv"), "effects": rows("effects.csv"),
-            "analyses": rows("pooled.csv"),
-            "figures": len(list(figures.glob("*.svg"))) if figures.is_dir() else 0,
-            "brief_html_mb": _mb(results / "brief" / "brief.html"),
-            "brief_pdf_mb": _mb(results / "brief" / "brief.pdf")}
+    return {
+        "studies": rows("studies.csv"),
+        "effects": rows("effects.csv"),
+        "analyses": rows("pooled.csv"),
+        "figures": len(list(figures.glob("*.svg"))) if figures.is_dir() else 0,
+        "brief_html_mb": _mb(results / "brief" / "brief.html"),
+        "brief_pdf_mb": _mb(results / "brief" / "brief.pdf"),
+    }
 
 
 def _mb(path: Path) -> float:
@@ -195,8 +216,15 @@ def record(run: dict) -> dict:
     """A run without its full output, with each job's benchmark time."""
     jobs = []
     for job in run["jobs"]:
-        jobs.append({"job": job_name(job), "rule": job["rule"], "reason": job.get("reason", ""),
-                     "seconds": benchmark_seconds(job), "max_rss_mb": benchmark_rss(job)})
+        jobs.append(
+            {
+                "job": job_name(job),
+                "rule": job["rule"],
+                "reason": job.get("reason", ""),
+                "seconds": benchmark_seconds(job),
+                "max_rss_mb": benchmark_rss(job),
+            }
+        )
     return {k: v for k, v in run.items() if k not in ("jobs", "output")} | {"jobs": jobs}
 
 
@@ -220,8 +248,7 @@ def bench_corpus(n: int, repeat: int, seed: int, work: Path) -> dict:
     print(f"  {runs['add']['seconds']:.1f} s; edit {edited.name}", flush=True)
     runs["edit"] = record(run_snakemake(command))
     print(f"  {runs['edit']['seconds']:.1f} s", flush=True)
-    return {"n": n, "repeat": repeat, "size": size, "runs": runs,
-            "command": shown(command)}
+    return {"n": n, "repeat": repeat, "size": size, "runs": runs, "command": shown(command)}
 
 
 def bench_seed(repeat: int, work: Path) -> dict:
@@ -233,8 +260,13 @@ def bench_seed(repeat: int, work: Path) -> dict:
     cold = record(run_snakemake(command))
     noop = record(run_snakemake(command))
     print(f"  {cold['seconds']:.1f} s, no-op {noop['seconds']:.1f} s", flush=True)
-    return {"n": "seed", "repeat": repeat, "size": corpus_size(results),
-            "runs": {"cold": cold, "noop": noop}, "command": shown(command)}
+    return {
+        "n": "seed",
+        "repeat": repeat,
+        "size": corpus_size(results),
+        "runs": {"cold": cold, "noop": noop},
+        "command": shown(command),
+    }
 
 
 def machine() -> dict:
@@ -247,11 +279,18 @@ def machine() -> dict:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal"):
             mem_kb = int(line.split()[1])
-    snakemake = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--version"],
-                               capture_output=True, text=True).stdout.strip()
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kb / 2**20, 1),
-            "python": platform.python_version(), "snakemake": snakemake,
-            "os": platform.platform(), "kernel": platform.release()}
+    snakemake = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "snakemake": snakemake,
+        "os": platform.platform(),
+        "kernel": platform.release(),
+    }
 
 
 def engine_timings() -> str:
@@ -259,8 +298,9 @@ def engine_timings() -> str:
     if not script.is_file():
         return "benchmarks/engine.py is absent: no engine timings."
     print("engine timings (benchmarks/engine.py)", flush=True)
-    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT
+    )
     if done.returncode != 0:
         return f"benchmarks/engine.py failed:\n\n```\n{done.stderr[-2000:]}\n```"
     return done.stdout.strip()
@@ -282,43 +322,55 @@ def _fmt_spread(values: list[float], digits: int = 1) -> str:
     return f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def summarise(corpora: list[dict], seed_runs: list[dict], engine: str, info: dict,
-              args: argparse.Namespace) -> str:
+def summarise(
+    corpora: list[dict], seed_runs: list[dict], engine: str, info: dict, args: argparse.Namespace
+) -> str:
     lines = [BEGIN, ""]
-    lines += ["### Machine", "",
-              f"- {info['nproc']} cores: {info['cpu']}; {info['ram_gib']} GiB RAM; {info['os']}",
-              f"- Python {info['python']}, Snakemake {info['snakemake']}",
-              f"- measured {time.strftime('%Y-%m-%d')}; load average before each run is in "
-              "the JSON (other processes shared the machine)", ""]
+    lines += [
+        "### Machine",
+        "",
+        f"- {info['nproc']} cores: {info['cpu']}; {info['ram_gib']} GiB RAM; {info['os']}",
+        f"- Python {info['python']}, Snakemake {info['snakemake']}",
+        f"- measured {time.strftime('%Y-%m-%d')}; load average before each run is in "
+        "the JSON (other processes shared the machine)",
+        "",
+    ]
     by_n: dict = {}
     for corpus in corpora:
         by_n.setdefault(corpus["n"], []).append(corpus)
-    lines += ["### Whole workflow (`make brief`'s command), seconds", "",
-              "Median of the repeats (min-max in brackets). Peak memory: the Snakemake "
-              "process tree's summed RSS, largest over the four runs.", "",
-              "| corpus | studies / effects / analyses | repeats | cold build | no-op | "
-              "add one study | (% of cold) | edit one effect | peak memory (MiB) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "### Whole workflow (`make brief`'s command), seconds",
+        "",
+        "Median of the repeats (min-max in brackets). Peak memory: the Snakemake "
+        "process tree's summed RSS, largest over the four runs.",
+        "",
+        "| corpus | studies / effects / analyses | repeats | cold build | no-op | "
+        "add one study | (% of cold) | edit one effect | peak memory (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for corpus_runs in ([seed_runs] if seed_runs else []) + list(by_n.values()):
         first = corpus_runs[0]
         label = "seed (extracted/, references/)" if first["n"] == "seed" else f"N = {first['n']:,}"
         size = first["size"]
-        times = {s: [c["runs"][s]["seconds"] for c in corpus_runs if s in c["runs"]]
-                 for s in SCENARIOS}
+        times = {s: [c["runs"][s]["seconds"] for c in corpus_runs if s in c["runs"]] for s in SCENARIOS}
         peaks = [max(r["peak_rss_mb"] for r in c["runs"].values()) for c in corpus_runs]
         share = [a / c * 100 for a, c in zip(times["add"], times["cold"])]
         lines.append(
             f"| {label} | {size['studies']:,} / {size['effects']:,} / {size['analyses']:,} | "
             f"{len(corpus_runs)} | {_fmt_spread(times['cold'])} | {_fmt_spread(times['noop'])} | "
             f"{_fmt_spread(times['add'])} | {_fmt_spread(share, 0)} | {_fmt_spread(times['edit'])} | "
-            f"{_median(peaks):.0f} |")
+            f"{_median(peaks):.0f} |"
+        )
     lines.append("")
     # Per-job times.
     for scenario in ("cold", "add", "edit"):
-        lines += [f"### Time of each job: {SCENARIO_NAMES[scenario]} (median s, from the "
-                  "`benchmark:` files)", ""]
-        columns = [c for c in ([seed_runs] if seed_runs else []) + list(by_n.values())
-                   if scenario in c[0]["runs"]]
+        lines += [
+            f"### Time of each job: {SCENARIO_NAMES[scenario]} (median s, from the `benchmark:` files)",
+            "",
+        ]
+        columns = [
+            c for c in ([seed_runs] if seed_runs else []) + list(by_n.values()) if scenario in c[0]["runs"]
+        ]
         names: list[str] = []
         for corpus_runs in columns:
             for job in corpus_runs[0]["runs"][scenario]["jobs"]:
@@ -329,33 +381,49 @@ def summarise(corpora: list[dict], seed_runs: list[dict], engine: str, info: dic
         for name in names:
             cells = [f"`{name}`"]
             for corpus_runs in columns:
-                values = [j["seconds"] for c in corpus_runs for j in c["runs"][scenario]["jobs"]
-                          if j["job"] == name and j["seconds"] is not None]
+                values = [
+                    j["seconds"]
+                    for c in corpus_runs
+                    for j in c["runs"][scenario]["jobs"]
+                    if j["job"] == name and j["seconds"] is not None
+                ]
                 ran = any(j["job"] == name for c in corpus_runs for j in c["runs"][scenario]["jobs"])
                 cells.append(f"{_median(values):.1f}" if values else ("ran" if ran else "-"))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     # Which jobs re-ran.
-    lines += ["### Jobs that ran in each rebuild (first repeat; `-` = none)", "",
-              "| corpus | no-op | add one study | edit one effect |", "|---|---|---|---|"]
+    lines += [
+        "### Jobs that ran in each rebuild (first repeat; `-` = none)",
+        "",
+        "| corpus | no-op | add one study | edit one effect |",
+        "|---|---|---|---|",
+    ]
     for corpus_runs in by_n.values():
         runs = corpus_runs[0]["runs"]
         cells = [", ".join(j["job"] for j in runs[s]["jobs"]) or "-" for s in ("noop", "add", "edit")]
         lines.append(f"| N = {corpus_runs[0]['n']:,} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines += ["### Size of the outputs", "", "| corpus | figures (SVG) | brief.html (MB) | brief.pdf (MB) |",
-              "|---|---|---|---|"]
+    lines += [
+        "### Size of the outputs",
+        "",
+        "| corpus | figures (SVG) | brief.html (MB) | brief.pdf (MB) |",
+        "|---|---|---|---|",
+    ]
     for corpus_runs in ([seed_runs] if seed_runs else []) + list(by_n.values()):
         size = corpus_runs[0]["size"]
         label = "seed" if corpus_runs[0]["n"] == "seed" else f"N = {corpus_runs[0]['n']:,}"
-        lines.append(f"| {label} | {size['figures']} | {size['brief_html_mb']:.1f} | "
-                     f"{size['brief_pdf_mb']:.1f} |")
+        lines.append(
+            f"| {label} | {size['figures']} | {size['brief_html_mb']:.1f} | {size['brief_pdf_mb']:.1f} |"
+        )
     lines.append("")
-    lines += ["### Commands", "", "```",
-              "# this harness (writes the tables above and the raw JSON)",
-              "$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]]),
-              "# each run, for a corpus generated by `benchmarks/generate.py N DIR --seed "
-              f"{args.seed}`:"]
+    lines += [
+        "### Commands",
+        "",
+        "```",
+        "# this harness (writes the tables above and the raw JSON)",
+        "$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]]),
+        f"# each run, for a corpus generated by `benchmarks/generate.py N DIR --seed {args.seed}`:",
+    ]
     commands = {c["command"] for c in corpora[:1]} | {c["command"] for c in seed_runs[:1]}
     lines += [f"$ {c}" for c in sorted(commands)] + ["```", ""]
     if engine:
@@ -379,21 +447,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[30, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--large-repeats", type=int, default=1,
-                        help="repeats for N >= 10,000 (a cold build there takes minutes)")
+    parser.add_argument(
+        "--large-repeats",
+        type=int,
+        default=1,
+        help="repeats for N >= 10,000 (a cold build there takes minutes)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/evidence-bench"))
     parser.add_argument("--no-seed", action="store_true", help="skip the seed corpus")
     parser.add_argument("--no-engine", action="store_true", help="skip benchmarks/engine.py")
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="raw results (default: WORK/results.json)")
+    parser.add_argument("--json", type=Path, default=None, help="raw results (default: WORK/results.json)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     info = machine()
     seed_runs = [] if args.no_seed else [bench_seed(r, args.work) for r in range(args.repeats)]
-    corpora = [bench_corpus(n, r, args.seed, args.work) for n in args.sizes
-               for r in range(args.repeats if n < 10_000 else args.large_repeats)]
+    corpora = [
+        bench_corpus(n, r, args.seed, args.work)
+        for n in args.sizes
+        for r in range(args.repeats if n < 10_000 else args.large_repeats)
+    ]
     engine = "" if args.no_engine else engine_timings()
     raw = {"machine": info, "seed": seed_runs, "corpora": corpora, "engine": engine}
     json_path = args.json or args.work / "results.json"

@@ -19,12 +19,12 @@ rule correlate_atlas_counties:
         results("logs", "correlate_atlas_counties.log"),
     benchmark:
         results("benchmarks", "correlate_atlas_counties.tsv")
-    params:
-        sha256=config["atlas"]["sha256"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
+    params:
+        sha256=config["atlas"]["sha256"],
     script:
         "../analysis/scripts/atlas_county.py"
 
@@ -41,12 +41,12 @@ rule derive_atlas_effects:
         results("logs", "derive_atlas_effects.log"),
     benchmark:
         results("benchmarks", "derive_atlas_effects.tsv")
-    params:
-        sha256=config["atlas"]["sha256"],
-        min_counties=config["atlas"]["min_counties"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
+    params:
+        sha256=config["atlas"]["sha256"],
+        min_counties=config["atlas"]["min_counties"],
     script:
         "../analysis/scripts/atlas_states.py"

@@ -29,6 +29,12 @@ rule write_brief_source:
         qmd=results("brief", "brief.qmd"),
     log:
         results("logs", "write_brief_source.log"),
+    benchmark:
+        results("benchmarks", "write_brief_source.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
     params:
         extracted_dir=EXTRACTED,
         build=build_info(),
@@ -39,12 +45,6 @@ rule write_brief_source:
             "alpha": config["alpha"],
         },
         software=_SOFTWARE,
-    benchmark:
-        results("benchmarks", "write_brief_source.tsv")
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=15,
     script:
         "../analysis/scripts/write_brief_source.py"
 
@@ -62,12 +62,12 @@ rule render_brief_html:
         results("logs", "render_brief_html.log"),
     benchmark:
         results("benchmarks", "render_brief_html.tsv")
-    params:
-        epoch=build_info()["epoch"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        epoch=build_info()["epoch"],
     script:
         "../analysis/scripts/render_brief_html.py"
 
@@ -84,11 +84,11 @@ rule render_brief_pdf:
         results("logs", "render_brief_pdf.log"),
     benchmark:
         results("benchmarks", "render_brief_pdf.tsv")
-    params:
-        epoch=build_info()["epoch"],
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        epoch=build_info()["epoch"],
     script:
         "../analysis/scripts/render_brief_pdf.py"

@@ -10,14 +10,14 @@ rule parse_bibliography:
         bib=results("references.bib"),
     log:
         results("logs", "parse_bibliography.log"),
-    params:
-        bibliography=BIBLIOGRAPHY,
     benchmark:
         results("benchmarks", "parse_bibliography.tsv")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=15,
+    params:
+        bibliography=BIBLIOGRAPHY,
     script:
         "../analysis/scripts/parse_bibliography.py"
 
@@ -35,11 +35,11 @@ rule convert_effects:
         results("logs", "convert_effects.log"),
     benchmark:
         results("benchmarks", "convert_effects.tsv")
-    params:
-        extracted_dir=EXTRACTED,
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        extracted_dir=EXTRACTED,
     script:
         "../analysis/scripts/convert_effects.py"

@@ -31,15 +31,15 @@ rule pool_analyses:
         results("logs", "pool_analyses.log"),
     benchmark:
         results("benchmarks", "pool_analyses.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         estimator=config["estimator"],
         ci_method=config["ci_method"],
         rho=config["rho"],
         alpha=config["alpha"],
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
     script:
         "../analysis/scripts/pool_analyses.py"
 
@@ -49,7 +49,10 @@ checkpoint split_effects:
         effects=results("effects.csv"),
         code=analysis_code("shards", "pooling", "io"),
     output:
-        expand(results("sensitivity", "shards", "effects-{shard}.csv"), shard=SENSITIVITY_SHARDS),
+        expand(
+            results("sensitivity", "shards", "effects-{shard}.csv"),
+            shard=SENSITIVITY_SHARDS,
+        ),
     log:
         results("logs", "split_effects.log"),
     benchmark:
@@ -78,15 +81,15 @@ rule run_sensitivity:
         results("logs", "run_sensitivity-{shard}.log"),
     benchmark:
         results("benchmarks", "run_sensitivity-{shard}.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         estimator=config["estimator"],
         ci_method=config["ci_method"],
         rho=config["rho"],
         alpha=config["alpha"],
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
     script:
         "../analysis/scripts/run_sensitivity.py"
 
@@ -109,11 +112,11 @@ rule combine_sensitivity:
         results("logs", "combine_sensitivity.log"),
     benchmark:
         results("benchmarks", "combine_sensitivity.tsv")
-    params:
-        tables=SENSITIVITY_TABLES,
     threads: 1
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        tables=SENSITIVITY_TABLES,
     script:
         "../analysis/scripts/combine_sensitivity.py"

@@ -9,6 +9,11 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-engine = render_html(snakemake.input.qmd, snakemake.input.bib, snakemake.input.css,
-                     snakemake.output.html, epoch=snakemake.params.epoch)
+engine = render_html(
+    snakemake.input.qmd,
+    snakemake.input.bib,
+    snakemake.input.css,
+    snakemake.output.html,
+    epoch=snakemake.params.epoch,
+)
 logging.info("rendered with %s", engine)

@@ -202,9 +202,7 @@ def test_regtest_knapp_hartung(bcg):
 
 def test_trimfill(bcg):
     """trimfill(rma(yi, vi, data=dat.bcg)) (metafor manual; Colditz et al. 1994)."""
-    t = bias.trim_and_fill(
-        bcg["yi"], bcg["vi"], estimator="REML", ci_method="wald", alpha=0.05, side=None
-    )
+    t = bias.trim_and_fill(bcg["yi"], bcg["vi"], estimator="REML", ci_method="wald", alpha=0.05, side=None)
     assert (t.k0, t.side, t.fit.k) == (1, "right", 14)
     check(t.fit.estimate, -0.6571, DEC4)
     check(t.fit.se, 0.1785, DEC4)
@@ -221,9 +219,7 @@ def test_leave_one_out(bcg):
     rows = sensitivity.leave_one_out(y, v, estimator="REML", ci_method="wald", alpha=0.05)
     assert len(rows) == 13 and all(row.k == 12 for row in rows)
     for i, row in enumerate(rows):
-        alone = meta.fit(
-            np.delete(y, i), np.delete(v, i), estimator="REML", ci_method="wald", alpha=0.05
-        )
+        alone = meta.fit(np.delete(y, i), np.delete(v, i), estimator="REML", ci_method="wald", alpha=0.05)
         assert row == alone
     full = fitted(bcg, "REML", "wald")
     # Dropping the trial with the largest effect moves the estimate down, and vice versa.
@@ -231,8 +227,6 @@ def test_leave_one_out(bcg):
     # Under EE, leaving out trial i moves the estimate by w_i (y_i - mu) / (W - w_i), exactly.
     ee = fitted(bcg, "EE", "wald")
     w = 1 / v
-    for i, row in enumerate(
-        sensitivity.leave_one_out(y, v, estimator="EE", ci_method="wald", alpha=0.05)
-    ):
+    for i, row in enumerate(sensitivity.leave_one_out(y, v, estimator="EE", ci_method="wald", alpha=0.05)):
         expected = ee.estimate - w[i] * (y[i] - ee.estimate) / (w.sum() - w[i])
         assert row.estimate == pytest.approx(expected, abs=1e-12)

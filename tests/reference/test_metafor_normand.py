@@ -22,9 +22,7 @@ def check(actual: float, expected: float, tol: float) -> None:
 
 def test_smd_reml(normand):
     """rma(yi, vi, data=escalc("SMD", ...dat.normand1999)) (metafor manual; Normand 1999)."""
-    f = meta.fit(
-        normand["yi_smd"], normand["vi_smd"], estimator="REML", ci_method="wald", alpha=0.05
-    )
+    f = meta.fit(normand["yi_smd"], normand["vi_smd"], estimator="REML", ci_method="wald", alpha=0.05)
     check(f.estimate, -0.5371, DEC4)
     check(f.se, 0.3087, DEC4)
     check(f.ci_low, -1.1421, DEC4)

@@ -189,12 +189,8 @@ def test_sha256_ok_and_mismatch_message(tmp_path):
 
 
 def test_state_minimum(fixture_df):
-    table = atlas.state_correlations(
-        fixture_df, ["ec_county", "clustering_county"], min_counties=20
-    )
-    got = [
-        (m, s, n) for m, s, n in table[["measure", "state", "n_counties"]].itertuples(index=False)
-    ]
+    table = atlas.state_correlations(fixture_df, ["ec_county", "clustering_county"], min_counties=20)
+    got = [(m, s, n) for m, s, n in table[["measure", "state", "n_counties"]].itertuples(index=False)]
     assert got == [
         ("ec_county", "CA", 22),
         ("ec_county", "OR", 20),

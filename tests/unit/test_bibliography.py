@@ -60,7 +60,9 @@ def test_duplicate_key_reported_with_file_and_line(tmp_path):
 def test_duplicate_key_across_files_of_a_folder(tmp_path):
     write(tmp_path, "a.bib", GOOD)
     write(tmp_path, "b.bib", "@misc{makela2009, author={X}, title={Y}, year={2001}}\n")
-    with pytest.raises(BibliographyError, match=r"b.bib:1: entry 'makela2009' duplicate key \(also at .*a.bib:6\)"):
+    with pytest.raises(
+        BibliographyError, match=r"b.bib:1: entry 'makela2009' duplicate key \(also at .*a.bib:6\)"
+    ):
         read_bibliography(tmp_path)
 
 

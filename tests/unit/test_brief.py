@@ -19,23 +19,27 @@ LOG = math.log
 # --- escaping ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "<script>alert(1)</script>",
-    "**x**",
-    "a | b",
-    "[link](http://example.org)",
-    "@rothon2012 and [@key]",
-    "{{< include secret >}}",
-    "# heading",
-    "1. not a list",
-    "`code` and $x^2$ and \\emph{y}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "**x**",
+        "a | b",
+        "[link](http://example.org)",
+        "@rothon2012 and [@key]",
+        "{{< include secret >}}",
+        "# heading",
+        "1. not a list",
+        "`code` and $x^2$ and \\emph{y}",
+    ],
+)
 def test_escaped_text_reads_literally_in_pandoc(text):
     """Pandoc turns the escaped text back into exactly the original characters."""
     import pypandoc
 
-    html = pypandoc.convert_text(f"| a |\n|---|\n| {escape_md(text)} |\n\nPara {escape_md(text)}",
-                                 "html", format="markdown")
+    html = pypandoc.convert_text(
+        f"| a |\n|---|\n| {escape_md(text)} |\n\nPara {escape_md(text)}", "html", format="markdown"
+    )
     plain = pypandoc.convert_text(html, "plain", format="html")
     assert "<script" not in html
     assert "<strong>" not in html and "<a " not in html and "<code>" not in html
@@ -82,8 +86,10 @@ def test_natural_scale():
 
 def test_reading_of_a_clear_consistent_association():
     text = reading("bridging", "mobility", 0.5, (0.3, 0.7), (0.2, 0.8), 20.0, 6)
-    assert text == ("More bridging capital went with more upward mobility (the CI excludes "
-                    "no effect); results were consistent across samples.")
+    assert text == (
+        "More bridging capital went with more upward mobility (the CI excludes "
+        "no effect); results were consistent across samples."
+    )
 
 
 def test_reading_of_a_negative_association():
@@ -100,28 +106,33 @@ def test_reading_when_the_ci_includes_no_effect_names_no_direction():
 
 def test_reading_of_heterogeneous_results_in_one_direction():
     text = reading("bridging", "mobility", 0.6, (0.5, 0.7), (0.2, 0.9), 84.0, 40)
-    assert text.endswith("results varied in size between samples (I² 84%), though not in "
-                         "direction.")
+    assert text.endswith("results varied in size between samples (I² 84%), though not in direction.")
 
 
 def test_reading_of_one_study():
-    text = reading("workplace", "employment", 0.2, (0.1, 0.3), (math.nan, math.nan),
-                   math.nan, 1)
+    text = reading("workplace", "employment", 0.2, (0.1, 0.3), (math.nan, math.nan), math.nan, 1)
     assert "stronger workplace networks went with better employment outcomes" in text.lower()
     assert text.endswith("one study, so consistency is unknown.")
 
 
 def test_reading_names_the_exposure_of_a_construct():
-    text = reading("education", "education", -0.2, (-0.3, -0.1), (math.nan, math.nan),
-                   math.nan, 1, "non-directed-activities")
+    text = reading(
+        "education",
+        "education",
+        -0.2,
+        (-0.3, -0.1),
+        (math.nan, math.nan),
+        math.nan,
+        1,
+        "non-directed-activities",
+    )
     assert text.startswith("More time in unstructured activities went with worse educational")
     text = reading("bonding", "health", 0.3, (0.2, 0.4), (0.1, 0.5), 10.0, 6, "high-vs-low")
     assert text.startswith("More bonding capital went with better health")
 
 
 def test_reading_of_crime_reads_the_right_way_round():
-    assert "went with less crime" in reading("bonding", "crime", 0.2, (0.1, 0.3),
-                                             (0.05, 0.4), 0.0, 3)
+    assert "went with less crime" in reading("bonding", "crime", 0.2, (0.1, 0.3), (0.05, 0.4), 0.0, 3)
 
 
 # --- verdicts ---------------------------------------------------------------------
@@ -156,48 +167,54 @@ def test_expected_direction_from_the_claims():
 
 def test_theme_summary():
     assert brief.theme_summary(["qualifies", "qualifies", "inconclusive"], 3) == (
-        "Against the report's claim: 2 analyses qualify it; 1 analysis is inconclusive.")
-    assert brief.theme_summary([], 1) == (
-        "No coded numbers; the evidence is narrative only (1 study).")
+        "Against the report's claim: 2 analyses qualify it; 1 analysis is inconclusive."
+    )
+    assert brief.theme_summary([], 1) == ("No coded numbers; the evidence is narrative only (1 study).")
 
 
 def test_certainty_summary_counts_the_reasons():
     from analysis.grade import Rating
 
-    low = Rating("low", "very low", ("indirectness: no UK sample",
-                                     "imprecision: the CI includes no effect"))
+    low = Rating("low", "very low", ("indirectness: no UK sample", "imprecision: the CI includes no effect"))
     fine = Rating("low", "low", ())
     text = brief.certainty_summary([low, fine])
-    assert text == ("None of the 2 analyses reaches moderate or high certainty. Why: every "
-                    "analysis rests on observational studies; 1 has no UK sample; 1 is "
-                    "imprecise. The numbers describe associations, not the effect of building "
-                    "social capital.")
+    assert text == (
+        "None of the 2 analyses reaches moderate or high certainty. Why: every "
+        "analysis rests on observational studies; 1 has no UK sample; 1 is "
+        "imprecise. The numbers describe associations, not the effect of building "
+        "social capital."
+    )
     assert brief.certainty_summary([Rating("high", "high", ())]).startswith(
-        "1 of 1 analyses reach moderate or high certainty")
+        "1 of 1 analyses reach moderate or high certainty"
+    )
 
 
 # --- labels -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("author, year, expected", [
-    ("Rothon, Catherine and Goodwin, Laura and Stansfeld, Stephen", "2012", "Rothon et al. (2012)"),
-    ("Szreter, Simon and Woolcock, Michael", "2004", "Szreter and Woolcock (2004)"),
-    ("Croll", "2004", "Croll (2004)"),
-    ("van der Erve and Krutikova and Macmillan", "2023", "van der Erve et al. (2023)"),
-    ("Opportunity Insights", "2022", "Opportunity Insights (2022)"),
-    ("Walton and others", "2003", "Walton et al. (2003)"),
-    ("Calvó-Armengol, Antoni and Jackson, Matthew O.", "2004",
-     "Calvó-Armengol and Jackson (2004)"),
-])
+@pytest.mark.parametrize(
+    "author, year, expected",
+    [
+        ("Rothon, Catherine and Goodwin, Laura and Stansfeld, Stephen", "2012", "Rothon et al. (2012)"),
+        ("Szreter, Simon and Woolcock, Michael", "2004", "Szreter and Woolcock (2004)"),
+        ("Croll", "2004", "Croll (2004)"),
+        ("van der Erve and Krutikova and Macmillan", "2023", "van der Erve et al. (2023)"),
+        ("Opportunity Insights", "2022", "Opportunity Insights (2022)"),
+        ("Walton and others", "2003", "Walton et al. (2003)"),
+        ("Calvó-Armengol, Antoni and Jackson, Matthew O.", "2004", "Calvó-Armengol and Jackson (2004)"),
+    ],
+)
 def test_author_year(author, year, expected):
     assert brief.author_year({"key": "k", "author": author, "year": year}) == expected
 
 
 def test_analysis_label_uses_words_not_slugs():
     assert brief.analysis_label({"outcome": "health", "construct": "high-vs-low"}) == (
-        "Health: high versus low social capital")
+        "Health: high versus low social capital"
+    )
     assert brief.analysis_label({"outcome": "mobility", "construct": "volunteering-rate"}) == (
-        "Upward mobility: volunteering rate")
+        "Upward mobility: volunteering rate"
+    )
     assert brief.analysis_label({"outcome": "income", "construct": ""}) == "Income"
 
 
@@ -206,104 +223,341 @@ def test_analysis_label_uses_words_not_slugs():
 
 def tables():
     """A small set of results tables with the columns the workflow writes."""
-    pooled = pd.DataFrame([
-        dict(analysis_id="bonding-health-or", theme="bonding", outcome="health", measure="OR",
-             construct="", k=3, n_studies=3, n_effects=3, estimator="REML", ci_method="knha",
-             pooled=True, estimate=LOG(1.4), se=0.1, ci_low=LOG(1.1), ci_high=LOG(1.8),
-             pi_low=LOG(0.9), pi_high=LOG(2.2), tau2=0.02, i2=40.0, egger_p=0.4),
-        dict(analysis_id="education-education-zcor", theme="education", outcome="education",
-             measure="ZCOR", construct="", k=1, n_studies=1, n_effects=1, estimator="REML",
-             ci_method="knha", pooled=False, estimate=math.atanh(0.12),
-             se=0.03, ci_low=math.atanh(0.06), ci_high=math.atanh(0.18), pi_low=math.nan,
-             pi_high=math.nan, tau2=math.nan, i2=math.nan, egger_p=math.nan),
-    ])
-    units = pd.DataFrame([
-        dict(analysis_id="bonding-health-or", study="a2020", sample="", n_effects=1,
-             yi=LOG(1.5), vi=0.04, se=0.2, ci_low=LOG(1.0), ci_high=LOG(2.2), weight=40.0, n=900),
-        dict(analysis_id="bonding-health-or", study="b2019", sample="", n_effects=1,
-             yi=LOG(1.2), vi=0.05, se=0.22, ci_low=LOG(0.8), ci_high=LOG(1.8), weight=30.0, n=None),
-        dict(analysis_id="bonding-health-or", study="c2018", sample="", n_effects=1,
-             yi=LOG(1.6), vi=0.06, se=0.24, ci_low=LOG(1.0), ci_high=LOG(2.5), weight=30.0, n=300),
-        dict(analysis_id="education-education-zcor", study="a2020", sample="", n_effects=1,
-             yi=math.atanh(0.12), vi=0.001, se=0.03, ci_low=math.atanh(0.06),
-             ci_high=math.atanh(0.18), weight=100.0, n=900),
-    ])
-    studies = pd.DataFrame([
-        dict(study="a2020", kind="study", design="cohort", country="GB", status="coded",
-             themes="bonding;education", outcomes="education;health", n_effects=2,
-             findings="", not_poolable=""),
-        dict(study="b2019", kind="study", design="cross-sectional", country="US", status="coded",
-             themes="bonding", outcomes="health", n_effects=1, findings="", not_poolable=""),
-        dict(study="c2018", kind="study", design="cohort", country="CA", status="coded",
-             themes="bonding", outcomes="health", n_effects=1, findings="", not_poolable=""),
-        dict(study="d2021", kind="study", design="qualitative", country="GB", status="narrative",
-             themes="workplace", outcomes="employment", n_effects=0,
-             findings="Said <script>alert(1)</script> and **x** | y", not_poolable="interviews"),
-        dict(study="e2022", kind="context", design="other", country="GB", status="narrative",
-             themes="", outcomes="", n_effects=0, findings="A report.", not_poolable="report"),
-    ])
-    effects = pd.DataFrame([
-        dict(study="a2020", effect_id="e1", theme="bonding", outcome="health", measure="OR",
-             input_form="or_ci", formula="yi = log(OR)", printed="OR 0.7 [0.5, 0.9]",
-             reverse=True, role="primary", exposure="Support **x**",
-             outcome_label="Poor <b>health</b>", locator="Table 2", quote="<script>q</script>",
-             computed_by="", kind="study"),
-        dict(study="a2020", effect_id="e2", theme="education", outcome="education",
-             measure="ZCOR", input_form="r_n", formula="yi = atanh(r)", printed="r 0.12 (n 900)",
-             reverse=False, role="primary", exposure="x", outcome_label="y", locator="T3",
-             quote="r = 0.12", computed_by="", kind="study"),
-        dict(study="b2019", effect_id="e1", theme="bonding", outcome="health", measure="OR",
-             input_form="or_ci", formula="yi = log(OR)", printed="OR 1.2", reverse=False,
-             role="primary", exposure="x", outcome_label="y", locator="A", quote="q",
-             computed_by="", kind="study"),
-        dict(study="c2018", effect_id="e1", theme="bonding", outcome="health", measure="OR",
-             input_form="or_ci", formula="yi = log(OR)", printed="OR 1.6", reverse=False,
-             role="primary", exposure="x", outcome_label="y", locator="A", quote="q",
-             computed_by="", kind="study"),
-    ])
-    references = pd.DataFrame([
-        dict(key="a2020", author="Alpha, Ann and Other, Oscar", year="2020", title="A"),
-        dict(key="b2019", author="Beta, Bo", year="2019", title="B"),
-        dict(key="c2018", author="Gamma, G. and Delta, D. and Eps, E.", year="2018", title="C"),
-        dict(key="d2021", author="Delta, Dan", year="2021", title="D"),
-        dict(key="e2022", author="Fixture Commission", year="2022", title="E"),
-    ])
-    fit = dict(k=3, estimate=LOG(1.4), se=0.1, ci_low=LOG(1.1), ci_high=LOG(1.8), p=0.01,
-               tau2=0.02, i2=40.0, note="")
+    pooled = pd.DataFrame(
+        [
+            dict(
+                analysis_id="bonding-health-or",
+                theme="bonding",
+                outcome="health",
+                measure="OR",
+                construct="",
+                k=3,
+                n_studies=3,
+                n_effects=3,
+                estimator="REML",
+                ci_method="knha",
+                pooled=True,
+                estimate=LOG(1.4),
+                se=0.1,
+                ci_low=LOG(1.1),
+                ci_high=LOG(1.8),
+                pi_low=LOG(0.9),
+                pi_high=LOG(2.2),
+                tau2=0.02,
+                i2=40.0,
+                egger_p=0.4,
+            ),
+            dict(
+                analysis_id="education-education-zcor",
+                theme="education",
+                outcome="education",
+                measure="ZCOR",
+                construct="",
+                k=1,
+                n_studies=1,
+                n_effects=1,
+                estimator="REML",
+                ci_method="knha",
+                pooled=False,
+                estimate=math.atanh(0.12),
+                se=0.03,
+                ci_low=math.atanh(0.06),
+                ci_high=math.atanh(0.18),
+                pi_low=math.nan,
+                pi_high=math.nan,
+                tau2=math.nan,
+                i2=math.nan,
+                egger_p=math.nan,
+            ),
+        ]
+    )
+    units = pd.DataFrame(
+        [
+            dict(
+                analysis_id="bonding-health-or",
+                study="a2020",
+                sample="",
+                n_effects=1,
+                yi=LOG(1.5),
+                vi=0.04,
+                se=0.2,
+                ci_low=LOG(1.0),
+                ci_high=LOG(2.2),
+                weight=40.0,
+                n=900,
+            ),
+            dict(
+                analysis_id="bonding-health-or",
+                study="b2019",
+                sample="",
+                n_effects=1,
+                yi=LOG(1.2),
+                vi=0.05,
+                se=0.22,
+                ci_low=LOG(0.8),
+                ci_high=LOG(1.8),
+                weight=30.0,
+                n=None,
+            ),
+            dict(
+                analysis_id="bonding-health-or",
+                study="c2018",
+                sample="",
+                n_effects=1,
+                yi=LOG(1.6),
+                vi=0.06,
+                se=0.24,
+                ci_low=LOG(1.0),
+                ci_high=LOG(2.5),
+                weight=30.0,
+                n=300,
+            ),
+            dict(
+                analysis_id="education-education-zcor",
+                study="a2020",
+                sample="",
+                n_effects=1,
+                yi=math.atanh(0.12),
+                vi=0.001,
+                se=0.03,
+                ci_low=math.atanh(0.06),
+                ci_high=math.atanh(0.18),
+                weight=100.0,
+                n=900,
+            ),
+        ]
+    )
+    studies = pd.DataFrame(
+        [
+            dict(
+                study="a2020",
+                kind="study",
+                design="cohort",
+                country="GB",
+                status="coded",
+                themes="bonding;education",
+                outcomes="education;health",
+                n_effects=2,
+                findings="",
+                not_poolable="",
+            ),
+            dict(
+                study="b2019",
+                kind="study",
+                design="cross-sectional",
+                country="US",
+                status="coded",
+                themes="bonding",
+                outcomes="health",
+                n_effects=1,
+                findings="",
+                not_poolable="",
+            ),
+            dict(
+                study="c2018",
+                kind="study",
+                design="cohort",
+                country="CA",
+                status="coded",
+                themes="bonding",
+                outcomes="health",
+                n_effects=1,
+                findings="",
+                not_poolable="",
+            ),
+            dict(
+                study="d2021",
+                kind="study",
+                design="qualitative",
+                country="GB",
+                status="narrative",
+                themes="workplace",
+                outcomes="employment",
+                n_effects=0,
+                findings="Said <script>alert(1)</script> and **x** | y",
+                not_poolable="interviews",
+            ),
+            dict(
+                study="e2022",
+                kind="context",
+                design="other",
+                country="GB",
+                status="narrative",
+                themes="",
+                outcomes="",
+                n_effects=0,
+                findings="A report.",
+                not_poolable="report",
+            ),
+        ]
+    )
+    effects = pd.DataFrame(
+        [
+            dict(
+                study="a2020",
+                effect_id="e1",
+                theme="bonding",
+                outcome="health",
+                measure="OR",
+                input_form="or_ci",
+                formula="yi = log(OR)",
+                printed="OR 0.7 [0.5, 0.9]",
+                reverse=True,
+                role="primary",
+                exposure="Support **x**",
+                outcome_label="Poor <b>health</b>",
+                locator="Table 2",
+                quote="<script>q</script>",
+                computed_by="",
+                kind="study",
+            ),
+            dict(
+                study="a2020",
+                effect_id="e2",
+                theme="education",
+                outcome="education",
+                measure="ZCOR",
+                input_form="r_n",
+                formula="yi = atanh(r)",
+                printed="r 0.12 (n 900)",
+                reverse=False,
+                role="primary",
+                exposure="x",
+                outcome_label="y",
+                locator="T3",
+                quote="r = 0.12",
+                computed_by="",
+                kind="study",
+            ),
+            dict(
+                study="b2019",
+                effect_id="e1",
+                theme="bonding",
+                outcome="health",
+                measure="OR",
+                input_form="or_ci",
+                formula="yi = log(OR)",
+                printed="OR 1.2",
+                reverse=False,
+                role="primary",
+                exposure="x",
+                outcome_label="y",
+                locator="A",
+                quote="q",
+                computed_by="",
+                kind="study",
+            ),
+            dict(
+                study="c2018",
+                effect_id="e1",
+                theme="bonding",
+                outcome="health",
+                measure="OR",
+                input_form="or_ci",
+                formula="yi = log(OR)",
+                printed="OR 1.6",
+                reverse=False,
+                role="primary",
+                exposure="x",
+                outcome_label="y",
+                locator="A",
+                quote="q",
+                computed_by="",
+                kind="study",
+            ),
+        ]
+    )
+    references = pd.DataFrame(
+        [
+            dict(key="a2020", author="Alpha, Ann and Other, Oscar", year="2020", title="A"),
+            dict(key="b2019", author="Beta, Bo", year="2019", title="B"),
+            dict(key="c2018", author="Gamma, G. and Delta, D. and Eps, E.", year="2018", title="C"),
+            dict(key="d2021", author="Delta, Dan", year="2021", title="D"),
+            dict(key="e2022", author="Fixture Commission", year="2022", title="E"),
+        ]
+    )
+    fit = dict(
+        k=3, estimate=LOG(1.4), se=0.1, ci_low=LOG(1.1), ci_high=LOG(1.8), p=0.01, tau2=0.02, i2=40.0, note=""
+    )
     sensitivity = {
-        "leave_one_out": pd.DataFrame([dict(analysis_id="bonding-health-or", study=s, sample="",
-                                            **dict(fit, estimate=LOG(e), ci_low=LOG(lo)))
-                                       for s, e, lo in (("a2020", 1.3, 0.9), ("b2019", 1.5, 1.1),
-                                                        ("c2018", 1.35, 1.05))]),
-        "estimators": pd.DataFrame([dict(analysis_id="bonding-health-or", estimator=e,
-                                         estimator_used=e, **fit) for e in ("REML", "DL")]),
-        "rho": pd.DataFrame([dict(analysis_id="bonding-health-or", rho=r, **fit)
-                             for r in (0.2, 0.6, 0.9)]),
-        "trimfill": pd.DataFrame([dict(analysis_id="bonding-health-or", side="left", k0=1,
-                                       **dict(fit, estimate=LOG(1.3)))]),
+        "leave_one_out": pd.DataFrame(
+            [
+                dict(
+                    analysis_id="bonding-health-or",
+                    study=s,
+                    sample="",
+                    **dict(fit, estimate=LOG(e), ci_low=LOG(lo)),
+                )
+                for s, e, lo in (("a2020", 1.3, 0.9), ("b2019", 1.5, 1.1), ("c2018", 1.35, 1.05))
+            ]
+        ),
+        "estimators": pd.DataFrame(
+            [
+                dict(analysis_id="bonding-health-or", estimator=e, estimator_used=e, **fit)
+                for e in ("REML", "DL")
+            ]
+        ),
+        "rho": pd.DataFrame([dict(analysis_id="bonding-health-or", rho=r, **fit) for r in (0.2, 0.6, 0.9)]),
+        "trimfill": pd.DataFrame(
+            [dict(analysis_id="bonding-health-or", side="left", k0=1, **dict(fit, estimate=LOG(1.3)))]
+        ),
         "subgroups": pd.DataFrame(columns=["analysis_id"]),
     }
-    return dict(pooled=pooled, units=units, studies=studies, effects=effects,
-                references=references, sensitivity=sensitivity)
+    return dict(
+        pooled=pooled,
+        units=units,
+        studies=studies,
+        effects=effects,
+        references=references,
+        sensitivity=sensitivity,
+    )
 
 
 def context(tmp_path, **changes):
     t = tables()
-    figures = pd.DataFrame([dict(analysis_id="bonding-health-or", kind="forest",
-                                 svg="forest-bonding-health-or.svg", png="x.png",
-                                 alt='Forest "plot" of 3 studies', hash="h")])
+    figures = pd.DataFrame(
+        [
+            dict(
+                analysis_id="bonding-health-or",
+                kind="forest",
+                svg="forest-bonding-health-or.svg",
+                png="x.png",
+                alt='Forest "plot" of 3 studies',
+                hash="h",
+            )
+        ]
+    )
     kwargs = dict(
-        pooled=t["pooled"], units=t["units"], effects=t["effects"], studies=t["studies"],
-        references=t["references"], figures=figures, sensitivity=t["sensitivity"],
-        claims=[{"id": "c1", "claim": "A **bold** claim", "attributed_to": "b2019",
-                 "where": "Lesson one", "found_instead": "Nothing <i>here</i>"}],
-        build={"version": "1.2.3", "commit": "abcdef1234567890", "epoch": 1764300000,
-               "fingerprint": "0123456789abcdef"},
+        pooled=t["pooled"],
+        units=t["units"],
+        effects=t["effects"],
+        studies=t["studies"],
+        references=t["references"],
+        figures=figures,
+        sensitivity=t["sensitivity"],
+        claims=[
+            {
+                "id": "c1",
+                "claim": "A **bold** claim",
+                "attributed_to": "b2019",
+                "where": "Lesson one",
+                "found_instead": "Nothing <i>here</i>",
+            }
+        ],
+        build={
+            "version": "1.2.3",
+            "commit": "abcdef1234567890",
+            "epoch": 1764300000,
+            "fingerprint": "0123456789abcdef",
+        },
         settings={"estimator": "REML", "ci_method": "knha", "rho": 0.6, "alpha": 0.05},
         software={"Python": "3.11.2", "pymare": "0.0.13"},
         citation={"title": "A brief", "version": "1.2.3", "authors": [{"name": "Team"}]},
-        qmd_dir=tmp_path / "brief", figures_dir=tmp_path / "figures",
-        bib=tmp_path / "references.bib", css=ROOT / "report" / "brief.css")
+        qmd_dir=tmp_path / "brief",
+        figures_dir=tmp_path / "figures",
+        bib=tmp_path / "references.bib",
+        css=ROOT / "report" / "brief.css",
+    )
     kwargs.update(changes)
     return brief.build_context(**kwargs)
 
@@ -334,10 +588,15 @@ def test_context_sensitivity_in_words(tmp_path):
 
 def test_gap_counts_leave_out_context_records():
     t = tables()
-    counts = {(r["theme"], r["outcome"]): (r["coded"], r["narrative"])
-              for r in brief.gap_counts(t["effects"], t["studies"])}
-    assert counts == {("bonding", "health"): (3, 0), ("education", "education"): (1, 0),
-                      ("workplace", "employment"): (0, 1)}
+    counts = {
+        (r["theme"], r["outcome"]): (r["coded"], r["narrative"])
+        for r in brief.gap_counts(t["effects"], t["studies"])
+    }
+    assert counts == {
+        ("bonding", "health"): (3, 0),
+        ("education", "education"): (1, 0),
+        ("workplace", "employment"): (0, 1),
+    }
 
 
 def test_seed_report_falls_back_to_csl_when_not_in_the_bibliography():
@@ -358,7 +617,7 @@ def test_template_renders_with_escaped_text_and_no_leftovers(tmp_path):
     assert "fig-alt=\"Forest 'plot' of 3 studies\"" in text
     assert "](../figures/forest-bonding-health-or.svg)" in text
     assert "@fig-" not in text
-    assert text.startswith("---\ntitle: \"A brief\"")
+    assert text.startswith('---\ntitle: "A brief"')
 
 
 def test_template_is_strict_about_missing_values(tmp_path):
@@ -371,8 +630,10 @@ def test_template_is_strict_about_missing_values(tmp_path):
 
 
 def test_unknown_citation_keys_are_shown_as_text(tmp_path):
-    ctx = context(tmp_path, claims=[{"id": "c", "claim": "x", "attributed_to": "nobody2000",
-                                     "where": "w", "found_instead": "f"}])
+    ctx = context(
+        tmp_path,
+        claims=[{"id": "c", "claim": "x", "attributed_to": "nobody2000", "where": "w", "found_instead": "f"}],
+    )
     text = brief.render_source(TEMPLATE, ctx)
     assert "@nobody2000" not in text and "| nobody2000 |" in text
 
@@ -387,12 +648,29 @@ def test_pandoc_renders_the_source_without_warnings(tmp_path):
     qmd = tmp_path / "brief" / "brief.qmd"
     qmd.write_text(text, encoding="utf-8")
     bib = tmp_path / "references.bib"
-    bib.write_text("".join(f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
-                           for k, a, y in tables()["references"][["key", "author", "year"]]
-                           .itertuples(index=False)), encoding="utf-8")
-    done = subprocess.run([pypandoc.get_pandoc_path(), str(qmd), "--from", "markdown", "--to",
-                           "html5", "--standalone", "--citeproc", f"--bibliography={bib}"],
-                          capture_output=True, text=True, cwd=qmd.parent)
+    bib.write_text(
+        "".join(
+            f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
+            for k, a, y in tables()["references"][["key", "author", "year"]].itertuples(index=False)
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            pypandoc.get_pandoc_path(),
+            str(qmd),
+            "--from",
+            "markdown",
+            "--to",
+            "html5",
+            "--standalone",
+            "--citeproc",
+            f"--bibliography={bib}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=qmd.parent,
+    )
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr.upper(), done.stderr
     assert "<script" not in done.stdout
@@ -400,8 +678,7 @@ def test_pandoc_renders_the_source_without_warnings(tmp_path):
 
 def test_software_versions_are_deterministic():
     assert brief.software_versions() == brief.software_versions()
-    assert {"Python", "pymare", "numpy", "scipy", "Snakemake", "typst"} <= set(
-        brief.software_versions())
+    assert {"Python", "pymare", "numpy", "scipy", "Snakemake", "typst"} <= set(brief.software_versions())
 
 
 # --- figures ----------------------------------------------------------------------
@@ -412,17 +689,22 @@ def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
 
     t = tables()
     out = tmp_path / "figures"
-    index = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"], out,
-                             effects=t["effects"])
+    index = figures.draw_all(
+        t["pooled"], t["units"], t["studies"], t["references"], out, effects=t["effects"]
+    )
     assert set(zip(index["analysis_id"], index["kind"])) == {
-        ("bonding-health-or", "forest"), ("bonding-health-or", "funnel"),
-        ("education-education-zcor", "forest"), ("evidence-gap-map", "gapmap")}
+        ("bonding-health-or", "forest"),
+        ("bonding-health-or", "funnel"),
+        ("education-education-zcor", "forest"),
+        ("evidence-gap-map", "gapmap"),
+    }
     assert all(index["alt"].str.len() > 40)
     assert "bonding capital and health" in index["alt"].iloc[0]
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     (out / "index.csv").unlink()  # Snakemake removes a rule's outputs before it runs
-    again = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"], out,
-                             effects=t["effects"])
+    again = figures.draw_all(
+        t["pooled"], t["units"], t["studies"], t["references"], out, effects=t["effects"]
+    )
     pd.testing.assert_frame_equal(index, again)
     for name, stamp in stamps.items():
         if name not in ("index.csv", ".drawn.json"):
@@ -433,8 +715,7 @@ def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
     units = t["units"][t["units"]["analysis_id"] == "bonding-health-or"]
     figures.draw_all(pooled, units, t["studies"], t["references"], out, effects=t["effects"])
     assert not (out / "forest-education-education-zcor.svg").exists()
-    assert (out / "forest-bonding-health-or.svg").stat().st_mtime_ns != stamps[
-        "forest-bonding-health-or.svg"]
+    assert (out / "forest-bonding-health-or.svg").stat().st_mtime_ns != stamps["forest-bonding-health-or.svg"]
 
 
 def test_alt_text_counts_samples_not_studies(tmp_path):
@@ -442,7 +723,8 @@ def test_alt_text_counts_samples_not_studies(tmp_path):
 
     units = pd.DataFrame({"study": ["s"] * 3})
     assert figures._samples_wording("Forest plot of 3 studies for x", units) == (
-        "Forest plot of 3 independent samples from 1 study for x")
+        "Forest plot of 3 independent samples from 1 study for x"
+    )
 
 
 # --- a brief that stays short -----------------------------------------------------------
@@ -458,13 +740,15 @@ def test_capped_keeps_the_first_by_rank_in_their_order():
 
 def test_left_out_note_says_how_many_and_where():
     assert brief.left_out_note(0, 150, ("study", "studies"), "the {n} first", "studies.csv") == ""
-    assert brief.left_out_note(1234, 150, ("coded number", "coded numbers"), "the {n} first",
-                               "effects.csv",
-                               ", with quotes") == (
+    assert brief.left_out_note(
+        1234, 150, ("coded number", "coded numbers"), "the {n} first", "effects.csv", ", with quotes"
+    ) == (
         "1,234 more coded numbers are not shown: the table below keeps the 150 first. All "
-        "1,384 are in the results file `effects.csv`, with quotes.")
+        "1,384 are in the results file `effects.csv`, with quotes."
+    )
     assert brief.left_out_note(1, 2, ("study", "studies"), "the {n}", "s.csv").startswith(
-        "1 more study is not shown")
+        "1 more study is not shown"
+    )
 
 
 def many_tables():
@@ -473,38 +757,71 @@ def many_tables():
     t = tables()
     studies, refs, units, effects, pooled = [], [], [], [], []
     for i in range(5):
-        studies.append(dict(study=f"s{i:02d}", kind="study", design="cohort", country="US",
-                            status="coded", themes="bonding", outcomes="health", n_effects=1,
-                            findings="", not_poolable=""))
+        studies.append(
+            dict(
+                study=f"s{i:02d}",
+                kind="study",
+                design="cohort",
+                country="US",
+                status="coded",
+                themes="bonding",
+                outcomes="health",
+                n_effects=1,
+                findings="",
+                not_poolable="",
+            )
+        )
         effects.append(dict(t["effects"].iloc[2], study=f"s{i:02d}", quote=f"quote s{i:02d}"))
     for i in range(6):
-        studies.append(dict(study=f"n{i:02d}", kind="study", design="qualitative",
-                            country="GB" if i == 1 else "US", status="narrative",
-                            themes="bonding", outcomes="health", n_effects=0,
-                            findings=f"Finding {i}", not_poolable="interviews"))
+        studies.append(
+            dict(
+                study=f"n{i:02d}",
+                kind="study",
+                design="qualitative",
+                country="GB" if i == 1 else "US",
+                status="narrative",
+                themes="bonding",
+                outcomes="health",
+                n_effects=0,
+                findings=f"Finding {i}",
+                not_poolable="interviews",
+            )
+        )
     for i in range(4):
-        studies.append(dict(study=f"c{i}", kind="context", design="other",
-                            country="GB" if i == 1 else "US", status="narrative", themes="",
-                            outcomes="", n_effects=0, findings=f"Report {i}",
-                            not_poolable="report"))
+        studies.append(
+            dict(
+                study=f"c{i}",
+                kind="context",
+                design="other",
+                country="GB" if i == 1 else "US",
+                status="narrative",
+                themes="",
+                outcomes="",
+                n_effects=0,
+                findings=f"Report {i}",
+                not_poolable="report",
+            )
+        )
     for s in studies:
         year = 2000 + int(s["study"][1:])
-        refs.append(dict(key=s["study"], author=f"Author{s['study']}, A.", year=str(year),
-                         title="T"))
+        refs.append(dict(key=s["study"], author=f"Author{s['study']}, A.", year=str(year), title="T"))
     base = t["pooled"].iloc[0].to_dict()
     for j, k in enumerate((2, 3, 4, 5)):
         aid = f"bonding-health-or-m{j}"
-        pooled.append(dict(base, analysis_id=aid, construct=f"m{j}", k=k, n_studies=k,
-                           n_effects=k))
+        pooled.append(dict(base, analysis_id=aid, construct=f"m{j}", k=k, n_studies=k, n_effects=k))
         total = sum(range(1, k + 1))
         for i in range(k):
-            units.append(dict(t["units"].iloc[0], analysis_id=aid, study=f"s{i:02d}",
-                              weight=100.0 * (k - i) / total))
-    return dict(t, pooled=pd.concat([t["pooled"], pd.DataFrame(pooled)], ignore_index=True),
-                units=pd.concat([t["units"], pd.DataFrame(units)], ignore_index=True),
-                studies=pd.concat([t["studies"], pd.DataFrame(studies)], ignore_index=True),
-                effects=pd.concat([t["effects"], pd.DataFrame(effects)], ignore_index=True),
-                references=pd.concat([t["references"], pd.DataFrame(refs)], ignore_index=True))
+            units.append(
+                dict(t["units"].iloc[0], analysis_id=aid, study=f"s{i:02d}", weight=100.0 * (k - i) / total)
+            )
+    return dict(
+        t,
+        pooled=pd.concat([t["pooled"], pd.DataFrame(pooled)], ignore_index=True),
+        units=pd.concat([t["units"], pd.DataFrame(units)], ignore_index=True),
+        studies=pd.concat([t["studies"], pd.DataFrame(studies)], ignore_index=True),
+        effects=pd.concat([t["effects"], pd.DataFrame(effects)], ignore_index=True),
+        references=pd.concat([t["references"], pd.DataFrame(refs)], ignore_index=True),
+    )
 
 
 @pytest.fixture
@@ -517,37 +834,37 @@ def small_caps(monkeypatch):
 
 def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
     t = many_tables()
-    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects",
-                                                  "references")})
+    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects", "references")})
     # The analyses with the most samples, in the table's order.
     assert [r["analysis_id"] for r in ctx["headline"]] == [
-        "bonding-health-or-m3", "bonding-health-or-m2", "bonding-health-or"]
+        "bonding-health-or-m3",
+        "bonding-health-or-m2",
+        "bonding-health-or",
+    ]
     assert ctx["notes"]["headline"].startswith("2 more pooled analyses are not shown: ")
     assert "`pooled.csv`" in ctx["notes"]["headline"]
-    assert [s["analysis_id"] for s in ctx["sensitivity"]] == [
-        r["analysis_id"] for r in ctx["headline"]]
+    assert [s["analysis_id"] for s in ctx["sensitivity"]] == [r["analysis_id"] for r in ctx["headline"]]
     assert ctx["notes"]["sensitivity"].startswith("2 more pooled analyses are not shown")
-    assert [e["analysis_id"] for e in ctx["estimates"]] == [
-        r["analysis_id"] for r in ctx["headline"]]
+    assert [e["analysis_id"] for e in ctx["estimates"]] == [r["analysis_id"] for r in ctx["headline"]]
     assert "All 6 are in the results file `pooled.csv`" in ctx["notes"]["estimates"]
     # Studies: those with the largest weight in any analysis, in the file's order.
     assert [s["key"] for s in ctx["studies"]] == ["a2020", "s00", "s01"]
     assert ctx["studies_caption"] == "3 of 15"
-    assert "12 more studies" in ctx["notes"]["studies"] and "`studies.csv`" in ctx["notes"][
-        "studies"]
+    assert "12 more studies" in ctx["notes"]["studies"] and "`studies.csv`" in ctx["notes"]["studies"]
     # Coded numbers: those of the heaviest studies.
     assert [(e["study"], e["quote"]) for e in ctx["coded_effects"]] == [
-        ("a2020", "<script>q</script>"), ("a2020", "r = 0.12"), ("s00", "quote s00")]
+        ("a2020", "<script>q</script>"),
+        ("a2020", "r = 0.12"),
+        ("s00", "quote s00"),
+    ]
     assert "All 9 are in the results file `effects.csv`" in ctx["notes"]["effects"]
     # Context documents: UK first, then the most recent.
     assert [s["key"] for s in ctx["context_records"]] == ["e2022", "c1", "c3"]
     assert ctx["context_caption"] == "3 of 5" and ctx["notes"]["context"]
     # A theme: the analyses with most studies in full, the rest in a short table.
     bonding = ctx["themes"][0]
-    assert [a["analysis_id"] for a in bonding["analyses"]] == [
-        "bonding-health-or-m3", "bonding-health-or-m2"]
-    assert [a["analysis_id"] for a in bonding["others"]] == [
-        "bonding-health-or", "bonding-health-or-m1"]
+    assert [a["analysis_id"] for a in bonding["analyses"]] == ["bonding-health-or-m3", "bonding-health-or-m2"]
+    assert [a["analysis_id"] for a in bonding["others"]] == ["bonding-health-or", "bonding-health-or-m1"]
     assert "Of the other 3, the table lists the 2" in bonding["others_note"]
     assert "`figures`" in bonding["others_note"]
     assert [s["key"] for s in bonding["narrative"]] == ["n01", "n05"]
@@ -563,8 +880,7 @@ def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
     import pypandoc
 
     t = many_tables()
-    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects",
-                                                  "references")})
+    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects", "references")})
     text = brief.render_source(TEMPLATE, ctx)
     assert ctx["notes"]["single"] == ""  # one single-study analysis: nothing left out
     notes = [v for k, v in ctx["notes"].items() if k != "single"]
@@ -578,12 +894,29 @@ def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
     qmd = tmp_path / "brief" / "brief.qmd"
     qmd.write_text(text, encoding="utf-8")
     bib = tmp_path / "references.bib"
-    bib.write_text("".join(f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
-                           for k, a, y in t["references"][["key", "author", "year"]]
-                           .itertuples(index=False)), encoding="utf-8")
-    done = subprocess.run([pypandoc.get_pandoc_path(), str(qmd), "--from", "markdown", "--to",
-                           "html5", "--standalone", "--citeproc", f"--bibliography={bib}"],
-                          capture_output=True, text=True, cwd=qmd.parent)
+    bib.write_text(
+        "".join(
+            f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
+            for k, a, y in t["references"][["key", "author", "year"]].itertuples(index=False)
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            pypandoc.get_pandoc_path(),
+            str(qmd),
+            "--from",
+            "markdown",
+            "--to",
+            "html5",
+            "--standalone",
+            "--citeproc",
+            f"--bibliography={bib}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=qmd.parent,
+    )
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr.upper(), done.stderr
     assert "<code>pooled.csv</code>" in done.stdout
@@ -603,13 +936,26 @@ def test_figures_drawn_in_parallel_are_the_same_files(tmp_path):
     from analysis import figures
 
     t = tables()
-    serial = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"],
-                              tmp_path / "one", effects=t["effects"], workers=1)
-    parallel = figures.draw_all(t["pooled"], t["units"], t["studies"], t["references"],
-                                tmp_path / "two", effects=t["effects"], workers=2)
+    serial = figures.draw_all(
+        t["pooled"],
+        t["units"],
+        t["studies"],
+        t["references"],
+        tmp_path / "one",
+        effects=t["effects"],
+        workers=1,
+    )
+    parallel = figures.draw_all(
+        t["pooled"],
+        t["units"],
+        t["studies"],
+        t["references"],
+        tmp_path / "two",
+        effects=t["effects"],
+        workers=2,
+    )
     pd.testing.assert_frame_equal(serial, parallel)
     one = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert one == sorted(p.name for p in (tmp_path / "two").iterdir())
     for name in one:
-        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), \
-            name
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name

@@ -22,8 +22,17 @@ def rows(path):
 
 def test_rr_from_counts_matches_bcg_row_1(reference_data):
     r = rows(reference_data / "bcg.csv")[0]
-    c = convert({"counts": {"ai": int(r["tpos"]), "bi": int(r["tneg"]), "ci": int(r["cpos"]),
-                            "di": int(r["cneg"])}, "measure": "RR"})
+    c = convert(
+        {
+            "counts": {
+                "ai": int(r["tpos"]),
+                "bi": int(r["tneg"]),
+                "ci": int(r["cpos"]),
+                "di": int(r["cneg"]),
+            },
+            "measure": "RR",
+        }
+    )
     assert c.measure == "RR"
     assert c.yi == pytest.approx(-0.8893, abs=TOL)
     assert c.vi == pytest.approx(0.3256, abs=TOL)
@@ -70,8 +79,10 @@ def test_risk_difference_from_counts():
 def test_hedges_g_from_groups_normand_row_1(reference_data):
     """Hedges' g with exact J; vi = 1/n1 + 1/n2 + g^2/(2(n1+n2)) (escalc vtype LS)."""
     r = rows(reference_data / "normand1999.csv")[0]
-    g = {k: float(r[k + "i"]) if k.startswith(("m", "sd")) else int(r[k + "i"])
-         for k in ("n1", "m1", "sd1", "n2", "m2", "sd2")}
+    g = {
+        k: float(r[k + "i"]) if k.startswith(("m", "sd")) else int(r[k + "i"])
+        for k in ("n1", "m1", "sd1", "n2", "m2", "sd2")
+    }
     c = convert({"groups": g, "measure": "SMD"})
     m = g["n1"] + g["n2"] - 2
     sp = math.sqrt(((g["n1"] - 1) * g["sd1"] ** 2 + (g["n2"] - 1) * g["sd2"] ** 2) / m)
@@ -102,9 +113,24 @@ def test_yi_se_and_yi_vi_forms():
 
 
 def test_reverse_flips_sign_and_keeps_printed_value():
-    doc = {"study": "s", "design": "cohort", "country": ["GB"], "status": "coded",
-           "effects": [{"id": "a", "theme": "bonding", "outcome": "health", "or": 0.37,
-                        "ci": [0.27, 0.51], "reverse": True, "locator": "x", "quote": "q"}]}
+    doc = {
+        "study": "s",
+        "design": "cohort",
+        "country": ["GB"],
+        "status": "coded",
+        "effects": [
+            {
+                "id": "a",
+                "theme": "bonding",
+                "outcome": "health",
+                "or": 0.37,
+                "ci": [0.27, 0.51],
+                "reverse": True,
+                "locator": "x",
+                "quote": "q",
+            }
+        ],
+    }
     (row,) = effect_rows([(None, doc)])
     assert row["yi_printed"] == pytest.approx(math.log(0.37))
     assert row["yi"] == pytest.approx(-math.log(0.37))

@@ -22,8 +22,11 @@ NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
 
 def coded_numbers(effect: dict) -> list[float]:
     """Every number a coder typed for an effect's input form (and n)."""
-    values = [effect[k] for k in ("or", "rr", "yi", "se", "vi", "r", "t", "d", "n", "n1", "n2",
-                                  "predictors") if k in effect]
+    values = [
+        effect[k]
+        for k in ("or", "rr", "yi", "se", "vi", "r", "t", "d", "n", "n1", "n2", "predictors")
+        if k in effect
+    ]
     values += list(effect.get("ci", []))
     for block in ("counts", "groups"):
         values += list((effect.get(block) or {}).values())
@@ -52,8 +55,12 @@ def documents():
 
 
 def quoted_effects():
-    return [(doc["study"], effect) for _, doc in documents() for effect in doc.get("effects") or []
-            if "quote" in effect]
+    return [
+        (doc["study"], effect)
+        for _, doc in documents()
+        for effect in doc.get("effects") or []
+        if "quote" in effect
+    ]
 
 
 def packet_rows() -> list[dict]:
@@ -83,8 +90,9 @@ def test_every_bibliography_entry_has_an_extraction_file():
     assert keys == studies
 
 
-@pytest.mark.parametrize(("study", "effect"), quoted_effects(),
-                         ids=lambda v: v if isinstance(v, str) else v.get("id"))
+@pytest.mark.parametrize(
+    ("study", "effect"), quoted_effects(), ids=lambda v: v if isinstance(v, str) else v.get("id")
+)
 def test_every_coded_number_appears_in_its_quote(study, effect):
     in_quote = quoted_numbers(effect["quote"])
     missing = [x for x in coded_numbers(effect) if not any(abs(abs(x) - q) < 1e-9 for q in in_quote)]
@@ -94,7 +102,9 @@ def test_every_coded_number_appears_in_its_quote(study, effect):
 def test_quotes_come_from_verified_packet_rows():
     rows = packet_rows()
     for study, effect in quoted_effects():
-        candidates = [r for r in rows if r["study_key"] == study and squash(effect["quote"]) in squash(r["quote"])]
+        candidates = [
+            r for r in rows if r["study_key"] == study and squash(effect["quote"]) in squash(r["quote"])
+        ]
         assert candidates, f"{study}/{effect['id']}: quote not found in the evidence packet"
         verified = [r for r in candidates if not r["verified"].strip().lower().startswith("no")]
         assert verified, f"{study}/{effect['id']}: coded from a row the packet marks unverified"
@@ -102,9 +112,14 @@ def test_quotes_come_from_verified_packet_rows():
 
 def test_unverified_rows_are_never_coded():
     rows = packet_rows()
-    unverified = {r["study_key"] for r in rows if r["verified"].strip().lower().startswith("no")
-                  and not any(o["study_key"] == r["study_key"] and not o["verified"].lower().startswith("no")
-                              for o in rows)}
+    unverified = {
+        r["study_key"]
+        for r in rows
+        if r["verified"].strip().lower().startswith("no")
+        and not any(
+            o["study_key"] == r["study_key"] and not o["verified"].lower().startswith("no") for o in rows
+        )
+    }
     coded = {doc["study"] for _, doc in documents() if doc["status"] == "coded"}
     assert "sampson1997" in unverified
     assert not unverified & coded
@@ -113,8 +128,11 @@ def test_unverified_rows_are_never_coded():
 def test_number_check_can_fail():
     """The check above is not vacuous: a number absent from the quote is caught."""
     effect = {"or": 2.75, "ci": [2.11, 3.13], "quote": "(OR = 2.57, 95% CI 2.11-3.13)"}
-    assert [x for x in coded_numbers(effect)
-            if not any(abs(x - q) < 1e-9 for q in quoted_numbers(effect["quote"]))] == [2.75]
+    assert [
+        x
+        for x in coded_numbers(effect)
+        if not any(abs(x - q) < 1e-9 for q in quoted_numbers(effect["quote"]))
+    ] == [2.75]
     assert quoted_numbers("N = 2,984; r = −0.53") == {2984.0, 0.53}
 
 

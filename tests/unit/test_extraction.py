@@ -47,63 +47,115 @@ def edit(old, new):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (edit("study: rothon2012", "study: nobody1999"),
-         "rothon2012.yaml: study nobody1999, field 'study': the file is named rothon2012.yaml but holds study 'nobody1999'"),
-        (edit("study: rothon2012", "study: nobody1999"),
-         "field 'study': 'nobody1999' is not a key in the bibliography. Fix: add the study's entry"),
-        (edit("ci: [2.11, 3.13]", "ci: [2.11, 2.50]"),
-         "effect gcse-extracurricular, field 'ci': [2.11, 2.5] does not contain the estimate 2.57"),
-        (edit("ci: [2.11, 3.13]", "ci: [3.13, 2.11]"),
-         "field 'ci': lower bound 3.13 is not below upper bound 2.11"),
-        (edit("design: cohort", "design: survey"),
-         "field 'design': 'survey' is not an allowed value. Fix: use one of: rct, quasi-experimental"),
-        (edit("theme: education", "theme: family"),
-         "effect gcse-extracurricular, field 'theme': 'family' is not an allowed value"),
-        (edit("    locator: Abstract\n", ""),
-         "effect gcse-extracurricular, field 'locator': is missing. Fix: add `locator:`"),
-        (edit('    quote: "(OR = 2.57, 95% CI 2.11-3.13)"\n', ""),
-         "effect gcse-extracurricular, field 'quote': is missing"),
-        (edit("    or: 2.57\n", "    or: 2.57\n    r: 0.3\n    n: 100\n"),
-         "has 2 input forms (or, r). Fix: keep exactly one input form"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", ""),
-         "has no input form. Fix: give exactly one of"),
+        (
+            edit("study: rothon2012", "study: nobody1999"),
+            "rothon2012.yaml: study nobody1999, field 'study': the file is named rothon2012.yaml but holds study 'nobody1999'",
+        ),
+        (
+            edit("study: rothon2012", "study: nobody1999"),
+            "field 'study': 'nobody1999' is not a key in the bibliography. Fix: add the study's entry",
+        ),
+        (
+            edit("ci: [2.11, 3.13]", "ci: [2.11, 2.50]"),
+            "effect gcse-extracurricular, field 'ci': [2.11, 2.5] does not contain the estimate 2.57",
+        ),
+        (
+            edit("ci: [2.11, 3.13]", "ci: [3.13, 2.11]"),
+            "field 'ci': lower bound 3.13 is not below upper bound 2.11",
+        ),
+        (
+            edit("design: cohort", "design: survey"),
+            "field 'design': 'survey' is not an allowed value. Fix: use one of: rct, quasi-experimental",
+        ),
+        (
+            edit("theme: education", "theme: family"),
+            "effect gcse-extracurricular, field 'theme': 'family' is not an allowed value",
+        ),
+        (
+            edit("    locator: Abstract\n", ""),
+            "effect gcse-extracurricular, field 'locator': is missing. Fix: add `locator:`",
+        ),
+        (
+            edit('    quote: "(OR = 2.57, 95% CI 2.11-3.13)"\n', ""),
+            "effect gcse-extracurricular, field 'quote': is missing",
+        ),
+        (
+            edit("    or: 2.57\n", "    or: 2.57\n    r: 0.3\n    n: 100\n"),
+            "has 2 input forms (or, r). Fix: keep exactly one input form",
+        ),
+        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", ""), "has no input form. Fix: give exactly one of"),
         (edit("    ci: [2.11, 3.13]\n", ""), "field 'ci': is needed with 'or'"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    r: 1.2\n    n: 50\n"),
-         "field 'r': 1.2 is out of range"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    r: 0.2\n    n: 3\n"),
-         "field 'n': n = 3 is too small for a correlation"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    t: 2.0\n    n: 6\n    predictors: 4\n"),
-         "n = 6 is too small for 4 predictors"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    yi: 0.2\n    vi: 0\n    measure: SMD\n"),
-         "field 'vi': 0 is out of range"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    yi: 0.2\n    se: -0.1\n    measure: SMD\n"),
-         "field 'se': -0.1 is out of range"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n",
-              "    counts: {ai: 1.5, bi: 3, ci: 2, di: 4}\n    measure: OR\n"),
-         "field 'counts.ai': 1.5 is not a whole number"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n",
-              "    counts: {ai: -1, bi: 3, ci: 2, di: 4}\n    measure: OR\n"),
-         "field 'counts.ai': -1 is out of range"),
-        (edit("    or: 2.57\n    ci: [2.11, 3.13]\n",
-              "    counts: {ai: 1, bi: 3, ci: 2, di: 4}\n    measure: SMD\n"),
-         "field 'measure': 'SMD' cannot be computed from 'counts'. Fix: use one of: OR, RR, RD"),
-        (edit("    or: 2.57\n", "    or: '2,57'\n"),
-         "field 'or': '2,57' is not a number. Fix: write a number without quotes, thousands separators"),
-        (edit("country: [GB]", "country: [NO]"),
-         "field 'country.0': False is not text. Fix: put the value in quotes"),
-        (edit("country: [GB]", "country: [uk]"),
-         "field 'country.0': 'uk' has a form that is not allowed. Fix: use two-letter ISO 3166-1 codes"),
-        (edit("country: [GB]", "country: [UK]"),
-         "field 'country': 'UK' is not an ISO 3166-1 code. Fix: use GB for the United Kingdom"),
-        (edit("country: [GB]", "country: []"),
-         "field 'country': [] has the wrong number of items. Fix: list at least one two-letter country code"),
-        (edit("status: coded", "status: narrative"),
-         "field 'findings': is required for a narrative record"),
-        (edit("    locator: Abstract\n", "    locator: Abstract\n    pages: 3\n"),
-         "field 'pages': unknown field(s) pages. Fix: remove or rename it"),
-        (GOOD + "  - id: gcse-extracurricular\n    theme: education\n    outcome: education\n"
-                "    or: 2.0\n    ci: [1.5, 2.5]\n    locator: p. 3\n    quote: OR 2.0 (1.5-2.5)\n",
-         "effect gcse-extracurricular, field 'id': is used by another effect of this study"),
+        (
+            edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    r: 1.2\n    n: 50\n"),
+            "field 'r': 1.2 is out of range",
+        ),
+        (
+            edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    r: 0.2\n    n: 3\n"),
+            "field 'n': n = 3 is too small for a correlation",
+        ),
+        (
+            edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    t: 2.0\n    n: 6\n    predictors: 4\n"),
+            "n = 6 is too small for 4 predictors",
+        ),
+        (
+            edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    yi: 0.2\n    vi: 0\n    measure: SMD\n"),
+            "field 'vi': 0 is out of range",
+        ),
+        (
+            edit("    or: 2.57\n    ci: [2.11, 3.13]\n", "    yi: 0.2\n    se: -0.1\n    measure: SMD\n"),
+            "field 'se': -0.1 is out of range",
+        ),
+        (
+            edit(
+                "    or: 2.57\n    ci: [2.11, 3.13]\n",
+                "    counts: {ai: 1.5, bi: 3, ci: 2, di: 4}\n    measure: OR\n",
+            ),
+            "field 'counts.ai': 1.5 is not a whole number",
+        ),
+        (
+            edit(
+                "    or: 2.57\n    ci: [2.11, 3.13]\n",
+                "    counts: {ai: -1, bi: 3, ci: 2, di: 4}\n    measure: OR\n",
+            ),
+            "field 'counts.ai': -1 is out of range",
+        ),
+        (
+            edit(
+                "    or: 2.57\n    ci: [2.11, 3.13]\n",
+                "    counts: {ai: 1, bi: 3, ci: 2, di: 4}\n    measure: SMD\n",
+            ),
+            "field 'measure': 'SMD' cannot be computed from 'counts'. Fix: use one of: OR, RR, RD",
+        ),
+        (
+            edit("    or: 2.57\n", "    or: '2,57'\n"),
+            "field 'or': '2,57' is not a number. Fix: write a number without quotes, thousands separators",
+        ),
+        (
+            edit("country: [GB]", "country: [NO]"),
+            "field 'country.0': False is not text. Fix: put the value in quotes",
+        ),
+        (
+            edit("country: [GB]", "country: [uk]"),
+            "field 'country.0': 'uk' has a form that is not allowed. Fix: use two-letter ISO 3166-1 codes",
+        ),
+        (
+            edit("country: [GB]", "country: [UK]"),
+            "field 'country': 'UK' is not an ISO 3166-1 code. Fix: use GB for the United Kingdom",
+        ),
+        (
+            edit("country: [GB]", "country: []"),
+            "field 'country': [] has the wrong number of items. Fix: list at least one two-letter country code",
+        ),
+        (edit("status: coded", "status: narrative"), "field 'findings': is required for a narrative record"),
+        (
+            edit("    locator: Abstract\n", "    locator: Abstract\n    pages: 3\n"),
+            "field 'pages': unknown field(s) pages. Fix: remove or rename it",
+        ),
+        (
+            GOOD + "  - id: gcse-extracurricular\n    theme: education\n    outcome: education\n"
+            "    or: 2.0\n    ci: [1.5, 2.5]\n    locator: p. 3\n    quote: OR 2.0 (1.5-2.5)\n",
+            "effect gcse-extracurricular, field 'id': is used by another effect of this study",
+        ),
     ],
 )
 def test_each_problem_is_one_clear_line(tmp_path, text, expected):

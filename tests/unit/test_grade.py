@@ -14,9 +14,17 @@ LOG = math.log
 
 def evidence(**changes) -> Evidence:
     """A clean analysis: randomised, UK, precise, consistent, large (rated high)."""
-    base = dict(measure="OR", k=5, designs=("rct",), countries=("GB",),
-                ci=(LOG(1.2), LOG(1.6)), pi=(LOG(1.1), LOG(1.8)), i2=10.0,
-                participants=5000, egger_p=0.5)
+    base = dict(
+        measure="OR",
+        k=5,
+        designs=("rct",),
+        countries=("GB",),
+        ci=(LOG(1.2), LOG(1.6)),
+        pi=(LOG(1.1), LOG(1.8)),
+        i2=10.0,
+        participants=5000,
+        egger_p=0.5,
+    )
     base.update(changes)
     return Evidence(**base)
 
@@ -28,8 +36,9 @@ def test_randomised_evidence_without_concerns_is_high():
     assert rating.downgrades == ()
 
 
-@pytest.mark.parametrize("design", ["cohort", "cross-sectional", "ecological",
-                                    "quasi-experimental", "qualitative", "other"])
+@pytest.mark.parametrize(
+    "design", ["cohort", "cross-sectional", "ecological", "quasi-experimental", "qualitative", "other"]
+)
 def test_observational_designs_start_low(design):
     assert grade.starting_level((design,)) == "low"
     assert rate(evidence(designs=(design,))).level == "low"
@@ -89,8 +98,7 @@ def test_very_wide_on_the_correlation_and_g_scales():
 
 
 def test_imprecision_from_fewer_than_400_participants():
-    assert rate(evidence(participants=399)).downgrades == (
-        "imprecision: fewer than 400 participants",)
+    assert rate(evidence(participants=399)).downgrades == ("imprecision: fewer than 400 participants",)
     assert rate(evidence(participants=400)).level == "high"
     assert rate(evidence(participants=None)).level == "high"  # unknown: not judged
 
@@ -101,17 +109,23 @@ def test_indirectness_when_no_sample_is_from_the_uk():
 
 
 def test_small_study_effects_only_with_ten_samples():
-    assert rate(evidence(k=10, egger_p=0.09)).downgrades == (
-        "small-study effects: Egger's test p < 0.10",)
+    assert rate(evidence(k=10, egger_p=0.09)).downgrades == ("small-study effects: Egger's test p < 0.10",)
     assert rate(evidence(k=9, egger_p=0.01)).level == "high"
     assert rate(evidence(k=10, egger_p=0.10)).level == "high"
-    assert rate(evidence(k=9)).notes == (
-        "small-study effects not assessed (fewer than 10 samples)",)
+    assert rate(evidence(k=9)).notes == ("small-study effects not assessed (fewer than 10 samples)",)
 
 
 def test_every_domain_costs_one_level_and_the_floor_is_very_low():
-    worst = evidence(designs=("cohort",), countries=("US",), ci=(LOG(0.5), LOG(3.0)),
-                     pi=(LOG(0.2), LOG(8.0)), i2=90.0, participants=100, k=12, egger_p=0.01)
+    worst = evidence(
+        designs=("cohort",),
+        countries=("US",),
+        ci=(LOG(0.5), LOG(3.0)),
+        pi=(LOG(0.2), LOG(8.0)),
+        i2=90.0,
+        participants=100,
+        k=12,
+        egger_p=0.01,
+    )
     rating = rate(worst)
     assert rating.level == "very low"
     assert len(rating.downgrades) == 4
@@ -126,13 +140,18 @@ def test_rules_are_written_down_for_every_domain():
 
 @given(
     designs=st.lists(st.sampled_from(["rct", "cohort", "ecological"]), min_size=1, max_size=4),
-    low=st.floats(-3, 3), width=st.floats(0, 3), i2=st.floats(0, 100),
-    k=st.integers(1, 30), uk=st.booleans(),
+    low=st.floats(-3, 3),
+    width=st.floats(0, 3),
+    i2=st.floats(0, 100),
+    k=st.integers(1, 30),
+    uk=st.booleans(),
 )
 def test_the_level_never_rises_above_the_start(designs, low, width, i2, k, uk):
-    ev = evidence(designs=tuple(designs), ci=(low, low + width), i2=i2, k=k,
-                  countries=("GB",) if uk else ("US",))
+    ev = evidence(
+        designs=tuple(designs), ci=(low, low + width), i2=i2, k=k, countries=("GB",) if uk else ("US",)
+    )
     rating = rate(ev)
     assert grade.LEVELS.index(rating.level) >= grade.LEVELS.index(rating.start)
     assert grade.LEVELS.index(rating.level) == min(
-        grade.LEVELS.index(rating.start) + len(rating.downgrades), 3)
+        grade.LEVELS.index(rating.start) + len(rating.downgrades), 3
+    )

@@ -140,9 +140,9 @@ def test_forest_footer_reports_heterogeneity(pooled_row, units, labels):
 def test_forest_prints_each_unit_on_natural_scale_with_weight(pooled_row, units, labels):
     texts = _texts(plots.forest_plot(pooled_row, units, labels))
     u = units.iloc[0]
-    expected = (
-        f"{math.exp(u.yi):.2f} [{math.exp(u.ci_low):.2f}, {math.exp(u.ci_high):.2f}]"
-    ).replace("-", "\u2212")
+    expected = (f"{math.exp(u.yi):.2f} [{math.exp(u.ci_low):.2f}, {math.exp(u.ci_high):.2f}]").replace(
+        "-", "\u2212"
+    )
     assert expected in texts
     assert f"{u.weight:.1f}%" in texts
 
@@ -180,8 +180,7 @@ def test_forest_aggregates_rows_above_max_rows(pooled_row):
     assert all(s in texts for s in heaviest)
     hidden_weight = units.weight.sum() - units.weight.nlargest(4).sum()
     assert (
-        f"8 other studies ({hidden_weight:.1f}% of weight),\n"
-        "not shown individually; see units CSV"
+        f"8 other studies ({hidden_weight:.1f}% of weight),\nnot shown individually; see units CSV"
     ) in texts
     # At the limit nothing is aggregated.
     fig = plots.forest_plot(row, units, None, max_rows=12)
@@ -217,9 +216,7 @@ def test_all_text_is_at_least_9_point(pooled_row, units, labels):
         plots.forest_plot(pooled_row, units, labels),
         plots.funnel_plot(pooled_row, units),
         plots.draw_gap_map(
-            pd.DataFrame(
-                {"theme": ["bonding"], "outcome": ["health"], "coded": [1], "narrative": [0]}
-            )
+            pd.DataFrame({"theme": ["bonding"], "outcome": ["health"], "coded": [1], "narrative": [0]})
         ),
     ):
         sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
@@ -255,11 +252,7 @@ def test_alt_text_funnel_gives_k_and_estimate(pooled_row, units):
 def test_funnel_has_three_contour_bands_over_a_p_below_001_background(pooled_row, units):
     fig = plots.funnel_plot(pooled_row, units)
     ax = fig.axes[0]
-    contours = [
-        p
-        for p in ax.patches
-        if isinstance(p, Polygon) and str(p.get_gid()).startswith("contour-")
-    ]
+    contours = [p for p in ax.patches if isinstance(p, Polygon) and str(p.get_gid()).startswith("contour-")]
     assert sorted(p.get_gid() for p in contours) == [
         "contour-p<0.01",
         "contour-p<0.05",
@@ -324,12 +317,8 @@ def test_gap_map_cells_show_coded_over_narrative():
 
 
 def test_save_figure_is_byte_identical_across_runs(pooled_row, units, labels, tmp_path):
-    first = plots.save_figure(
-        plots.forest_plot(pooled_row, units, labels), tmp_path / "a" / "forest"
-    )
-    second = plots.save_figure(
-        plots.forest_plot(pooled_row, units, labels), tmp_path / "b" / "forest"
-    )
+    first = plots.save_figure(plots.forest_plot(pooled_row, units, labels), tmp_path / "a" / "forest")
+    second = plots.save_figure(plots.forest_plot(pooled_row, units, labels), tmp_path / "b" / "forest")
     assert [p.suffix for p in first] == [".svg", ".png"]
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes()

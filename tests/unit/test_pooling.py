@@ -24,9 +24,7 @@ POOLED = (
     "tau2_ci_low tau2_ci_high tau i2 i2_ci_low i2_ci_high h2 h2_ci_low h2_ci_high q q_df "
     "q_p egger_stat egger_p egger_df trimfill_k0 trimfill_side trimfill_estimate note"
 ).split()
-UNITS = (
-    "analysis_id study sample n_effects yi vi se ci_low ci_high weight n design country"
-).split()
+UNITS = ("analysis_id study sample n_effects yi vi se ci_low ci_high weight n design country").split()
 
 
 def effect(
@@ -133,9 +131,7 @@ def test_pooled_and_units_columns(effects):
         "bonding-income-smd",
         "bonding-income-smd-trust",
     ]
-    assert units.equals(
-        units.sort_values(["analysis_id", "study", "sample"]).reset_index(drop=True)
-    )
+    assert units.equals(units.sort_values(["analysis_id", "study", "sample"]).reset_index(drop=True))
 
 
 def test_units_samples_and_roles(effects):
@@ -144,9 +140,7 @@ def test_units_samples_and_roles(effects):
     assert (row["k"], row["n_studies"], row["n_effects"]) == (7, 6, 8)
     s0 = units[(units["analysis_id"] == "bonding-income-smd") & (units["study"] == "s0")]
     assert len(s0) == 1 and s0["n_effects"].item() == 2 and s0["n"].item() == 120
-    assert (s0["yi"].item(), s0["vi"].item()) == pytest.approx(
-        aggregate([0.3, 0.2], [0.02, 0.03], rho=0.6)
-    )
+    assert (s0["yi"].item(), s0["vi"].item()) == pytest.approx(aggregate([0.3, 0.2], [0.02, 0.03], rho=0.6))
     assert row["n_participants"] == 120 + 6 * 100  # unit n: the largest of its effects
     assert 9.0 not in units["yi"].to_list()  # the sensitivity-role effect
 
@@ -260,19 +254,14 @@ def test_sensitivity_tables(effects):
     assert income.loc[0.2, "estimate"] != income.loc[0.9, "estimate"]  # s0 re-aggregated
     pooled, _ = pooling.pool_effects(effects, **SETTINGS)
     assert (
-        income.loc[0.6, "estimate"]
-        == pooled.set_index("analysis_id").loc["bonding-income-smd", "estimate"]
+        income.loc[0.6, "estimate"] == pooled.set_index("analysis_id").loc["bonding-income-smd", "estimate"]
     )
     assert list(tables["trimfill"]["analysis_id"]) == ["bonding-income-smd"]
     groups = tables["subgroups"]
-    design = groups[
-        (groups["analysis_id"] == "bonding-income-smd") & (groups["moderator"] == "design")
-    ]
+    design = groups[(groups["analysis_id"] == "bonding-income-smd") & (groups["moderator"] == "design")]
     assert list(design["subgroup"]) == ["cohort", "rct"]
     assert (design["test"] == "F").all() and (design["test_df1"] == 1).all()
-    country = groups[
-        (groups["analysis_id"] == "bonding-income-smd") & (groups["moderator"] == "country")
-    ]
+    country = groups[(groups["analysis_id"] == "bonding-income-smd") & (groups["moderator"] == "country")]
     assert list(country["subgroup"]) == ["GB", "US"]  # first country of "GB;FR"
     health = groups[groups["analysis_id"] == "bonding-health-smd"]
     assert (health["test"] == "").all() and health["test_p"].isna().all()
@@ -290,10 +279,7 @@ def test_importing_pooling_does_not_import_pymare():
 @pytest.mark.parametrize("ci_method", ["knha", "wald"])
 @pytest.mark.parametrize("scale", [1e-10, 1.0, 1e6])
 def test_identical_effects_and_extreme_variances_never_crash(ci_method, scale):
-    rows = [
-        effect(f"s{i}", "e1", 0.3, scale * (i + 1), design=["rct", "cohort"][i % 2])
-        for i in range(6)
-    ]
+    rows = [effect(f"s{i}", "e1", 0.3, scale * (i + 1), design=["rct", "cohort"][i % 2]) for i in range(6)]
     settings = {**SETTINGS, "ci_method": ci_method}
     pooled, _ = pooling.pool_effects(pd.DataFrame(rows), **settings)
     assert pooled["estimate"].item() == pytest.approx(0.3) and pooled["tau2"].item() == 0

@@ -19,21 +19,44 @@ from tests.conftest import ROOT
 
 # ------------------------------------------------------------------ CHANGES.md
 
-STUDY = {"kind": "study", "design": "cohort", "country": "GB", "status": "coded", "findings": "",
-         "study_notes": "", "file": ""}
+STUDY = {
+    "kind": "study",
+    "design": "cohort",
+    "country": "GB",
+    "status": "coded",
+    "findings": "",
+    "study_notes": "",
+    "file": "",
+}
 
 
 def extraction(study: str, effect_id: str, **fields) -> dict:
-    return {"study": study, "effect_id": effect_id, **STUDY, "file": f"extracted/{study}.yaml",
-            "theme": "bonding", "outcome": "health", "or": "1.5", "ci_low": "1.2", "ci_high": "1.9",
-            **fields}
+    return {
+        "study": study,
+        "effect_id": effect_id,
+        **STUDY,
+        "file": f"extracted/{study}.yaml",
+        "theme": "bonding",
+        "outcome": "health",
+        "or": "1.5",
+        "ci_low": "1.2",
+        "ci_high": "1.9",
+        **fields,
+    }
 
 
-def pooled(analysis_id: str, measure: str, estimate: float, low: float, high: float, k: int,
-           **extra) -> dict:
-    return {"analysis_id": analysis_id, "measure": measure, "estimate": repr(estimate),
-            "ci_low": repr(low), "ci_high": repr(high), "k": str(k), "n_studies": str(k),
-            "n_effects": str(k), **extra}
+def pooled(analysis_id: str, measure: str, estimate: float, low: float, high: float, k: int, **extra) -> dict:
+    return {
+        "analysis_id": analysis_id,
+        "measure": measure,
+        "estimate": repr(estimate),
+        "ci_low": repr(low),
+        "ci_high": repr(high),
+        "k": str(k),
+        "n_studies": str(k),
+        "n_effects": str(k),
+        **extra,
+    }
 
 
 OLD = ReleaseTables(
@@ -50,8 +73,9 @@ OLD = ReleaseTables(
         pooled("linking-income-or", "OR", 0.1, -0.05, 0.25, 2),
         pooled("education-education-or", "OR", 0.3, 0.1, 0.5, 2),
     ],
-    references=[{"key": "new2024", "author": "Smith, Jane and Roe, R.", "year": "2024",
-                 "title": "A new cohort"}],
+    references=[
+        {"key": "new2024", "author": "Smith, Jane and Roe, R.", "year": "2024", "title": "A new cohort"}
+    ],
 )
 NEW = ReleaseTables(
     extractions=[
@@ -129,10 +153,20 @@ def test_new_and_retired_analyses(doc):
 
 
 def test_certainty_changes_when_the_tables_have_them():
-    old = ReleaseTables([], [pooled("a-b-or", "OR", 0.3, 0.1, 0.5, 3, certainty="low"),
-                             pooled("c-d-or", "OR", 0.3, 0.1, 0.5, 3, certainty="low")])
-    new = ReleaseTables([], [pooled("a-b-or", "OR", 0.31, 0.12, 0.5, 4, certainty="moderate"),
-                             pooled("c-d-or", "OR", 0.3, 0.1, 0.5, 3, certainty="very low")])
+    old = ReleaseTables(
+        [],
+        [
+            pooled("a-b-or", "OR", 0.3, 0.1, 0.5, 3, certainty="low"),
+            pooled("c-d-or", "OR", 0.3, 0.1, 0.5, 3, certainty="low"),
+        ],
+    )
+    new = ReleaseTables(
+        [],
+        [
+            pooled("a-b-or", "OR", 0.31, 0.12, 0.5, 4, certainty="moderate"),
+            pooled("c-d-or", "OR", 0.3, 0.1, 0.5, 3, certainty="very low"),
+        ],
+    )
     text = changes.changes_markdown("1.1.0", new, old, "1.0.0")
     assert "certainty low -> moderate" in text
     assert "`c-d-or`" in text and "certainty low -> very low" in text  # only certainty moved
@@ -219,9 +253,10 @@ def test_refuses_an_existing_or_lower_version(tiny_repo):
 
 
 def test_refuses_a_version_citation_cff_does_not_state(tiny_repo):
-    with pytest.raises(release.ReleaseError,
-                       match="CITATION.cff says version 0.3.0, not 0.4.0: set version and "
-                             "date-released in CITATION.cff"):
+    with pytest.raises(
+        release.ReleaseError,
+        match="CITATION.cff says version 0.3.0, not 0.4.0: set version and date-released in CITATION.cff",
+    ):
         release.check_release(tiny_repo, "0.4.0")
 
 
@@ -229,12 +264,14 @@ def test_refuses_a_release_date_before_the_last_release(tiny_repo):
     last = tiny_repo / "releases" / "v0.2.0"
     last.mkdir(parents=True)
     (last / "pooled.csv").write_text("analysis_id\n", encoding="utf-8")
-    (last / "CITATION.cff").write_text('version: "0.2.0"\ndate-released: "2026-03-01"\n',
-                                       encoding="utf-8")
+    (last / "CITATION.cff").write_text('version: "0.2.0"\ndate-released: "2026-03-01"\n', encoding="utf-8")
     _git(tiny_repo, "add", "-A")
     _git(tiny_repo, "commit", "--quiet", "-m", "v0.2.0")
-    with pytest.raises(release.ReleaseError, match=r"date-released 2026-01-31 is before v0.2.0's "
-                                                   r"\(2026-03-01\): set date-released"):
+    with pytest.raises(
+        release.ReleaseError,
+        match=r"date-released 2026-01-31 is before v0.2.0's "
+        r"\(2026-03-01\): set date-released",
+    ):
         release.check_release(tiny_repo, "0.3.0")
 
 
@@ -264,23 +301,63 @@ def _schema() -> dict:
 def test_extraction_rows_one_per_effect_or_narrative_record(tmp_path):
     folder = tmp_path / "extracted"
     folder.mkdir()
-    (folder / "b2001.yaml").write_text(yaml.safe_dump({
-        "study": "b2001", "design": "cohort", "country": ["GB", "US"], "status": "coded",
-        "notes": "study note",
-        "effects": [
-            {"id": "z", "theme": "bonding", "outcome": "health", "or": 1.5, "ci": [1.2, 1.9],
-             "locator": "T2", "quote": "OR 1.5 (1.2-1.9)", "notes": "effect note"},
-            {"id": "a", "theme": "bonding", "outcome": "income", "counts": {"ai": 1, "bi": 2, "ci": 3, "di": 4},
-             "measure": "OR", "locator": "T3", "quote": "1 2 3 4"},
-        ]}), encoding="utf-8")
-    (folder / "a2000.yaml").write_text(yaml.safe_dump({
-        "study": "a2000", "design": "qualitative", "country": ["GB"], "status": "narrative",
-        "findings": "Folded\n  text."}), encoding="utf-8")
+    (folder / "b2001.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "study": "b2001",
+                "design": "cohort",
+                "country": ["GB", "US"],
+                "status": "coded",
+                "notes": "study note",
+                "effects": [
+                    {
+                        "id": "z",
+                        "theme": "bonding",
+                        "outcome": "health",
+                        "or": 1.5,
+                        "ci": [1.2, 1.9],
+                        "locator": "T2",
+                        "quote": "OR 1.5 (1.2-1.9)",
+                        "notes": "effect note",
+                    },
+                    {
+                        "id": "a",
+                        "theme": "bonding",
+                        "outcome": "income",
+                        "counts": {"ai": 1, "bi": 2, "ci": 3, "di": 4},
+                        "measure": "OR",
+                        "locator": "T3",
+                        "quote": "1 2 3 4",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    (folder / "a2000.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "study": "a2000",
+                "design": "qualitative",
+                "country": ["GB"],
+                "status": "narrative",
+                "findings": "Folded\n  text.",
+            }
+        ),
+        encoding="utf-8",
+    )
     columns, rows = release.extraction_rows(folder, _schema())
     names = [c.name for c in columns]
     assert names[:2] == ["study", "design"] and "effect_id" in names and "file" in names
-    assert {"ci_low", "ci_high", "counts_ai", "groups_sd2", "computed_by", "study_notes",
-            "effect_notes"} <= set(names)
+    assert {
+        "ci_low",
+        "ci_high",
+        "counts_ai",
+        "groups_sd2",
+        "computed_by",
+        "study_notes",
+        "effect_notes",
+    } <= set(names)
     assert [(r["study"], r["effect_id"]) for r in rows] == [("a2000", None), ("b2001", "a"), ("b2001", "z")]
     narrative, counts, ratio = rows
     assert narrative["findings"] == "Folded text." and narrative["kind"] == "study"  # schema default
@@ -306,26 +383,42 @@ def test_sha256sums_is_sorted_and_skips_itself(tmp_path):
     text = release.sha256sums(tmp_path)
     assert [line.split("  ")[1] for line in text.splitlines()] == ["a.txt", "b.csv"]
     (tmp_path / "SHA256SUMS").write_text(text, encoding="utf-8")
-    done = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_datapackage_validates_with_frictionless_and_catches_a_bad_value(tmp_path):
-    frictionless = pytest.importorskip("frictionless", reason="frictionless is not installed "
-                                       "(add it from requirements.lock)")
+    frictionless = pytest.importorskip(
+        "frictionless", reason="frictionless is not installed (add it from requirements.lock)"
+    )
     (tmp_path / "references.csv").write_text("key,year,title\na2000,2000,T\nb2001,2001,U\n", encoding="utf-8")
     (tmp_path / "pooled.csv").write_text("analysis_id,k,estimate,i2\nx-y-or,3,0.25,1e-05\n", encoding="utf-8")
     (tmp_path / "effects.csv").write_text("study,effect_id,yi,reverse\na2000,e1,0.1,true\n", encoding="utf-8")
     columns = release.extraction_columns(_schema())
     from analysis.io import csv_text
 
-    (tmp_path / "extractions.csv").write_text(csv_text(
-        [{"study": "a2000", "design": "cohort", "status": "coded", "effect_id": "e1", "theme": "bonding",
-          "or": 1.5}], [c.name for c in columns]), encoding="utf-8")
+    (tmp_path / "extractions.csv").write_text(
+        csv_text(
+            [
+                {
+                    "study": "a2000",
+                    "design": "cohort",
+                    "status": "coded",
+                    "effect_id": "e1",
+                    "theme": "bonding",
+                    "or": 1.5,
+                }
+            ],
+            [c.name for c in columns],
+        ),
+        encoding="utf-8",
+    )
     cff = zenodo.read_cff(ROOT / "CITATION.cff")
-    package = release.datapackage(tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z",
-                                  release.extraction_table_schema(columns))
+    package = release.datapackage(
+        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", release.extraction_table_schema(columns)
+    )
     (tmp_path / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
     fields = {f["name"]: f for f in package["resources"][2]["schema"]["fields"]}  # pooled
     assert fields["k"]["type"] == "integer" and fields["i2"]["type"] == "number"
@@ -333,11 +426,13 @@ def test_datapackage_validates_with_frictionless_and_catches_a_bad_value(tmp_pat
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     # A study that is not in the bibliography, and an enum value outside the codebook.
-    (tmp_path / "extractions.csv").write_text(csv_text(
-        [{"study": "zzz", "design": "anecdote", "status": "coded"}], [c.name for c in columns]),
-        encoding="utf-8")
-    package = release.datapackage(tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z",
-                                  release.extraction_table_schema(columns))
+    (tmp_path / "extractions.csv").write_text(
+        csv_text([{"study": "zzz", "design": "anecdote", "status": "coded"}], [c.name for c in columns]),
+        encoding="utf-8",
+    )
+    package = release.datapackage(
+        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", release.extraction_table_schema(columns)
+    )
     (tmp_path / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     kinds = {e[0] for e in report.flatten(["type"])}
@@ -351,8 +446,12 @@ def test_citation_cff_is_valid_by_cffconvert():
     cffconvert = shutil.which("cffconvert", path=str(Path(sys.executable).parent))
     if cffconvert is None:
         pytest.skip("cffconvert is not installed (add it from requirements.lock)")
-    done = subprocess.run([cffconvert, "--validate", "-i", str(ROOT / "CITATION.cff")],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [cffconvert, "--validate", "-i", str(ROOT / "CITATION.cff")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert zenodo.check_cff(zenodo.read_cff(ROOT / "CITATION.cff")) == []
 
@@ -365,8 +464,14 @@ def test_check_cff_lists_missing_fields_and_bad_dates():
 
 
 AUTHORS = [
-    {"given-names": "Jane", "family-names": "Smith", "name-particle": "van", "name-suffix": "Jr.",
-     "affiliation": "Uni", "orcid": "https://orcid.org/0000-0002-1825-0097"},
+    {
+        "given-names": "Jane",
+        "family-names": "Smith",
+        "name-particle": "van",
+        "name-suffix": "Jr.",
+        "affiliation": "Uni",
+        "orcid": "https://orcid.org/0000-0002-1825-0097",
+    },
     {"given-names": "Ann"},
     {"family-names": "Roe", "affiliation": "Lab"},
     {"alias": "the-coder"},
@@ -375,8 +480,9 @@ AUTHORS = [
 
 
 def test_zenodo_json_matches_cffconvert():
-    cffconvert = pytest.importorskip("cffconvert", reason="cffconvert is not installed "
-                                     "(add it from requirements.lock)")
+    cffconvert = pytest.importorskip(
+        "cffconvert", reason="cffconvert is not installed (add it from requirements.lock)"
+    )
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     for authors in (cff["authors"], AUTHORS):
         text = yaml.safe_dump({**cff, "authors": authors}, sort_keys=False)
@@ -388,7 +494,11 @@ def test_zenodo_json_matches_cffconvert():
 
 def test_zenodo_creators_without_cffconvert():
     creators = zenodo.zenodo_metadata({"authors": AUTHORS})["creators"]
-    assert creators[0] == {"affiliation": "Uni", "name": "van Smith Jr., Jane", "orcid": "0000-0002-1825-0097"}
+    assert creators[0] == {
+        "affiliation": "Uni",
+        "name": "van Smith Jr., Jane",
+        "orcid": "0000-0002-1825-0097",
+    }
     assert [c.get("name") for c in creators[1:]] == ["Ann", "Roe", "the-coder", "Evidence Brief Team"]
 
 

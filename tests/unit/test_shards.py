@@ -41,10 +41,12 @@ def test_combined_shards_equal_one_job(effects_csv, tmp_path, n_shards):
             write_frame(table, tmp_path / f"{i}-{name}.csv")
     for name, table in whole.items():
         write_frame(table, tmp_path / f"whole-{name}.csv")
-        shards.combine_tables([tmp_path / f"{i}-{name}.csv" for i in range(n_shards)],
-                              tmp_path / f"combined-{name}.csv")
-        assert (tmp_path / f"combined-{name}.csv").read_bytes() == \
-            (tmp_path / f"whole-{name}.csv").read_bytes(), name
+        shards.combine_tables(
+            [tmp_path / f"{i}-{name}.csv" for i in range(n_shards)], tmp_path / f"combined-{name}.csv"
+        )
+        assert (tmp_path / f"combined-{name}.csv").read_bytes() == (
+            tmp_path / f"whole-{name}.csv"
+        ).read_bytes(), name
 
 
 def test_an_analysis_in_two_shards_is_refused(tmp_path):

@@ -13,14 +13,32 @@ import yaml
 from tests.conftest import REFERENCE_DATA, ROOT
 
 
-def run_workflow(extracted: Path, bibliography: Path, results: Path, *targets: str,
-                 config: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_workflow(
+    extracted: Path,
+    bibliography: Path,
+    results: Path,
+    *targets: str,
+    config: dict | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     """`snakemake --cores 2 --config extracted_dir=... bibliography=... results_dir=...`."""
-    settings = {"extracted_dir": extracted, "bibliography": bibliography, "results_dir": results,
-                **(config or {})}
+    settings = {
+        "extracted_dir": extracted,
+        "bibliography": bibliography,
+        "results_dir": results,
+        **(config or {}),
+    }
     # Targets go before --config, which takes every following word as key=value.
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", *targets, "--config",
-               *[f"{k}={v}" for k, v in settings.items()]]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        *targets,
+        "--config",
+        *[f"{k}={v}" for k, v in settings.items()],
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
         raise AssertionError(f"workflow failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
@@ -82,26 +100,71 @@ def reference_corpus(root: Path) -> tuple[Path, Path]:
 
     def add(key: str, effect: dict, country: str = "US", design: str = "rct") -> None:
         entries.append(f"@misc{{{key}, author={{Author, A.}}, title={{Study {key}}}, year={{2000}}}}")
-        write_study(extracted, {"study": key, "design": design, "country": [country],
-                                "status": "coded",
-                                "effects": [{"locator": "metadat", "quote": "as in metadat", **effect}]})
+        write_study(
+            extracted,
+            {
+                "study": key,
+                "design": design,
+                "country": [country],
+                "status": "coded",
+                "effects": [{"locator": "metadat", "quote": "as in metadat", **effect}],
+            },
+        )
 
     for r in _rows("bcg.csv"):
-        add(f"bcg{int(r['trial']):02d}", {
-            "id": "tb", "theme": "linking", "outcome": "health", "measure": "RR",
-            "counts": {"ai": int(r["tpos"]), "bi": int(r["tneg"]), "ci": int(r["cpos"]), "di": int(r["cneg"])},
-        }, design="rct" if r["alloc"] == "random" else "quasi-experimental")
+        add(
+            f"bcg{int(r['trial']):02d}",
+            {
+                "id": "tb",
+                "theme": "linking",
+                "outcome": "health",
+                "measure": "RR",
+                "counts": {
+                    "ai": int(r["tpos"]),
+                    "bi": int(r["tneg"]),
+                    "ci": int(r["cpos"]),
+                    "di": int(r["cneg"]),
+                },
+            },
+            design="rct" if r["alloc"] == "random" else "quasi-experimental",
+        )
     for i, r in enumerate(_rows("molloy2014.csv")):
-        add(f"molloy{i + 1:02d}", {"id": "adherence", "theme": "bonding", "outcome": "health",
-                                   "r": float(r["ri"]), "n": int(r["ni"])}, design="cohort")
+        add(
+            f"molloy{i + 1:02d}",
+            {
+                "id": "adherence",
+                "theme": "bonding",
+                "outcome": "health",
+                "r": float(r["ri"]),
+                "n": int(r["ni"]),
+            },
+            design="cohort",
+        )
     for r in _rows("normand1999.csv"):
-        groups = {"m1": float(r["m1i"]), "sd1": float(r["sd1i"]), "n1": int(r["n1i"]),
-                  "m2": float(r["m2i"]), "sd2": float(r["sd2i"]), "n2": int(r["n2i"])}
-        add(f"normand{int(r['study'])}", {"id": "stay", "theme": "workplace", "outcome": "other",
-                                          "groups": groups, "measure": "SMD"})
+        groups = {
+            "m1": float(r["m1i"]),
+            "sd1": float(r["sd1i"]),
+            "n1": int(r["n1i"]),
+            "m2": float(r["m2i"]),
+            "sd2": float(r["sd2i"]),
+            "n2": int(r["n2i"]),
+        }
+        add(
+            f"normand{int(r['study'])}",
+            {"id": "stay", "theme": "workplace", "outcome": "other", "groups": groups, "measure": "SMD"},
+        )
     for i, r in enumerate(_rows("aloe2013.csv")):
-        add(f"aloe{i + 1}", {"id": "pcor", "theme": "education", "outcome": "education",
-                             "t": float(r["tval"]), "n": int(r["n"]), "predictors": int(r["preds"])},
-            design="cross-sectional")
+        add(
+            f"aloe{i + 1}",
+            {
+                "id": "pcor",
+                "theme": "education",
+                "outcome": "education",
+                "t": float(r["tval"]),
+                "n": int(r["n"]),
+                "predictors": int(r["preds"]),
+            },
+            design="cross-sectional",
+        )
     bib.write_text("\n".join(entries) + "\n", encoding="utf-8")
     return extracted, bib

@@ -21,8 +21,15 @@ def atlas_dir() -> Path:
 
 def test_rules_reproduce_committed_effects_and_county_table(tmp_path):
     atlas_dir()
-    run_workflow(ROOT / "extracted", ROOT / "references", tmp_path,
-                 f"{tmp_path}/atlas/sca2022.yaml", f"{tmp_path}/atlas/county_correlations.csv")
-    assert (tmp_path / "atlas" / "sca2022.yaml").read_bytes() == (ROOT / "extracted" / "sca2022.yaml").read_bytes()
+    run_workflow(
+        ROOT / "extracted",
+        ROOT / "references",
+        tmp_path,
+        f"{tmp_path}/atlas/sca2022.yaml",
+        f"{tmp_path}/atlas/county_correlations.csv",
+    )
+    assert (tmp_path / "atlas" / "sca2022.yaml").read_bytes() == (
+        ROOT / "extracted" / "sca2022.yaml"
+    ).read_bytes()
     rows = {r["measure"]: r for r in read_csv(tmp_path / "atlas" / "county_correlations.csv")}
     assert round(float(rows["ec_county"]["r"]), 3) == 0.65

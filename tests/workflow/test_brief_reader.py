@@ -30,13 +30,24 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 MINUS = "\u2212"
 
 SECTIONS = [
-    "in-brief", "headline-results", "pooled-analyses", "single-studies-not-pooled",
-    "how-certainty-was-rated", "theme-by-theme", "bonding-social-capital",
-    "bridging-social-capital", "linking-social-capital",
-    "family-and-community-capital-in-education", "workplace-networks",
-    "where-the-evidence-is-missing", "how-robust-are-the-results",
-    "claims-not-traced-to-a-source", "methods-and-provenance", "studies-included",
-    "how-to-cite", "refs",
+    "in-brief",
+    "headline-results",
+    "pooled-analyses",
+    "single-studies-not-pooled",
+    "how-certainty-was-rated",
+    "theme-by-theme",
+    "bonding-social-capital",
+    "bridging-social-capital",
+    "linking-social-capital",
+    "family-and-community-capital-in-education",
+    "workplace-networks",
+    "where-the-evidence-is-missing",
+    "how-robust-are-the-results",
+    "claims-not-traced-to-a-source",
+    "methods-and-provenance",
+    "studies-included",
+    "how-to-cite",
+    "refs",
 ]
 
 
@@ -48,10 +59,16 @@ def built(tmp_path_factory) -> Path:
     """results_dir of one workflow run on the fixture corpus (brief targets only)."""
     results = tmp_path_factory.mktemp("brief-results")
     command = [
-        str(SNAKEMAKE), "--cores", "2", "--config",
-        f"extracted_dir={FIXTURE / 'extracted'}", f"bibliography={FIXTURE / 'references'}",
-        f"results_dir={results}", "--",
-        str(results / "brief" / "brief.html"), str(results / "brief" / "brief.pdf"),
+        str(SNAKEMAKE),
+        "--cores",
+        "2",
+        "--config",
+        f"extracted_dir={FIXTURE / 'extracted'}",
+        f"bibliography={FIXTURE / 'references'}",
+        f"results_dir={results}",
+        "--",
+        str(results / "brief" / "brief.html"),
+        str(results / "brief" / "brief.pdf"),
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -161,7 +178,8 @@ def test_results_files_named_in_the_brief_exist(built):
     """A capped table points to the results file that holds all its rows; those files, and
     the figures of every analysis (only some are shown in the brief), are in results_dir."""
     source = (ROOT / "analysis" / "brief.py").read_text(encoding="utf-8") + (
-        ROOT / "report" / "brief.qmd").read_text(encoding="utf-8")
+        ROOT / "report" / "brief.qmd"
+    ).read_text(encoding="utf-8")
     named = set(re.findall(r"[`\"]([\w/.-]+\.csv)[`\"]", source))
     assert {"pooled.csv", "studies.csv", "effects.csv", "units.csv"} <= named
     missing = [name for name in sorted(named) if not (built / name).is_file()]
@@ -194,26 +212,38 @@ def natural(measure: str, value: float) -> float:
 
 def interval_shows(shown: str, measure: str, low: float, high: float) -> bool:
     parts = plain(shown).split(" to ")
-    return len(parts) == 2 and shows(parts[0], natural(measure, low)) and shows(
-        parts[1], natural(measure, high))
+    return (
+        len(parts) == 2 and shows(parts[0], natural(measure, low)) and shows(parts[1], natural(measure, high))
+    )
 
 
 def headline_matches(cells: list[str], row: dict) -> bool:
     _, _, samples, _, effect, ci, pi, i2, tau, *_ = cells
     measure = row["measure"]
-    return (samples == f"{row['k']} ({row['n_studies']})"
-            and shows(effect.split()[-1], natural(measure, row["estimate"]))
-            and interval_shows(ci, measure, row["ci_low"], row["ci_high"])
-            and interval_shows(pi, measure, row["pi_low"], row["pi_high"])
-            and shows(i2, row["i2"])
-            and shows(tau, math.sqrt(row["tau2"])))
+    return (
+        samples == f"{row['k']} ({row['n_studies']})"
+        and shows(effect.split()[-1], natural(measure, row["estimate"]))
+        and interval_shows(ci, measure, row["ci_low"], row["ci_high"])
+        and interval_shows(pi, measure, row["pi_low"], row["pi_high"])
+        and shows(i2, row["i2"])
+        and shows(tau, math.sqrt(row["tau2"]))
+    )
 
 
 def test_headline_numbers_equal_pooled_csv(built, page):
     pooled = read_table(built / "pooled.csv").to_dict("records")
     header, *rows = page.tables["tbl-headline"]
-    assert header[:9] == ["Theme", "Outcome", "Samples (studies)", "Participants", "Effect",
-                          "95% CI", "95% PI", "I²", "τ"]
+    assert header[:9] == [
+        "Theme",
+        "Outcome",
+        "Samples (studies)",
+        "Participants",
+        "Effect",
+        "95% CI",
+        "95% PI",
+        "I²",
+        "τ",
+    ]
     expected = {r["analysis_id"] for r in pooled if r["k"] >= 2}
     matched = []
     for cells in rows:
@@ -229,20 +259,30 @@ def test_single_studies_equal_pooled_csv(built, page):
     assert len(rows) == len(pooled) >= 1
     for cells in rows:
         effect, ci = cells[4], cells[5]
-        assert any(shows(effect.split()[-1], natural(r["measure"], r["estimate"]))
-                   and interval_shows(ci, r["measure"], r["ci_low"], r["ci_high"])
-                   for r in pooled), cells
+        assert any(
+            shows(effect.split()[-1], natural(r["measure"], r["estimate"]))
+            and interval_shows(ci, r["measure"], r["ci_low"], r["ci_high"])
+            for r in pooled
+        ), cells
 
 
 def test_pdf_shows_the_same_headline_numbers(built, page):
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext not installed: apt-get install poppler-utils")
-    done = subprocess.run(["pdftotext", str(built / "brief" / "brief.pdf"), "-"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["pdftotext", str(built / "brief" / "brief.pdf"), "-"], capture_output=True, text=True, check=True
+    )
     text = plain(done.stdout)
-    for section in ("In brief", "Headline results", "Where the evidence is missing",
-                    "How robust are the results", "Claims not traced to a source",
-                    "Methods and provenance", "How to cite", "References"):
+    for section in (
+        "In brief",
+        "Headline results",
+        "Where the evidence is missing",
+        "How robust are the results",
+        "Claims not traced to a source",
+        "Methods and provenance",
+        "How to cite",
+        "References",
+    ):
         assert section in text
     for table in ("tbl-headline", "tbl-single"):
         for cells in page.tables[table][1:]:
@@ -267,10 +307,23 @@ def chromium() -> str:
 
 
 def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               "--enable-logging=stderr", "--v=0", "--hide-scrollbars", *extra, url]
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--hide-scrollbars",
+        *extra,
+        url,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
@@ -303,8 +356,12 @@ def test_screenshots(built, tmp_path, name, size):
     keep = Path(os.environ.get("BRIEF_SCREENSHOT_DIR") or tmp_path)
     keep.mkdir(parents=True, exist_ok=True)
     shot = keep / f"brief-{name}.png"
-    done = run_chromium((built / "brief" / "brief.html").as_uri(), tmp_path / "profile",
-                        f"--screenshot={shot}", f"--window-size={size}")
+    done = run_chromium(
+        (built / "brief" / "brief.html").as_uri(),
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        f"--window-size={size}",
+    )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     image = Image.open(shot).convert("L")
     width, _ = image.size
@@ -330,9 +387,16 @@ def test_phone_layout_does_not_overflow(built, tmp_path):
         "  if (e.getBoundingClientRect().right > w + 1) out.push(e.tagName + '.' + e.className);"
         " }"
         " document.title = 'W' + w + ' OUT ' + out.slice(0, 10).join(' ');"
-        "});</script></body></html>", encoding="utf-8")
-    done = run_chromium(probe.as_uri(), tmp_path / "profile", "--dump-dom",
-                        "--allow-file-access-from-files", "--virtual-time-budget=10000")
+        "});</script></body></html>",
+        encoding="utf-8",
+    )
+    done = run_chromium(
+        probe.as_uri(),
+        tmp_path / "profile",
+        "--dump-dom",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=10000",
+    )
     found = re.search(r"<title>W(\d+) OUT ([^<]*)</title>", done.stdout)
     assert found, done.stdout[:500]
     assert int(found.group(1)) <= 390
@@ -344,19 +408,20 @@ def test_phone_layout_does_not_overflow(built, tmp_path):
 
 def test_quarto_renders_the_same_source(built, tmp_path):
     if not shutil.which("quarto"):
-        pytest.skip("quarto not installed: the pandoc + typst path is tested above; "
-                    "install Quarto 1.7 or later to test the Quarto path too")
+        pytest.skip(
+            "quarto not installed: the pandoc + typst path is tested above; "
+            "install Quarto 1.7 or later to test the Quarto path too"
+        )
     from analysis.render import render_brief
 
     copy = tmp_path / "results"
     shutil.copytree(built, copy, ignore=shutil.ignore_patterns("brief.html", "brief.pdf"))
     qmd = copy / "brief" / "brief.qmd"
     css = ROOT / "report" / "brief.css"
-    text = re.sub(r'(?m)^    css: .*$', f'    css: "{css}"', qmd.read_text(encoding="utf-8"))
+    text = re.sub(r"(?m)^    css: .*$", f'    css: "{css}"', qmd.read_text(encoding="utf-8"))
     qmd.write_text(text, encoding="utf-8")
     html, pdf = copy / "brief" / "quarto.html", copy / "brief" / "quarto.pdf"
-    engine = render_brief(qmd, copy / "references.bib", css, html, pdf, epoch=0, root=copy,
-                          engine="quarto")
+    engine = render_brief(qmd, copy / "references.bib", css, html, pdf, epoch=0, root=copy, engine="quarto")
     assert engine == "quarto"
     rendered = html.read_text(encoding="utf-8")
     assert "@fig-" not in rendered and "{{<" not in rendered

@@ -23,14 +23,23 @@ import yaml
 from analysis import release
 from tests.conftest import ROOT
 
-SKIP = {".git", ".venv", "results", ".snakemake", ".pytest_cache", ".hypothesis", "releases",
-        "__pycache__", ".ruff_cache", "build"}
+SKIP = {
+    ".git",
+    ".venv",
+    "results",
+    ".snakemake",
+    ".pytest_cache",
+    ".hypothesis",
+    "releases",
+    "__pycache__",
+    ".ruff_cache",
+    "build",
+}
 NEW_STUDY = "releasetest2026"
 
 
 def run(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900,
-                          check=False)
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=900, check=False)
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
     return done
@@ -50,9 +59,14 @@ def set_version(repo: Path, version: str, date: str) -> None:
     """What a maintainer does before a release: CITATION.cff, then `make zenodo`."""
     path = repo / "CITATION.cff"
     text = path.read_text(encoding="utf-8")
-    lines = [f'version: "{version}"' if line.startswith("version:") else
-             f'date-released: "{date}"' if line.startswith("date-released:") else line
-             for line in text.splitlines()]
+    lines = [
+        f'version: "{version}"'
+        if line.startswith("version:")
+        else f'date-released: "{date}"'
+        if line.startswith("date-released:")
+        else line
+        for line in text.splitlines()
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     make(repo, "zenodo")
 
@@ -63,8 +77,9 @@ def rows(path: Path) -> list[dict]:
 
 
 def sha256sum_check(folder: Path) -> None:
-    done = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=folder,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=folder, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     listed = {line.split("  ", 1)[1] for line in (folder / "SHA256SUMS").read_text().splitlines()}
     assert listed == {p.name for p in folder.iterdir()} - {"SHA256SUMS"}
@@ -73,23 +88,38 @@ def sha256sum_check(folder: Path) -> None:
 def add_study(repo: Path, pooled: list[dict]) -> str:
     """A new extraction file (and its bib entry) joining an existing pooled analysis; its id."""
     target = next(r for r in pooled if r["measure"] in ("OR", "ZCOR") and int(r["k"]) >= 2)
-    effect = {"id": "release-test", "theme": target["theme"], "outcome": target["outcome"],
-              "outcome_label": "An outcome", "exposure": "An exposure", "locator": "Table 2"}
+    effect = {
+        "id": "release-test",
+        "theme": target["theme"],
+        "outcome": target["outcome"],
+        "outcome_label": "An outcome",
+        "exposure": "An exposure",
+        "locator": "Table 2",
+    }
     if target["construct"]:
         effect["construct"] = target["construct"]
     if target["measure"] == "OR":
         effect.update({"or": 3.5, "ci": [2.5, 4.9], "quote": "OR = 3.5, 95% CI 2.5 to 4.9"})
     else:
         effect.update({"r": 0.6, "n": 900, "quote": "r = 0.6 (n = 900)"})
-    document = {"study": NEW_STUDY, "design": "cohort", "country": ["GB"], "status": "coded",
-                "findings": "A large effect, added by the release test.", "effects": [effect]}
-    (repo / "extracted" / f"{NEW_STUDY}.yaml").write_text(yaml.safe_dump(document, sort_keys=False),
-                                                          encoding="utf-8")
+    document = {
+        "study": NEW_STUDY,
+        "design": "cohort",
+        "country": ["GB"],
+        "status": "coded",
+        "findings": "A large effect, added by the release test.",
+        "effects": [effect],
+    }
+    (repo / "extracted" / f"{NEW_STUDY}.yaml").write_text(
+        yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
+    )
     bib = min((repo / "references").glob("*.bib"))
     with open(bib, "a", encoding="utf-8") as handle:
-        handle.write(f"\n@article{{{NEW_STUDY},\n  author = {{Tester, Tina and Other, Olga}},\n"
-                     "  title = {A cohort study added between two releases},\n"
-                     "  journal = {Journal of Tests},\n  year = {2026}\n}\n")
+        handle.write(
+            f"\n@article{{{NEW_STUDY},\n  author = {{Tester, Tina and Other, Olga}},\n"
+            "  title = {A cohort study added between two releases},\n"
+            "  journal = {Journal of Tests},\n  year = {2026}\n}\n"
+        )
     return target["analysis_id"]
 
 
@@ -131,9 +161,20 @@ def second(repo, first) -> tuple[Path, str]:
     return repo / "releases" / "v0.2.0", moved
 
 
-EXPECTED = {"brief.html", "brief.pdf", "effects.csv", "pooled.csv", "references.bib",
-            "references.csv", "extractions.csv", "datapackage.json", "provenance.json",
-            "CHANGES.md", "SHA256SUMS", "CITATION.cff"}
+EXPECTED = {
+    "brief.html",
+    "brief.pdf",
+    "effects.csv",
+    "pooled.csv",
+    "references.bib",
+    "references.csv",
+    "extractions.csv",
+    "datapackage.json",
+    "provenance.json",
+    "CHANGES.md",
+    "SHA256SUMS",
+    "CITATION.cff",
+}
 
 
 def test_first_release(repo, first):
@@ -143,7 +184,9 @@ def test_first_release(repo, first):
     record = json.loads((first / "provenance.json").read_text(encoding="utf-8"))
     tagged = run(repo, "git", "rev-list", "-n", "1", "v0.1.0").stdout.strip()
     assert record["version"] == "0.1.0" and record["commit"] == tagged
-    assert record["inputs"]["config/config.yaml"] and any(k.startswith("extracted/") for k in record["inputs"])
+    assert record["inputs"]["config/config.yaml"] and any(
+        k.startswith("extracted/") for k in record["inputs"]
+    )
     assert set(record["settings"]) == {"estimator", "ci_method", "rho", "alpha"}
     assert record["packages"]["snakemake"] and record["python"]
     # The brief carries the release's version and commit (from CITATION.cff and git).
@@ -165,8 +208,13 @@ def test_frictionless_validates_the_data_package(first, second):
     if frictionless is None:
         pytest.skip("frictionless is not installed (add it from requirements.lock)")
     for folder in (first, second[0]):
-        done = subprocess.run([frictionless, "validate", "datapackage.json"], cwd=folder,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [frictionless, "validate", "datapackage.json"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout[-4000:]
 
 
@@ -195,13 +243,21 @@ def test_every_analysis_keeps_its_id(first, second):
     assert before <= after  # a study was only added: nothing retired, nothing renamed
 
 
-@pytest.mark.parametrize("version, message", [
-    ("0.2.0", "release refused: Version 0.2.0 already exists (releases/v0.2.0)"),
-    ("0.1.5", "release refused: Version 0.1.5 is not greater than the last release, 0.2.0"),
-    ("0.3.0", ("release refused: CITATION.cff says version 0.2.0, not 0.3.0: set version and "
-              "date-released in CITATION.cff, run `make zenodo`, commit, then release.")),
-    ("0.3", "release refused: VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH), not '0.3'."),
-])
+@pytest.mark.parametrize(
+    "version, message",
+    [
+        ("0.2.0", "release refused: Version 0.2.0 already exists (releases/v0.2.0)"),
+        ("0.1.5", "release refused: Version 0.1.5 is not greater than the last release, 0.2.0"),
+        (
+            "0.3.0",
+            (
+                "release refused: CITATION.cff says version 0.2.0, not 0.3.0: set version and "
+                "date-released in CITATION.cff, run `make zenodo`, commit, then release."
+            ),
+        ),
+        ("0.3", "release refused: VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH), not '0.3'."),
+    ],
+)
 def test_refusals(repo, second, version, message):
     done = make(repo, "release", f"VERSION={version}", check=False)
     assert done.returncode != 0
@@ -220,8 +276,10 @@ def test_refuses_a_dirty_tree(repo, second):
     finally:
         path.write_text(original, encoding="utf-8")
     assert done.returncode != 0
-    assert (f"release refused: The git tree has uncommitted changes (extracted/{NEW_STUDY}.yaml): "
-            "commit them, then release") in done.stderr
+    assert (
+        f"release refused: The git tree has uncommitted changes (extracted/{NEW_STUDY}.yaml): "
+        "commit them, then release"
+    ) in done.stderr
     assert make(repo, "release", check=False).stdout.startswith("Say which version")
 
 
@@ -235,16 +293,22 @@ def test_two_builds_of_one_commit_are_identical_figures_included(repo, second, t
     commit_id = run(repo, "git", "rev-list", "-n", "1", "v0.2.0").stdout.strip()
     builds = []
     for name in ("one", "two"):
-        release.build_release(repo, commit_id, (0, 2, 0), tmp_path / name / "release",
-                              keep=tmp_path / name / "tree")
+        release.build_release(
+            repo, commit_id, (0, 2, 0), tmp_path / name / "release", keep=tmp_path / name / "tree"
+        )
         builds.append(tmp_path / name)
 
     def digests(build: Path) -> dict[str, str]:
         files = {f"release/{p.name}": p for p in (build / "release").iterdir()}
         results = build / "tree" / "results"
         volatile = {"logs", "benchmarks", ".cache"}  # timings and file stamps, never released
-        files.update({f"results/{p.relative_to(results)}": p for p in results.rglob("*")
-                      if p.is_file() and not volatile & set(p.relative_to(results).parts)})
+        files.update(
+            {
+                f"results/{p.relative_to(results)}": p
+                for p in results.rglob("*")
+                if p.is_file() and not volatile & set(p.relative_to(results).parts)
+            }
+        )
         return {name: release.sha256_file(path) for name, path in files.items()}
 
     one, two = map(digests, builds)

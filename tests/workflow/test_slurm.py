@@ -25,16 +25,26 @@ from tests.workflow.slurm import cluster as slurm
 # job); timeout -k kills a hung run, so a broken cluster cannot stall CI.
 RUN_TIMEOUT = 300
 # Files compared byte for byte between the local and the cluster run.
-COMPARED = ["effects.csv", "studies.csv", "pooled.csv", "units.csv",
-            "sensitivity/leave_one_out.csv", "sensitivity/estimators.csv", "sensitivity/rho.csv",
-            "sensitivity/trimfill.csv", "sensitivity/subgroups.csv"]
+COMPARED = [
+    "effects.csv",
+    "studies.csv",
+    "pooled.csv",
+    "units.csv",
+    "sensitivity/leave_one_out.csv",
+    "sensitivity/estimators.csv",
+    "sensitivity/rho.csv",
+    "sensitivity/trimfill.csv",
+    "sensitivity/subgroups.csv",
+]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        pytest.skip("snakemake-executor-plugin-slurm is not installed (it is in requirements.lock; "
-                    "run `make test` to install the pinned set)")
+        pytest.skip(
+            "snakemake-executor-plugin-slurm is not installed (it is in requirements.lock; "
+            "run `make test` to install the pinned set)"
+        )
     reason = slurm.unavailable()
     if reason:
         pytest.skip(reason)
@@ -55,20 +65,35 @@ def test_profile_on_a_slurm_cluster_gives_the_local_results(cluster, corpus, tmp
     local, remote = tmp_path / "local", tmp_path / "slurm"
     targets = [str(remote / name) for name in COMPARED]
     command = [
-        "timeout", "-k", "10", str(RUN_TIMEOUT),
-        sys.executable, "-m", "snakemake", *targets,
-        "--profile", str(ROOT / "profiles" / "slurm"),
+        "timeout",
+        "-k",
+        "10",
+        str(RUN_TIMEOUT),
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
         # This test cluster has no accounts, and its jobs take seconds.
-        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-logdir", str(tmp_path / "slurm-logs"), "--latency-wait", "5",
-        "--config", f"extracted_dir={extracted}", f"bibliography={bib}",
-        f"results_dir={remote}", "sensitivity_shards=2",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-logdir",
+        str(tmp_path / "slurm-logs"),
+        "--latency-wait",
+        "5",
+        "--config",
+        f"extracted_dir={extracted}",
+        f"bibliography={bib}",
+        f"results_dir={remote}",
+        "sensitivity_shards=2",
     ]
     done = subprocess.run(command, cwd=ROOT, env=cluster.env, capture_output=True, text=True)
     output = done.stdout + done.stderr
     assert done.returncode == 0, (
-        f"cluster run failed ({done.returncode}; 124 = timed out):\n{output[-6000:]}\n"
-        + slurm.logs(cluster))
+        f"cluster run failed ({done.returncode}; 124 = timed out):\n{output[-6000:]}\n" + slurm.logs(cluster)
+    )
     submitted = output.count("has been submitted with SLURM jobid")
     assert submitted >= 6, output[-3000:]  # bibliography, effects, pooling, split, 2 shards
     # Status queries went to squeue: the plugin says so when it falls back to sacct.

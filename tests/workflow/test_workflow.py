@@ -31,8 +31,9 @@ def tracked_tree():
     """The project's own files (tracked or new, not git-ignored) with their mtimes."""
     import subprocess
 
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\n")
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     files = {ROOT / p for p in listed if p and (ROOT / p).is_file()}
     files |= {p for p in (ROOT / "results").rglob("*") if p.is_file()}  # the default results_dir
     return {p: p.stat().st_mtime_ns for p in files}
@@ -88,8 +89,19 @@ def test_numbers_have_at_least_ten_significant_digits(reml_knha):
 def test_effects_table_has_contract_columns(reml_knha):
     results, _ = reml_knha
     rows = read_csv(results / "effects.csv")
-    for column in ("study", "effect_id", "theme", "outcome", "measure", "yi", "vi",
-                   "input_form", "formula", "locator", "yi_printed"):
+    for column in (
+        "study",
+        "effect_id",
+        "theme",
+        "outcome",
+        "measure",
+        "yi",
+        "vi",
+        "input_form",
+        "formula",
+        "locator",
+        "yi_printed",
+    ):
         assert column in rows[0]
     first = next(r for r in rows if r["study"] == "bcg01")
     assert close(first["yi"], -0.8893) and close(first["vi"], 0.3256)
@@ -102,8 +114,9 @@ def test_writes_only_under_results_dir(reml_knha):
 
 def test_dl_wald(corpus, tmp_path):
     extracted, bib = corpus
-    run_workflow(extracted, bib, tmp_path, f"{tmp_path}/pooled.csv",
-                 config={"estimator": "DL", "ci_method": "wald"})
+    run_workflow(
+        extracted, bib, tmp_path, f"{tmp_path}/pooled.csv", config={"estimator": "DL", "ci_method": "wald"}
+    )
     bcg = by_id(read_csv(tmp_path / "pooled.csv"))["linking-health-rr"]
     assert (bcg["estimator"], bcg["ci_method"]) == ("DL", "wald")
     assert close(bcg["estimate"], -0.7141) and close(bcg["ci_low"], -1.0644)
@@ -124,10 +137,15 @@ def test_bad_file_stops_before_anything_is_written(corpus, tmp_path):
     done = run_workflow(broken, bib, tmp_path, f"{tmp_path}/pooled.csv", check=False)
     assert done.returncode != 0
     output = done.stdout + done.stderr
-    assert "molloy01.yaml: study molloy01, effect adherence, field 'theme': 'family' is not an allowed value" in output
+    assert (
+        "molloy01.yaml: study molloy01, effect adherence, field 'theme': 'family' is not an allowed value"
+        in output
+    )
     assert "field 'extra_field': unknown field(s) extra_field" in output
     assert "Traceback" not in output
-    after = {p: t for p, t in snapshot(tmp_path).items() if ".cache" not in p.parts and "broken" not in p.parts}
+    after = {
+        p: t for p, t in snapshot(tmp_path).items() if ".cache" not in p.parts and "broken" not in p.parts
+    }
     assert after == {p: t for p, t in before.items() if ".cache" not in p.parts}
 
 

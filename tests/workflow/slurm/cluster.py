@@ -33,8 +33,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "slurm.conf.in"
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
-COMMANDS = ["slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "scontrol",
-            "munged", "mungekey", "munge", "unmunge"]
+COMMANDS = [
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scancel",
+    "sinfo",
+    "scontrol",
+    "munged",
+    "mungekey",
+    "munge",
+    "unmunge",
+]
 # Installing the four packages takes about a minute; an apt lock held by
 # another installer is waited for up to this long.
 APT_TIMEOUT = 900
@@ -83,8 +94,7 @@ def unavailable() -> str | None:
     install = ["apt-get", *lock, "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]
     for command in (install, ["apt-get", *lock, "update", "-qq"], install):
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=APT_TIMEOUT)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT)
         except subprocess.TimeoutExpired:
             return f"`{' '.join(command)}` did not finish in {APT_TIMEOUT} s"
         if done.returncode == 0 and command is install:
@@ -141,10 +151,16 @@ def _ctld_port(conf: Path) -> str:
 def _spawn(cluster: Cluster, name: str, command: list[str]) -> None:
     log = open(cluster.folder / f"{name}.out", "ab")  # noqa: SIM115 - kept open by the child
     cluster.processes[name] = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=cluster.env, start_new_session=True)
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=cluster.env,
+        start_new_session=True,
+    )
     (cluster.folder / "pids.json").write_text(
-        json.dumps({n: p.pid for n, p in cluster.processes.items()}), encoding="utf-8")
+        json.dumps({n: p.pid for n, p in cluster.processes.items()}), encoding="utf-8"
+    )
 
 
 def logs(cluster: Cluster, lines: int = 30) -> str:
@@ -158,8 +174,9 @@ def logs(cluster: Cluster, lines: int = 30) -> str:
 
 
 def node_state(cluster: Cluster) -> str:
-    done = subprocess.run([_which("sinfo"), "-h", "-N", "-o", "%T"], env=cluster.env,
-                          capture_output=True, text=True, timeout=20)
+    done = subprocess.run(
+        [_which("sinfo"), "-h", "-N", "-o", "%T"], env=cluster.env, capture_output=True, text=True, timeout=20
+    )
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -174,8 +191,7 @@ def munge_works() -> bool:
         return False
     try:
         cred = subprocess.run([_which("munge"), "-n"], capture_output=True, timeout=10)
-        back = subprocess.run([_which("unmunge")], input=cred.stdout, capture_output=True,
-                              timeout=10)
+        back = subprocess.run([_which("unmunge")], input=cred.stdout, capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return cred.returncode == 0 and back.returncode == 0
@@ -185,13 +201,24 @@ def _start_munged(cluster: Cluster) -> None:
     folder = cluster.folder
     key = folder / "munge.key"
     if not key.exists():
-        subprocess.run([_which("mungekey"), "--create", f"--keyfile={key}"], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            [_which("mungekey"), "--create", f"--keyfile={key}"], check=True, capture_output=True, timeout=30
+        )
     MUNGE_SOCKET.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    _spawn(cluster, "munged", [
-        _which("munged"), "--foreground", "--force", f"--socket={MUNGE_SOCKET}",
-        f"--key-file={key}", f"--pid-file={folder / 'munged.pid'}",
-        f"--seed-file={folder / 'munged.seed'}", f"--log-file={folder / 'munged.log'}"])
+    _spawn(
+        cluster,
+        "munged",
+        [
+            _which("munged"),
+            "--foreground",
+            "--force",
+            f"--socket={MUNGE_SOCKET}",
+            f"--key-file={key}",
+            f"--pid-file={folder / 'munged.pid'}",
+            f"--seed-file={folder / 'munged.seed'}",
+            f"--log-file={folder / 'munged.log'}",
+        ],
+    )
     _wait_for(munge_works, "munged", cluster)
 
 
@@ -206,10 +233,14 @@ def start(folder: str | Path) -> Cluster:
             _start_munged(cluster)
         _spawn(cluster, "slurmctld", [_which("slurmctld"), "-D", "-f", str(cluster.conf)])
         host = socket.gethostname().split(".")[0]
-        _spawn(cluster, "slurmd", [_which("slurmd"), "-D", "-N", host,
-                                   f"--conf-server=127.0.0.1:{_ctld_port(cluster.conf)}"])
-        _wait_for(lambda: node_state(cluster) in ("idle", "mixed", "allocated"),
-                  "an idle Slurm node", cluster)
+        _spawn(
+            cluster,
+            "slurmd",
+            [_which("slurmd"), "-D", "-N", host, f"--conf-server=127.0.0.1:{_ctld_port(cluster.conf)}"],
+        )
+        _wait_for(
+            lambda: node_state(cluster) in ("idle", "mixed", "allocated"), "an idle Slurm node", cluster
+        )
     except BaseException:
         stop(cluster)
         raise
@@ -221,13 +252,15 @@ def _wait_for(check, what: str, cluster: Cluster) -> None:
     while time.monotonic() < deadline:
         for name, proc in cluster.processes.items():
             if proc.poll() is not None:
-                raise ClusterError(f"{name} exited ({proc.returncode}) while waiting for {what}:\n"
-                                   + logs(cluster))
+                raise ClusterError(
+                    f"{name} exited ({proc.returncode}) while waiting for {what}:\n" + logs(cluster)
+                )
         if check():
             return
         time.sleep(0.5)
-    raise ClusterError(f"no {what} after {READY_TIMEOUT} s (node state "
-                       f"{node_state(cluster)!r}):\n" + logs(cluster))
+    raise ClusterError(
+        f"no {what} after {READY_TIMEOUT} s (node state {node_state(cluster)!r}):\n" + logs(cluster)
+    )
 
 
 def cancel_all(cluster: Cluster) -> None:
@@ -236,15 +269,21 @@ def cancel_all(cluster: Cluster) -> None:
         return
     env = cluster.env
     try:
-        queue = subprocess.run([_which("squeue"), "-h", "-o", "%i"], env=env, capture_output=True,
-                               text=True, timeout=20).stdout.split()
+        queue = subprocess.run(
+            [_which("squeue"), "-h", "-o", "%i"], env=env, capture_output=True, text=True, timeout=20
+        ).stdout.split()
         if queue:
             subprocess.run([_which("scancel"), *queue], env=env, capture_output=True, timeout=20)
         deadline = time.monotonic() + STOP_TIMEOUT
         while queue and time.monotonic() < deadline:
             time.sleep(0.5)
-            queue = subprocess.run([_which("squeue"), "-h", "-t", "PD,R,CG", "-o", "%i"], env=env,
-                                   capture_output=True, text=True, timeout=20).stdout.split()
+            queue = subprocess.run(
+                [_which("squeue"), "-h", "-t", "PD,R,CG", "-o", "%i"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=20,
+            ).stdout.split()
     except (OSError, subprocess.TimeoutExpired):
         pass
 
@@ -279,8 +318,12 @@ def _stop_folder(folder: Path) -> None:
     """Stop the daemons a `start` command left running, by the ids it recorded."""
     pids = json.loads((folder / "pids.json").read_text(encoding="utf-8"))
     conf = folder / "slurm.conf"
-    subprocess.run([_which("scancel"), "--user=root"], env=dict(os.environ, SLURM_CONF=str(conf)),
-                   capture_output=True, timeout=20)
+    subprocess.run(
+        [_which("scancel"), "--user=root"],
+        env=dict(os.environ, SLURM_CONF=str(conf)),
+        capture_output=True,
+        timeout=20,
+    )
     for name in ("slurmd", "slurmctld", "munged"):
         pid = pids.get(name)
         try:
