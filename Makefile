@@ -44,14 +44,14 @@ atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (
 
 release: $(STAMP) ## Freeze a citable release in releases/vX.Y.Z and tag it: make release VERSION=X.Y.Z
 	@test -n "$(VERSION)" || { echo "Say which version: make release VERSION=X.Y.Z (see README, Releases and versioning)"; exit 1; }
-	@$(BIN)/python -m analysis.release $(VERSION) --cores $(CORES)
+	@$(BIN)/python -m analysis.release.build $(VERSION) --cores $(CORES)
 
 verify-release: $(STAMP) ## Rebuild a release's commit and compare every file: make verify-release VERSION=X.Y.Z
 	@test -n "$(VERSION)" || { echo "Say which version: make verify-release VERSION=X.Y.Z"; exit 1; }
-	@$(BIN)/python -m analysis.release $(VERSION) --verify --cores $(CORES)
+	@$(BIN)/python -m analysis.release.build $(VERSION) --verify --cores $(CORES)
 
 zenodo: $(STAMP) ## Check CITATION.cff and regenerate .zenodo.json from it
-	@$(BIN)/python -m analysis.zenodo
+	@$(BIN)/python -m analysis.release.zenodo
 
 system-deps: ## Install the browser and PDF tools the reader tests use (Debian: chromium, poppler-utils)
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; \

@@ -19,7 +19,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis import meta, pooling  # noqa: E402 (after the path set-up)
+from analysis.pooling import analyses as pooling
+from analysis.pooling import meta  # noqa: E402 (after the path set-up)
 
 # Fixed seed: the same simulated data every run.
 SEED = 20240601

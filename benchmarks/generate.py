@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "synthetic benchmark data"
-# z(0.975), as analysis/effects.py: CIs are estimate +- 1.96 SE.
+# z(0.975), as analysis/inputs/effects.py: CIs are estimate +- 1.96 SE.
 Z_975 = 1.959963984540054
 
 THEMES = {"bonding": 0.30, "bridging": 0.25, "linking": 0.15, "education": 0.18, "workplace": 0.12}

@@ -12,7 +12,7 @@ rule correlate_atlas_counties:
     input:
         sca=os.path.join(ATLAS_DIR, "social_capital_county.csv"),
         outcomes=os.path.join(ATLAS_DIR, "county_outcomes_simple.csv"),
-        code=analysis_code("atlas", "io"),
+        code=analysis_code("atlas_county"),
     output:
         csv=results("atlas", "county_correlations.csv"),
     log:
@@ -33,7 +33,7 @@ rule derive_atlas_effects:
     input:
         sca=os.path.join(ATLAS_DIR, "social_capital_county.csv"),
         outcomes=os.path.join(ATLAS_DIR, "county_outcomes_simple.csv"),
-        code=analysis_code("atlas", "io"),
+        code=analysis_code("atlas_states"),
     output:
         effects=results("atlas", "sca2022.yaml"),
         states=results("atlas", "state_correlations.csv"),

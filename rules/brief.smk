@@ -1,5 +1,5 @@
 # Stage 4: the evidence brief (HTML and PDF) from the results.
-from analysis.brief import software_versions as _software_versions
+from analysis.brief.context import software_versions as _software_versions
 
 # Read once while the workflow is parsed (package metadata, no imports): a
 # change of environment is a change of params, so the brief is rewritten.
@@ -24,7 +24,7 @@ rule write_brief_source:
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
         second_coder=SECOND_CODER_FILES,
-        code=analysis_code("brief", "grade", "io", "agreement", "provenance"),
+        code=analysis_code("write_brief_source"),
     output:
         qmd=results("brief", "brief.qmd"),
     log:
@@ -55,7 +55,7 @@ rule render_brief_html:
         bib=results("references.bib"),
         css=report_file("brief.css"),
         figures=results("figures", "index.csv"),
-        code=analysis_code("render", "io"),
+        code=analysis_code("render_brief_html"),
     output:
         html=results("brief", "brief.html"),
     log:
@@ -77,7 +77,7 @@ rule render_brief_pdf:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
         figures=results("figures", "index.csv"),
-        code=analysis_code("render", "io"),
+        code=analysis_code("render_brief_pdf"),
     output:
         pdf=results("brief", "brief.pdf"),
     log:

@@ -8,7 +8,8 @@ from snakemake.utils import validate
 validate(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 
 sys.path.insert(0, workflow.basedir)
-from analysis import inputs as _inputs  # noqa: E402  (needs the path above)
+from analysis.inputs import check as _inputs  # noqa: E402  (needs the path above)
+from analysis import codepaths as _codepaths  # noqa: E402
 from analysis import provenance as _provenance  # noqa: E402
 
 RESULTS = config["results_dir"]
@@ -24,9 +25,11 @@ def results(*parts):
     return os.path.join(RESULTS, *parts)
 
 
-def analysis_code(*modules):
-    """The analysis/ modules a script imports: Snakemake tracks only the script itself."""
-    return [os.path.join(workflow.basedir, "analysis", f"{m}.py") for m in modules]
+def analysis_code(script):
+    """The analysis/ files a rule's script imports (read from the import graph):
+    Snakemake tracks only the script file itself."""
+    path = os.path.join(workflow.basedir, "analysis", "scripts", f"{script}.py")
+    return _codepaths.imported_files(workflow.basedir, path)
 
 
 def schema_file(name):

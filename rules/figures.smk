@@ -8,10 +8,10 @@ rule draw_figures:
         effects=results("effects.csv"),
         studies=results("studies.csv"),
         references=results("references.csv"),
-        code=analysis_code("figures", "plots", "brief", "io"),
+        code=analysis_code("draw_figures"),
     output:
         # update(): kept while the job runs, so figures/index.csv gives the last
-        # run's hashes and unchanged figures are not drawn again (analysis/figures.py).
+        # run's hashes and unchanged figures are not drawn again (analysis/figures/draw.py).
         index=update(results("figures", "index.csv")),
     log:
         results("logs", "draw_figures.log"),

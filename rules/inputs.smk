@@ -4,7 +4,7 @@
 rule parse_bibliography:
     input:
         bib=BIB_FILES,
-        code=analysis_code("bibliography", "io"),
+        code=analysis_code("parse_bibliography"),
     output:
         csv=results("references.csv"),
         bib=results("references.bib"),
@@ -27,7 +27,7 @@ rule convert_effects:
         extractions=EXTRACTION_FILES,
         references=results("references.csv"),
         schema=schema_file("extraction"),
-        code=analysis_code("extraction", "effects", "io"),
+        code=analysis_code("convert_effects"),
     output:
         effects=results("effects.csv"),
         studies=results("studies.csv"),

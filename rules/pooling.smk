@@ -5,7 +5,7 @@
 # new study re-runs only the shards of the analyses it touches: the
 # checkpoint split_effects writes each shard's effects, Snakemake compares
 # them with the last run's by checksum after the checkpoint, and re-runs only
-# the run_sensitivity jobs whose shard changed (analysis/shards.py).
+# the run_sensitivity jobs whose shard changed (analysis/pooling/shards.py).
 SENSITIVITY_SHARDS = list(range(config["sensitivity_shards"]))
 SENSITIVITY_TABLES = ["leave_one_out", "estimators", "rho", "trimfill", "subgroups"]
 
@@ -21,9 +21,7 @@ localrules:
 rule pool_analyses:
     input:
         effects=results("effects.csv"),
-        code=analysis_code(
-            "pooling", "meta", "aggregate", "bias", "sensitivity", "moderators", "io"
-        ),
+        code=analysis_code("pool_analyses"),
     output:
         pooled=results("pooled.csv"),
         units=results("units.csv"),
@@ -47,7 +45,7 @@ rule pool_analyses:
 checkpoint split_effects:
     input:
         effects=results("effects.csv"),
-        code=analysis_code("shards", "pooling", "io"),
+        code=analysis_code("split_effects"),
     output:
         expand(
             results("sensitivity", "shards", "effects-{shard}.csv"),
@@ -68,9 +66,7 @@ checkpoint split_effects:
 rule run_sensitivity:
     input:
         effects=shard_effects,
-        code=analysis_code(
-            "pooling", "meta", "aggregate", "bias", "sensitivity", "moderators", "io"
-        ),
+        code=analysis_code("run_sensitivity"),
     output:
         leave_one_out=results("sensitivity", "shards", "{shard}", "leave_one_out.csv"),
         estimators=results("sensitivity", "shards", "{shard}", "estimators.csv"),
@@ -101,7 +97,7 @@ rule combine_sensitivity:
             shard=SENSITIVITY_SHARDS,
             table=SENSITIVITY_TABLES,
         ),
-        code=analysis_code("shards", "io"),
+        code=analysis_code("combine_sensitivity"),
     output:
         leave_one_out=results("sensitivity", "leave_one_out.csv"),
         estimators=results("sensitivity", "estimators.csv"),

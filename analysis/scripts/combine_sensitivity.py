@@ -3,7 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.shards import combine_tables
+from analysis.pooling.shards import combine_tables
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

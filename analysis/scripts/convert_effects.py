@@ -3,7 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.effects import write_effects
+from analysis.inputs.effects import write_effects
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.figures import draw_all
+from analysis.figures.draw import draw_all
 from analysis.io import read_table
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.bibliography import write_references
+from analysis.inputs.bibliography import write_references
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

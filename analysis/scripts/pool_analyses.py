@@ -4,7 +4,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from analysis.io import read_table, write_frame
-from analysis.pooling import pool_effects
+from analysis.pooling.analyses import pool_effects
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

@@ -3,7 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.render import render_html
+from analysis.brief.render import render_html
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

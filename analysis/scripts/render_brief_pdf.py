@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.render import render_pdf
+from analysis.brief.render import render_pdf
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

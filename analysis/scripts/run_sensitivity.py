@@ -4,7 +4,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from analysis.io import read_table, write_frame
-from analysis.pooling import sensitivity_tables
+from analysis.pooling.analyses import sensitivity_tables
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

@@ -3,8 +3,8 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.pooling import INPUT_COLUMNS
-from analysis.shards import split_effects
+from analysis.pooling.analyses import INPUT_COLUMNS
+from analysis.pooling.shards import split_effects
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

@@ -3,8 +3,8 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.agreement import agreement_summary
-from analysis.brief import write_brief_source
+from analysis.brief.context import write_brief_source
+from analysis.inputs.agreement import agreement_summary
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from analysis import meta
+from analysis.pooling import meta
 
 # Half a unit in the 4th and 2nd decimals: the precision metafor prints.
 DEC4 = 5e-5 + 1e-12

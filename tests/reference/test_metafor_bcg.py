@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import bias, meta, moderators, sensitivity
+from analysis.pooling import bias, meta, moderators, sensitivity
 
 # Half a unit in the 4th decimal: the reference values are printed to 4 decimals.
 DEC4 = 5e-5 + 1e-12

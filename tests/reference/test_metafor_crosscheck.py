@@ -1,7 +1,7 @@
 """Cross-checks of the tau² estimators on metafor's reference datasets.
 
 ML and REML tau² are computed by this engine with metafor's Fisher scoring
-(``analysis.meta``); here they are compared with PyMARE's
+(``analysis.pooling.meta``); here they are compared with PyMARE's
 ``VarianceBasedLikelihoodEstimator`` and with a direct maximisation of the
 (restricted) likelihood written with k x k matrices, and DL / HE with their
 closed forms as in metafor's ``rma.uni``. Data: dat.bcg (Colditz et al. 1994),
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from analysis import meta
+from analysis.pooling import meta
 
 # PyMARE's bounded search stops at a bracket of 1e-6 of its starting width, which
 # leaves tau² within about 1e-6 relative of the optimum; 1e-5 allows for that.

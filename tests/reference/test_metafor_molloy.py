@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from analysis import meta
+from analysis.pooling import meta
 
 # Half a unit in the 4th decimal: the reference values are printed to 4 decimals.
 DEC4 = 5e-5 + 1e-12

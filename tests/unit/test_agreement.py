@@ -11,10 +11,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import agreement, review
-from analysis.agreement import agreement_summary, cohen_kappa, compare_coders, compare_folders
-from analysis.extraction import extraction_files
-from analysis.inputs import check_inputs
+from analysis.inputs import agreement
+from analysis.inputs.agreement import agreement_summary, cohen_kappa, compare_coders, compare_folders
+from analysis.inputs.check import check_inputs
+from analysis.inputs.extraction import extraction_files
+from analysis.review import cli as review
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "data" / "bad"

@@ -3,7 +3,7 @@ gets its exact, one-line error (or is handled correctly), never a traceback, and
 nothing is written where it should not be.
 
 Each case goes through the check the workflow runs before any job
-(``analysis.inputs.check_inputs``, called from rules/common.smk) and through the
+(``analysis.inputs.check.check_inputs``, called from rules/common.smk) and through the
 ``review`` command a reviewer runs.
 """
 
@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import review, sheet
-from analysis.extraction import read_extraction
-from analysis.inputs import InputError, check_inputs
+from analysis.inputs.check import InputError, check_inputs
+from analysis.inputs.extraction import read_extraction
+from analysis.review import cli as review
+from analysis.review import sheet
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "data" / "bad"

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from analysis.bibliography import (
+from analysis.inputs.bibliography import (
     BibliographyError,
     read_bibliography,
     reference_rows,

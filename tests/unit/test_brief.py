@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import brief
-from analysis.brief import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau, reading, verdict
+from analysis.brief import context as brief
+from analysis.brief.context import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau, reading, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "report" / "brief.qmd"
@@ -173,7 +173,7 @@ def test_theme_summary():
 
 
 def test_certainty_summary_counts_the_reasons():
-    from analysis.grade import Rating
+    from analysis.rating.certainty import Rating
 
     low = Rating("low", "very low", ("indirectness: no UK sample", "imprecision: the CI includes no effect"))
     fine = Rating("low", "low", ())
@@ -685,7 +685,7 @@ def test_software_versions_are_deterministic():
 
 
 def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
-    from analysis import figures
+    from analysis.figures import draw as figures
 
     t = tables()
     out = tmp_path / "figures"
@@ -719,7 +719,7 @@ def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
 
 
 def test_alt_text_counts_samples_not_studies(tmp_path):
-    from analysis import figures
+    from analysis.figures import draw as figures
 
     units = pd.DataFrame({"study": ["s"] * 3})
     assert figures._samples_wording("Forest plot of 3 studies for x", units) == (
@@ -933,7 +933,7 @@ def test_below_the_caps_the_brief_is_unchanged(tmp_path, monkeypatch):
 
 
 def test_figures_drawn_in_parallel_are_the_same_files(tmp_path):
-    from analysis import figures
+    from analysis.figures import draw as figures
 
     t = tables()
     serial = figures.draw_all(

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from analysis.effects import convert, effect_rows, hedges_j
+from analysis.inputs.effects import convert, effect_rows, hedges_j
 
 TOL = 5e-5  # values printed to 4 decimals
 

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from analysis.extraction import extraction_files, read_extraction
-from analysis.inputs import check_inputs
+from analysis.inputs.check import check_inputs
+from analysis.inputs.extraction import extraction_files, read_extraction
 from tests.conftest import ROOT, SHARED
 
 EVIDENCE = SHARED / "evidence"
@@ -83,7 +83,7 @@ def test_project_inputs_validate(tmp_path):
 
 
 def test_every_bibliography_entry_has_an_extraction_file():
-    from analysis.bibliography import read_bibliography
+    from analysis.inputs.bibliography import read_bibliography
 
     keys = {r.key for r in read_bibliography(ROOT / "references")}
     studies = {doc["study"] for _, doc in documents()}

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from analysis.extraction import load_corpus, read_extraction, validate_document
+from analysis.inputs.extraction import load_corpus, read_extraction, validate_document
 
 BIB = {"rothon2012", "other2020"}
 

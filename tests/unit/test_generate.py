@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import bibliography, effects, extraction
+from analysis.inputs import bibliography, effects, extraction
 from benchmarks import generate as gen
 from tests.conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""The certainty rules of analysis.grade, one test per rule, plus invariants."""
+"""The certainty rules of analysis.rating.certainty, one test per rule, plus invariants."""
 
 import math
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import grade
-from analysis.grade import Evidence, rate
+from analysis.rating import certainty as grade
+from analysis.rating.certainty import Evidence, rate
 
 LOG = math.log
 

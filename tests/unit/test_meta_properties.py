@@ -1,4 +1,4 @@
-"""Statistical invariants of ``analysis.meta`` (hypothesis, derandomised) and its edge cases."""
+"""Statistical invariants of ``analysis.pooling.meta`` (hypothesis, derandomised) and its edge cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import meta
+from analysis.pooling import meta
 
 # Derandomised so that every run (and CI) tries the same examples; no deadline
 # because the first example pays PyMARE's import.

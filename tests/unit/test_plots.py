@@ -1,4 +1,4 @@
-"""Behaviour tests for analysis.plots: what a reader sees, and reproducible files.
+"""Behaviour tests for analysis.figures.plots: what a reader sees, and reproducible files.
 
 Text is checked on the Figure's Text artists before saving, because the SVG
 stores glyphs as paths (svg.fonttype = "path") and holds no searchable text.
@@ -15,7 +15,7 @@ import pytest
 from matplotlib.patches import Polygon
 from matplotlib.text import Text
 
-from analysis import plots
+from analysis.figures import plots
 
 
 def _texts(fig) -> list[str]:

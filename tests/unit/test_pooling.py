@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import bias, meta, pooling, sensitivity
-from analysis.aggregate import aggregate, aggregate_units
+from analysis.pooling import analyses as pooling
+from analysis.pooling import bias, meta, sensitivity
+from analysis.pooling.aggregate import aggregate, aggregate_units
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = dict(estimator="REML", ci_method="knha", rho=0.6, alpha=0.05)
@@ -270,7 +271,7 @@ def test_sensitivity_tables(effects):
 def test_importing_pooling_does_not_import_pymare():
     """PyMARE costs about a second to import (sympy); only a fit should pay it."""
     code = (
-        "import sys; import analysis.pooling, analysis.aggregate, analysis.sensitivity; "
+        "import sys; import analysis.pooling.analyses, analysis.pooling.aggregate, analysis.pooling.sensitivity; "
         "assert 'pymare' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import changes, release, zenodo
-from analysis.changes import ReleaseTables
+from analysis.release import build as release
+from analysis.release import changes, zenodo
+from analysis.release.changes import ReleaseTables
 from tests.conftest import ROOT
 
 # ------------------------------------------------------------------ CHANGES.md

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import review, sheet
-from analysis.effects import effect_rows
-from analysis.extraction import (
+from analysis.inputs.effects import effect_rows
+from analysis.inputs.extraction import (
     FORM_KEYS,
     INPUT_FORMS,
     extraction_schema,
@@ -28,6 +27,8 @@ from analysis.extraction import (
     validate_document,
 )
 from analysis.io import csv_text
+from analysis.review import cli as review
+from analysis.review import sheet
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -589,9 +590,9 @@ def test_console_script(project):
 
 def release_module():
     try:
-        from analysis import release
+        from analysis.release import build as release
     except ImportError as err:  # pragma: no cover - the release tools are another module
-        pytest.skip(f"analysis.release cannot be imported ({err})")
+        pytest.skip(f"analysis.release.build cannot be imported ({err})")
     return release
 
 

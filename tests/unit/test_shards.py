@@ -1,11 +1,13 @@
-"""Sharded sensitivity analyses (analysis/shards.py) give the tables of one job, byte for byte."""
+"""Sharded sensitivity analyses (analysis/pooling/shards.py) give the tables of one job, byte for byte."""
 
 from __future__ import annotations
 
 import pytest
 
-from analysis import bibliography, effects, extraction, pooling, shards
+from analysis.inputs import bibliography, effects, extraction
 from analysis.io import csv_text, read_table, write_frame
+from analysis.pooling import analyses as pooling
+from analysis.pooling import shards
 from benchmarks.generate import generate
 
 SETTINGS = {"estimator": "REML", "ci_method": "knha", "rho": 0.6, "alpha": 0.05}

@@ -412,7 +412,7 @@ def test_quarto_renders_the_same_source(built, tmp_path):
             "quarto not installed: the pandoc + typst path is tested above; "
             "install Quarto 1.7 or later to test the Quarto path too"
         )
-    from analysis.render import render_brief
+    from analysis.brief.render import render_brief
 
     copy = tmp_path / "results"
     shutil.copytree(built, copy, ignore=shutil.ignore_patterns("brief.html", "brief.pdf"))

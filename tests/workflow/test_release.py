@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import release
+from analysis.release import build as release
 from tests.conftest import ROOT
 
 SKIP = {

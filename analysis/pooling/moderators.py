@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.meta import MetaFit, check_inputs, cochran_q, fit, fit_model, typical_variance
+from analysis.pooling.meta import MetaFit, check_inputs, cochran_q, fit, fit_model, typical_variance
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,8 +2,8 @@
 
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
 when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
-:mod:`analysis.plots`. Each figure's inputs (the rows it draws, the labels,
-its alt text and the code of :mod:`analysis.plots`) are hashed; the hashes
+:mod:`analysis.figures.plots`. Each figure's inputs (the rows it draws, the labels,
+its alt text and the code of :mod:`analysis.figures.plots`) are hashed; the hashes
 are kept in the index (``figures/index.csv``) and in a sidecar
 (``figures/.drawn.json``, which survives Snakemake's removal of the index
 before the rule runs). A figure whose hash and files are unchanged since the
@@ -39,8 +39,8 @@ SIDECAR = ".drawn.json"
 
 
 def _plots_fingerprint() -> str:
-    """Hash of analysis/plots.py: a change of the drawing code redraws every figure."""
-    from analysis import plots
+    """Hash of analysis/figures/plots.py: a change of the drawing code redraws every figure."""
+    from analysis.figures import plots
 
     return hashlib.sha256(Path(plots.__file__).read_bytes()).hexdigest()[:16]
 
@@ -66,15 +66,15 @@ def _hash(*parts: Any) -> str:
 
 
 def study_labels(references: pd.DataFrame) -> dict[str, str]:
-    """Study key -> 'Author (year)' (see :func:`analysis.brief.author_year`)."""
-    from analysis.brief import author_year
+    """Study key -> 'Author (year)' (see :func:`analysis.brief.context.author_year`)."""
+    from analysis.brief.context import author_year
 
     return {str(r["key"]): author_year(r) for r in references.to_dict("records")}
 
 
 def readable_name(row: Mapping[str, Any]) -> str:
     """'bonding capital and health (high versus low social capital)' for alt text."""
-    from analysis.brief import OUTCOME_NAME, THEME_NOUN, construct_words
+    from analysis.brief.context import OUTCOME_NAME, THEME_NOUN, construct_words
 
     theme = str(row.get("theme") or "")
     outcome = OUTCOME_NAME.get(str(row.get("outcome") or ""), str(row.get("outcome") or ""))
@@ -87,7 +87,7 @@ def readable_name(row: Mapping[str, Any]) -> str:
 
 def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFrame:
     """The gap map's counts (theme, outcome, coded, narrative); context records left out."""
-    from analysis.brief import gap_counts as counts
+    from analysis.brief.context import gap_counts as counts
 
     rows = counts(effects, studies)
     return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
@@ -127,7 +127,7 @@ def _draw(job: tuple) -> str:
 
     A module-level function of picklable arguments, so that a process pool can run it.
     """
-    from analysis import plots
+    from analysis.figures import plots
 
     kind, args, base, alt = job
     make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot, "gapmap": plots.draw_gap_map}[kind]
@@ -183,7 +183,7 @@ def draw_all(
     -------
     DataFrame with columns ``INDEX_COLUMNS``, sorted by analysis_id and kind.
     """
-    from analysis import plots
+    from analysis.figures import plots
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +250,7 @@ def draw_all(
 
 def gap_map_alt(counts: pd.DataFrame) -> str:
     """Alt text of the gap map: what it shows and where the evidence is."""
-    from analysis.brief import OUTCOME_NAME, OUTCOMES, THEME_NOUN, THEMES
+    from analysis.brief.context import OUTCOME_NAME, OUTCOMES, THEME_NOUN, THEMES
 
     filled = counts[(counts["coded"] + counts["narrative"]) > 0]
     n_cells = len(THEMES) * len(OUTCOMES)

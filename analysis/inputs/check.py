@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis import bibliography, extraction
+from analysis.inputs import bibliography, extraction
 from analysis.io import write_text_atomic
 
 CACHE_VERSION = 1

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "extraction.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "extraction.schema.yaml"
 
 # Larger files are not hand-written extraction files; refuse before parsing.
 MAX_FILE_BYTES = 2_000_000

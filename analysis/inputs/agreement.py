@@ -11,7 +11,7 @@ Three comparisons:
   ``status`` over the studies both coded; ``theme``, ``outcome`` and
   ``reverse`` over the effects both coded;
 - each effect's value on the analysis scale (``yi`` and ``vi`` after
-  conversion by :func:`analysis.effects.convert` and after ``reverse``);
+  conversion by :func:`analysis.inputs.effects.convert` and after ``reverse``);
 - a list of every disagreement to resolve, including studies and effects that
   only one coder coded.
 """
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.effects import convert
-from analysis.extraction import Problem, load_corpus
+from analysis.inputs.effects import convert
+from analysis.inputs.extraction import Problem, load_corpus
 
 SECOND_CODER_FOLDER = "second-coder"
 STUDY_FIELDS = ("design", "status")

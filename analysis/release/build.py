@@ -4,7 +4,7 @@ A release is a frozen, checksummed folder ``releases/vX.Y.Z/`` built from the
 *committed* inputs only: HEAD is cloned into a temporary folder and the same
 Snakemake workflow runs there, with SOURCE_DATE_EPOCH set to the commit time,
 so that building the same commit again gives the same bytes
-(``python -m analysis.release --verify X.Y.Z`` does exactly that and compares
+(``python -m analysis.release.build --verify X.Y.Z`` does exactly that and compares
 every file). The folder holds the brief (HTML, PDF), the tables
 (effects, pooled, references, the extraction files as one table), a
 Frictionless Data Package describing every table, provenance.json, CHANGES.md
@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import changes, zenodo
 from analysis.io import sha256_file, write_text_atomic
+from analysis.release import changes, zenodo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RELEASES = "releases"
 VERSION_PATTERN = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -259,7 +259,7 @@ def _value(document: dict, column: Column, file_name: str):
 
 def extraction_rows(folder: Path, schema: dict) -> tuple[list[Column], list[dict]]:
     """One row per effect (or one per narrative record) with the study's fields, sorted."""
-    from analysis.extraction import extraction_files, read_extraction
+    from analysis.inputs.extraction import extraction_files, read_extraction
 
     columns = extraction_columns(schema)
     rows = []
@@ -622,12 +622,12 @@ CERTAINTY_COLUMNS = ["analysis_id", "certainty", "downgrades"]
 
 
 def certainty_rows(results: Path) -> list[dict] | None:
-    """Each analysis' certainty as the brief rates it (analysis.brief.analyses, analysis.grade).
+    """Each analysis' certainty as the brief rates it (analysis.brief.context.analyses, analysis.rating.certainty).
 
     None when this commit's brief module cannot rate the results (then CHANGES.md says so).
     """
     try:
-        from analysis import brief
+        from analysis.brief import context as brief
         from analysis.io import read_table
 
         graded = brief.analyses(
@@ -732,7 +732,7 @@ def build_release(
 ) -> float:
     """Clone ``commit`` of ``repo``, run the workflow, write the release folder ``out``.
 
-    The folder is assembled by the clone's own ``analysis.release`` (so a release is a
+    The folder is assembled by the clone's own ``analysis.release.build`` (so a release is a
     function of its commit alone, whatever code rebuilds it). ``keep``: copy the whole
     build tree there (tests compare two builds file by file). Returns seconds taken.
     """
@@ -747,7 +747,7 @@ def build_release(
         command = [
             sys.executable,
             "-m",
-            "analysis.release",
+            "analysis.release.build",
             version_text(version),
             "--assemble",
             str(out),
@@ -795,7 +795,7 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
         git(repo, "tag", "--annotate", f"v{text}", "--message", f"Evidence brief v{text}", commit)
     if not (target / "certainty.csv").is_file():
         print(
-            "Note: no certainty.csv (analysis.brief.analyses could not rate the analyses), so "
+            "Note: no certainty.csv (analysis.brief.context.analyses could not rate the analyses), so "
             "CHANGES.md lists no certainty changes."
         )
     files = len(list(target.iterdir()))
@@ -832,7 +832,9 @@ def verify_release(repo: Path, version_arg: str, *, cores: int = 2) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.release", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.release.build", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("version", help="the release version, MAJOR.MINOR.PATCH")
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the git work tree")
     parser.add_argument("--cores", type=int, default=2)

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from analysis import agreement as agreement_module
-from analysis import bibliography, extraction, sheet
-from analysis.extraction import (
+from analysis.inputs import agreement as agreement_module
+from analysis.inputs import bibliography, extraction
+from analysis.inputs.extraction import (
     FORM_MEASURES,
     INPUT_FORMS,
     Problem,
@@ -41,6 +41,7 @@ from analysis.extraction import (
     read_extraction,
     validate_document,
 )
+from analysis.review import sheet
 
 # `review check` shows a progress line only for corpora this large, and only on
 # a terminal: a few hundred files are checked in about a second.
@@ -546,7 +547,7 @@ def _differ(a: float | None, b: float | None) -> bool:
 
 def release_changes(release: Path, documents: list[tuple[Path, dict]]) -> list[str]:
     """Plain-English lines: what changed in the extraction files since ``release``."""
-    from analysis.effects import effect_rows
+    from analysis.inputs.effects import effect_rows
 
     old_effects = _read_csv(release / "effects.csv")
     old_studies_rows = _read_csv(release / "extractions.csv")

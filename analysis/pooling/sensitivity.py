@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.aggregate import aggregate_units
-from analysis.meta import ESTIMATORS, MetaFit, fit
+from analysis.pooling.aggregate import aggregate_units
+from analysis.pooling.meta import ESTIMATORS, MetaFit, fit
 
 # The correlations between effects of one sample that the brief shows: weak,
 # the workflow's default (0.6) and strong.

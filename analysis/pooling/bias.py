@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.meta import MetaFit, check_inputs, fit, fit_model
+from analysis.pooling.meta import MetaFit, check_inputs, fit, fit_model
 
 # Trim-and-fill gives up after this many iterations, as metafor's ``maxiter``.
 TRIMFILL_MAX_ITERATIONS = 100

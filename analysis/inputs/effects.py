@@ -261,7 +261,7 @@ def write_effects(
     """Rule convert_effects: validate every file, then write effects.csv and studies.csv."""
     import csv
 
-    from analysis.extraction import ExtractionError, load_corpus
+    from analysis.inputs.extraction import ExtractionError, load_corpus
     from analysis.io import csv_text, write_text_atomic
 
     with open(references_csv, encoding="utf-8") as handle:

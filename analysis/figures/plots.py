@@ -5,7 +5,7 @@ without pyplot (no global figure registry, safe to call from several rules at
 once); :func:`save_figure` writes it as SVG and PNG, byte-identical from run to
 run on the same machine and package versions.
 
-Inputs are the tables written by :mod:`analysis.pooling`: one row of
+Inputs are the tables written by :mod:`analysis.pooling.analyses`: one row of
 ``pooled.csv`` (a dict or a pandas Series) and the units of that analysis (one
 row per independent sample, with ``study``, ``sample``, ``n_effects``, ``yi``,
 ``vi``, ``se``, ``ci_low``, ``ci_high``, ``weight`` in percent and ``n``).

@@ -41,8 +41,8 @@ from typing import Any
 
 import yaml
 
-from analysis import extraction
-from analysis.extraction import Problem, extraction_schema, load_yaml_text, validate_document
+from analysis.inputs import extraction
+from analysis.inputs.extraction import Problem, extraction_schema, load_yaml_text, validate_document
 
 # A hand-made sheet of a few thousand effects is well under a megabyte; a
 # larger file is almost certainly not the sheet the reviewer meant.

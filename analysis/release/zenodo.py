@@ -139,7 +139,7 @@ def write_zenodo(root: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m analysis.zenodo [ROOT]`: validate CITATION.cff, write .zenodo.json."""
+    """`python -m analysis.release.zenodo [ROOT]`: validate CITATION.cff, write .zenodo.json."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv

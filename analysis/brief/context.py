@@ -5,7 +5,7 @@ cells. :func:`build_context` turns the results tables into plain values
 (every number already formatted the way the brief shows it), and
 :func:`render_source` fills the template. Nothing numeric is typed in the
 template; the words that interpret numbers (readings, verdicts, certainty)
-come from small rules in this module and in :mod:`analysis.grade`, which the
+come from small rules in this module and in :mod:`analysis.rating.certainty`, which the
 brief prints.
 
 Safety: the template is rendered with autoescape off (the output is
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis import grade
+from analysis.rating import certainty as grade
 
 # --- words ---------------------------------------------------------------------
 
@@ -1543,7 +1543,7 @@ def write_brief_source(
 ) -> int:
     """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
 
-    ``agreement`` is analysis.agreement.agreement_summary() of the double coding (None: none).
+    ``agreement`` is analysis.inputs.agreement.agreement_summary() of the double coding (None: none).
     """
     import yaml
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import bias, meta, moderators, sensitivity
-from analysis.aggregate import aggregate_units
+from analysis.pooling import bias, meta, moderators, sensitivity
+from analysis.pooling.aggregate import aggregate_units
 
 KEY = ["theme", "outcome", "measure", "construct"]
 UNIT = ["study", "sample"]

@@ -1,0 +1,75 @@
+"""Which analysis/ files a script runs: the rule's `code` input.
+
+Snakemake tracks a rule's `script:` file but not the modules it imports, so
+every rule names them as an input. The list is read from the import graph
+(``ast``, no import is executed), so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = "analysis"
+
+
+def _module_file(root: Path, dotted: str) -> Path | None:
+    """The file of an ``analysis`` module or package, or None when it is not ours."""
+    parts = dotted.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = root.joinpath(*parts)
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    return None
+
+
+def _imported(tree: ast.AST) -> list[str]:
+    """Dotted names imported anywhere in a module (also inside functions)."""
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _parents(root: Path, dotted: str) -> list[Path]:
+    """The __init__.py of every package on the way to a module (Python runs them)."""
+    parts = dotted.split(".")
+    found = []
+    for i in range(1, len(parts)):
+        init = root.joinpath(*parts[:i], "__init__.py")
+        if init.is_file():
+            found.append(init)
+    return found
+
+
+def imported_files(root: str | Path, script: str | Path) -> list[str]:
+    """Every analysis/ file that ``script`` imports, directly or not, sorted.
+
+    Parameters
+    ----------
+    root : the repository root (the folder holding ``analysis/``).
+    script : a Python file, usually ``analysis/scripts/<rule>.py``.
+    """
+    root = Path(root)
+    seen: set[Path] = set()
+    todo = [Path(script)]
+    while todo:
+        path = todo.pop()
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for dotted in _imported(tree):
+            found = _module_file(root, dotted)
+            if found is None:
+                continue
+            for new in [found, *_parents(root, dotted)]:
+                if new not in seen:
+                    seen.add(new)
+                    todo.append(new)
+    seen.discard(Path(script))
+    return sorted(str(p) for p in seen)
