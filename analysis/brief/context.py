@@ -20,162 +20,49 @@ the workflow imports :func:`software_versions` while it is parsed.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
 import re
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.codebook.formats import (
+    commit_date,
+    escape_md,
+    fmt,
+    fmt_i2,
+    fmt_int,
+    fmt_interval,
+    fmt_p,
+    fmt_tau,
+    is_number,
+    yaml_string,
+)
+from analysis.codebook.measures import MEASURE_NAME, MEASURE_SYMBOL, natural
+from analysis.codebook.vocabulary import (
+    CI_METHOD_NAME,
+    CONSTRUCT_EXPOSURE,
+    DESIGN_NAME,
+    ESTIMATOR_NAME,
+    OUTCOME_DIRECTION,
+    OUTCOME_NAME,
+    OUTCOMES,
+    THEME_EXPOSURE,
+    THEME_SHORT,
+    THEME_TITLE,
+    THEMES,
+    construct_words,
+    country_words,
+    list_words,
+)
 from analysis.rating import certainty as grade
 
+# Citation keys that can be written as [@key] without escaping.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:-]*$")
+
 # --- words ---------------------------------------------------------------------
-
-# Theme order is the seed report's: its four lessons, with linking beside them.
-THEMES: tuple[str, ...] = ("bonding", "bridging", "linking", "education", "workplace")
-OUTCOMES: tuple[str, ...] = ("mobility", "income", "employment", "education", "health", "crime", "other")
-
-THEME_TITLE = {
-    "bonding": "Bonding social capital",
-    "bridging": "Bridging social capital",
-    "linking": "Linking social capital",
-    "education": "Family and community capital in education",
-    "workplace": "Workplace networks",
-}
-THEME_SHORT = {
-    "bonding": "Bonding",
-    "bridging": "Bridging",
-    "linking": "Linking",
-    "education": "Education",
-    "workplace": "Workplace",
-}
-# The kind of capital as a noun phrase (figure descriptions).
-THEME_NOUN = {
-    "bonding": "bonding capital",
-    "bridging": "bridging capital",
-    "linking": "linking capital",
-    "education": "family and community capital",
-    "workplace": "workplace networks",
-}
-# "More <this> went with ..." in the readings.
-THEME_EXPOSURE = {
-    "bonding": "more bonding capital",
-    "bridging": "more bridging capital",
-    "linking": "more linking capital",
-    "education": "more family and community capital",
-    "workplace": "stronger workplace networks",
-}
-OUTCOME_NAME = {
-    "mobility": "Upward mobility",
-    "income": "Income",
-    "employment": "Employment",
-    "education": "Educational attainment",
-    "health": "Health",
-    "crime": "Crime",
-    "other": "Other outcomes",
-}
-# (better, worse) in the readings: positive effects are "better" (contract).
-OUTCOME_DIRECTION = {
-    "mobility": ("more upward mobility", "less upward mobility"),
-    "income": ("higher income", "lower income"),
-    "employment": ("better employment outcomes", "worse employment outcomes"),
-    "education": ("better educational results", "worse educational results"),
-    "health": ("better health", "worse health"),
-    "crime": ("less crime", "more crime"),
-    "other": ("better outcomes", "worse outcomes"),
-}
-MEASURE_SYMBOL = {
-    "OR": "OR",
-    "RR": "RR",
-    "RD": "RD",
-    "ZCOR": "r",
-    "ZPCOR": "partial r",
-    "SMD": "g",
-    "MD": "MD",
-    "GEN": "coef.",
-}
-MEASURE_NAME = {
-    "OR": "odds ratio",
-    "RR": "risk ratio",
-    "RD": "risk difference",
-    "ZCOR": "correlation (r)",
-    "ZPCOR": "partial correlation (r)",
-    "SMD": "standardised mean difference (Hedges' g)",
-    "MD": "mean difference",
-    "GEN": "coefficient as coded by the study",
-}
-DESIGN_NAME = {
-    "rct": "randomised trial",
-    "quasi-experimental": "quasi-experiment",
-    "cohort": "cohort",
-    "cross-sectional": "cross-sectional",
-    "ecological": "ecological (areas)",
-    "qualitative": "qualitative",
-    "review": "review",
-    "theory": "theory",
-    "other": "other",
-}
-COUNTRY_NAME = {
-    "GB": "UK",
-    "US": "USA",
-    "XX": "several or not stated",
-    "AU": "Australia",
-    "CA": "Canada",
-    "KR": "South Korea",
-    "HR": "Croatia",
-    "FI": "Finland",
-    "SE": "Sweden",
-    "DE": "Germany",
-    "FR": "France",
-    "NL": "Netherlands",
-    "IE": "Ireland",
-    "JP": "Japan",
-    "CN": "China",
-    "NO": "Norway",
-    "DK": "Denmark",
-    "CH": "Switzerland",
-    "IT": "Italy",
-    "ES": "Spain",
-}
-# Words for construct slugs where replacing hyphens by spaces is not enough.
-CONSTRUCT_NAME = {
-    "high-vs-low": "high versus low social capital",
-    "per-unit-index": "per unit of a social capital index",
-    "ec-partial-coefficient": "economic connectedness, adjusted coefficients",
-    "economic-connectedness": "economic connectedness",
-    "job-retention": "keeping a job",
-    "re-employment": "getting back into work",
-    "non-directed-activities": "non-directed (unstructured) activities",
-    "extracurricular": "extra-curricular activities",
-    "civic-organizations": "civic organisations",
-}
-# "More <this> went with ..." for constructs that name the exposure itself; other
-# constructs (contrasts such as high-vs-low) read with the theme's words.
-CONSTRUCT_EXPOSURE = {
-    "economic-connectedness": "more economic connectedness",
-    "ec-partial-coefficient": "more economic connectedness",
-    "clustering": "more tightly clustered friendship networks",
-    "support-ratio": "a higher support ratio",
-    "volunteering-rate": "more volunteering",
-    "civic-organizations": "more civic organisations",
-    "non-directed-activities": "more time in unstructured activities",
-    "extracurricular": "more extra-curricular activity",
-    "family-social-capital": "more family social capital",
-}
-ESTIMATOR_NAME = {
-    "REML": "restricted maximum likelihood (REML)",
-    "ML": "maximum likelihood (ML)",
-    "DL": "DerSimonian–Laird (DL)",
-    "HE": "Hedges (HE)",
-    "EE": "equal effects (EE, tau² = 0)",
-}
-CI_METHOD_NAME = {
-    "knha": "Knapp–Hartung (t distribution with k − 1 degrees of freedom)",
-    "wald": "Wald (normal distribution)",
-}
 
 
 # The seed report's claim for each theme, in our words, where the report makes
@@ -244,117 +131,6 @@ SEED_CSL = {
 }
 
 # --- escaping and formatting ---------------------------------------------------
-
-_PUNCTUATION = frozenset(string.punctuation)
-# Citation keys that can be written as [@key] without escaping.
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:-]*$")
-MINUS = "\u2212"
-
-
-def escape_md(text: Any) -> str:
-    """Text shown literally by pandoc: newlines collapsed, every ASCII punctuation escaped.
-
-    Works inside pipe-table cells too (``|`` is punctuation). None and NaN give ''.
-    """
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    flat = " ".join(str(text).split())
-    return "".join("\\" + c if c in _PUNCTUATION else c for c in flat)
-
-
-def yaml_string(text: Any) -> str:
-    """A double-quoted YAML scalar (JSON strings are valid YAML)."""
-    import json
-
-    return json.dumps(str(text), ensure_ascii=False)
-
-
-def is_number(value: Any) -> bool:
-    try:
-        return value is not None and value != "" and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt(value: float, decimals: int = 2) -> str:
-    """A number with fixed decimals and a typographic minus; '' when missing."""
-    if not is_number(value):
-        return ""
-    text = f"{float(value):.{decimals}f}"
-    if text.startswith("-"):
-        text = text[1:] if float(text) == 0 else MINUS + text[1:]
-    return text
-
-
-def fmt_int(value: float) -> str:
-    """A whole number with thousands separators."""
-    return f"{int(round(float(value))):,}" if is_number(value) else ""
-
-
-def fmt_i2(value: float) -> str:
-    """I² in whole percent."""
-    return f"{float(value):.0f}%" if is_number(value) else ""
-
-
-def fmt_tau(tau2: float) -> str:
-    """tau (the square root of tau²) on the analysis scale, 2 decimals; '< 0.01' when tiny."""
-    if not is_number(tau2):
-        return ""
-    tau = math.sqrt(max(float(tau2), 0.0))
-    if 0 < tau < 0.005:
-        return "< 0.01"
-    return fmt(tau, 2)
-
-
-def fmt_p(p: float) -> str:
-    if not is_number(p):
-        return ""
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-def natural(measure: str, value: float) -> float:
-    """An analysis-scale value on the scale a reader sees (exp for ratios, tanh for z)."""
-    if not is_number(value):
-        return math.nan
-    measure = str(measure).upper()
-    if measure in ("OR", "RR"):
-        return math.exp(float(value))
-    if measure in ("ZCOR", "ZPCOR"):
-        return math.tanh(float(value))
-    return float(value)
-
-
-# Between the limits of an interval: no line break inside "0.12 to 0.34".
-NBSP = "\u00a0"
-
-
-def fmt_interval(measure: str, low: float, high: float) -> str:
-    """'0.12 to 0.34' on the natural scale, unbreakable ('' when missing)."""
-    if not (is_number(low) and is_number(high)):
-        return ""
-    return f"{fmt(natural(measure, low))}{NBSP}to{NBSP}{fmt(natural(measure, high))}"
-
-
-def construct_words(slug: str) -> str:
-    slug = str(slug or "")
-    return CONSTRUCT_NAME.get(slug, slug.replace("-", " ").replace("_", " "))
-
-
-def country_words(codes: str) -> str:
-    parts = [c for c in _text(codes).split(";") if c]
-    return ", ".join(COUNTRY_NAME.get(c, c) for c in parts)
-
-
-def list_words(items: str, names: Mapping[str, str] | None = None) -> str:
-    parts = [p for p in _text(items).split(";") if p]
-    return ", ".join((names or {}).get(p, p) for p in parts)
-
-
-def commit_date(epoch: int) -> str:
-    """The commit's date (UTC) as YYYY-MM-DD; '' for an unknown commit."""
-    if not epoch:
-        return ""
-    return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).strftime("%Y-%m-%d")
 
 
 # --- the reading and the verdict -------------------------------------------------

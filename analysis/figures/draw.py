@@ -74,7 +74,7 @@ def study_labels(references: pd.DataFrame) -> dict[str, str]:
 
 def readable_name(row: Mapping[str, Any]) -> str:
     """'bonding capital and health (high versus low social capital)' for alt text."""
-    from analysis.brief.context import OUTCOME_NAME, THEME_NOUN, construct_words
+    from analysis.codebook.vocabulary import OUTCOME_NAME, THEME_NOUN, construct_words
 
     theme = str(row.get("theme") or "")
     outcome = OUTCOME_NAME.get(str(row.get("outcome") or ""), str(row.get("outcome") or ""))
@@ -250,7 +250,7 @@ def draw_all(
 
 def gap_map_alt(counts: pd.DataFrame) -> str:
     """Alt text of the gap map: what it shows and where the evidence is."""
-    from analysis.brief.context import OUTCOME_NAME, OUTCOMES, THEME_NOUN, THEMES
+    from analysis.codebook.vocabulary import OUTCOME_NAME, OUTCOMES, THEME_NOUN, THEMES
 
     filled = counts[(counts["coded"] + counts["narrative"]) > 0]
     n_cells = len(THEMES) * len(OUTCOMES)

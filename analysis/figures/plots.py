@@ -55,18 +55,8 @@ __all__ = [
 
 # --- constants ---------------------------------------------------------------
 
-# Row order of the gap map: the social-capital themes of the codebook.
-THEMES: tuple[str, ...] = ("bonding", "bridging", "linking", "education", "workplace")
-# Column order of the gap map: the outcomes of the codebook.
-OUTCOMES: tuple[str, ...] = (
-    "mobility",
-    "income",
-    "employment",
-    "education",
-    "health",
-    "crime",
-    "other",
-)
+# Row and column order of the gap map: the themes and outcomes of the codebook.
+from analysis.codebook.vocabulary import OUTCOMES, THEMES  # noqa: E402
 
 # Two-sided 95% normal quantile, for unit CIs missing from the input and the
 # funnel's pseudo-confidence lines (metafor's funnel() uses the same).

@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.codebook.measures import natural
+
 # Two numbers are "the same" within this relative tolerance: pooled.csv holds
 # 15 significant digits, and a rebuild on another platform may differ in the
 # last few (BLAS, libm), which is not a change a reviewer should see.
@@ -32,10 +34,6 @@ ROW_KEY = ("study", "effect_id")
 
 # Columns naming where a row came from; a change there alone is not a recoding.
 IGNORED_COLUMNS = ("file",)
-
-# Analysis metrics whose natural scale is a ratio (exp) or a correlation (tanh).
-RATIO_MEASURES = ("OR", "RR")
-CORRELATION_MEASURES = ("ZCOR", "ZPCOR")
 NATURAL_NAME = {
     "OR": "OR",
     "RR": "RR",
@@ -83,20 +81,6 @@ def _float(text: str | None) -> float:
         return float(text) if text not in (None, "") else math.nan
     except ValueError:
         return math.nan
-
-
-def natural(measure: str, value: float) -> float:
-    """A value on the analysis scale shown on the natural scale (OR, r, g, ...)."""
-    if measure in RATIO_MEASURES:
-        return math.exp(value)
-    if measure in CORRELATION_MEASURES:
-        return math.tanh(value)
-    return value
-
-
-def no_effect(measure: str) -> float:
-    """Where "no effect" lies on the natural scale."""
-    return 1.0 if measure in RATIO_MEASURES else 0.0
 
 
 def _number(value: float, digits: int = 3) -> str:

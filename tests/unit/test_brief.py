@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analysis.brief import context as brief
-from analysis.brief.context import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau, reading, verdict
+from analysis.brief.context import reading, verdict
+from analysis.codebook.formats import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "report" / "brief.qmd"

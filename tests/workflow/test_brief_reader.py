@@ -177,9 +177,10 @@ def test_no_unresolved_reference_or_shortcode(html, page):
 def test_results_files_named_in_the_brief_exist(built):
     """A capped table points to the results file that holds all its rows; those files, and
     the figures of every analysis (only some are shown in the brief), are in results_dir."""
-    source = (ROOT / "analysis" / "brief.py").read_text(encoding="utf-8") + (
-        ROOT / "report" / "brief.qmd"
-    ).read_text(encoding="utf-8")
+    code = sorted((ROOT / "analysis" / "brief").glob("*.py"))
+    source = "".join(p.read_text(encoding="utf-8") for p in code) + (ROOT / "report" / "brief.qmd").read_text(
+        encoding="utf-8"
+    )
     named = set(re.findall(r"[`\"]([\w/.-]+\.csv)[`\"]", source))
     assert {"pooled.csv", "studies.csv", "effects.csv", "units.csv"} <= named
     missing = [name for name in sorted(named) if not (built / name).is_file()]

@@ -1,0 +1,1 @@
+"""The codebook: the single source of words, measures and number formats."""
