@@ -17,6 +17,9 @@ from pathlib import Path
 Z_975 = 1.959963984540054
 # escalc's default correction for 2x2 tables with a zero cell.
 ZERO_CELL_ADD = 0.5
+# The largest |log| of a ratio the workflow takes: ratios from 1e-6 to 1e6, the
+# bounds of the schema's printed ratios (no study reports an odds ratio of a million).
+MAX_LOG_RATIO = math.log(1e6)
 
 FORMULAS: dict[str, str] = {
     "yi_vi": "yi and vi as given",

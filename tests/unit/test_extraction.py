@@ -131,7 +131,7 @@ def edit(old, new):
             "field 'or': '2,57' is not a number. Fix: write a number without quotes, thousands separators",
         ),
         (
-            edit("country: [GB]", "country: [NO]"),
+            edit("country: [GB]", "country: [false]"),
             "field 'country.0': False is not text. Fix: put the value in quotes",
         ),
         (
