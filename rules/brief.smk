@@ -24,6 +24,7 @@ rule write_brief_source:
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
         second_coder=SECOND_CODER_FILES,
+        checked=checked(),
         code=analysis_code("write_brief_source"),
     output:
         qmd=results("brief", "brief.qmd"),

@@ -1,9 +1,34 @@
-# Stage 1: the reviewers' inputs (bibliography, extraction files) as tables.
+# Stage 1: the reviewers' inputs (bibliography, extraction files) checked, then as tables.
+
+
+rule check_inputs:
+    input:
+        extractions=EXTRACTION_FILES,
+        second_coder=SECOND_CODER_FILES,
+        bib=BIB_FILES,
+        schema=schema_file("extraction"),
+        code=analysis_code("check_inputs"),
+    output:
+        checked=temp(checked()),
+    log:
+        results("logs", "check_inputs.log"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        extracted_dir=EXTRACTED,
+        bibliography=BIBLIOGRAPHY,
+        results_dir=RESULTS,
+        settings=SETTINGS,
+    script:
+        "../analysis/scripts/check_inputs.py"
 
 
 rule parse_bibliography:
     input:
         bib=BIB_FILES,
+        checked=checked(),
         code=analysis_code("parse_bibliography"),
     output:
         csv=results("references.csv"),
@@ -25,6 +50,7 @@ rule parse_bibliography:
 rule convert_effects:
     input:
         extractions=EXTRACTION_FILES,
+        checked=checked(),
         references=results("references.csv"),
         schema=schema_file("extraction"),
         code=analysis_code("convert_effects"),

@@ -391,6 +391,14 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     return problems
 
 
+def check_file(path: Path, bib_keys: Iterable[str] | None) -> tuple[dict | None, list[Problem]]:
+    """Read and validate one extraction file: (content or None, every problem)."""
+    data, problems = read_extraction(path)
+    if data is not None:
+        problems = validate_document(data, path, bib_keys)
+    return data, problems
+
+
 def extraction_files(folder: str | Path) -> list[Path]:
     """The extraction files of a folder (*.yaml and *.yml, not in subfolders), sorted.
 

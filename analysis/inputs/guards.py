@@ -21,7 +21,7 @@ Added for issues 7 and 16 (the bad-input corpus, tests/data/bad/):
 from __future__ import annotations
 
 import math
-import unicodedata
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,14 +56,17 @@ def unacceptable_character(err: yaml.reader.ReaderError, text: str) -> tuple[str
     )
 
 
+# Control characters (Unicode category Cc) but tab and newline, lone surrogates
+# (Cs, from a YAML escape such as "\\ud800") and the hidden characters above.
+_BAD_CHARACTER = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(HIDDEN_CHARACTERS)) + "]"
+)
+
+
 def bad_character(text: str) -> tuple[int, str] | None:
     """(1-based position, U+XXXX) of the first control or hidden character, or None."""
-    for index, char in enumerate(text):
-        if char in "\n\t":
-            continue
-        if char in HIDDEN_CHARACTERS or unicodedata.category(char) in ("Cc", "Cs"):
-            return index + 1, f"U+{ord(char):04X}"
-    return None
+    match = _BAD_CHARACTER.search(text)
+    return (match.start() + 1, f"U+{ord(match.group()):04X}") if match else None
 
 
 def text_problem(text: str) -> tuple[str, str] | None:

@@ -1,6 +1,8 @@
 """Rule write_brief_source: the brief's Quarto source (brief/brief.qmd) from the results."""
 
+import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.context import write_brief_source
@@ -24,7 +26,8 @@ analyses = write_brief_source(
     output=snakemake.output.qmd,
     bib=inp.bib,
     css=inp.css,
-    build=snakemake.params.build,
+    # The input fingerprint comes from the rule check_inputs (not computed at parse time).
+    build={**snakemake.params.build, "fingerprint": json.loads(Path(inp.checked).read_text())["fingerprint"]},
     settings=snakemake.params.settings,
     software=snakemake.params.software,
     agreement=agreement_summary(snakemake.params.extracted_dir),
