@@ -20,6 +20,7 @@ from pathlib import Path
 import bibtexparser
 
 from analysis.inputs import guards, latex
+from analysis.inputs.problem import shown
 
 # bibtexparser logs each failed block; we report them ourselves, with a fix.
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
@@ -28,7 +29,7 @@ REQUIRED_FIELDS = ("author", "title", "year")
 # A key is also a file name (extracted/<key>.yaml) and a citation id in the brief;
 # pandoc drops a final '-' or ':' from a citation (alpha2020- cites alpha2020), so
 # a key starts and ends with a letter or digit.
-KEY_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_:-]{0,62}[A-Za-z0-9])?")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_:-]{0,118}[A-Za-z0-9])?")
 # The only links a reference may carry (pandoc makes them clickable in the brief).
 URL_PATTERN = re.compile(r"https?://[^\s<>\"\\{}]+", re.IGNORECASE)
 DOI_PATTERN = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.[0-9]{4,9}/\S+", re.IGNORECASE)
@@ -67,7 +68,7 @@ class BibProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        entry = f" entry '{self.key}'" if self.key else ""
+        entry = f" entry '{shown(self.key)}'" if self.key else ""
         return f"{where}:{entry} {self.message}. Fix: {self.fix}"
 
 
@@ -185,7 +186,7 @@ def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]
                     entry.key[:70],
                     "the key has characters a study key cannot have",
                     "use letters, digits, '_', ':' or '-' only, starting and ending with a letter or "
-                    "digit, at most 64 characters (e.g. rothon2012)",
+                    "digit, at most 120 characters (e.g. rothon2012)",
                 )
             )
         problems.extend(_field_problems(file, line, entry.key[:70], fields, raw))

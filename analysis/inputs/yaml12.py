@@ -54,6 +54,10 @@ def _construct_int(loader, node) -> int:
     return int(text, 10)  # also 01000: decimal in YAML 1.2
 
 
+# What a plain scalar that is not text is read as, in a reviewer's words.
+_KIND = {int: "a number", float: "a number", bool: "true or false", type(None): "empty"}
+
+
 def _check_mapping(loader, node, deep=False) -> dict:
     """A mapping whose keys are text, each once."""
     seen: set[str] = set()
@@ -61,9 +65,9 @@ def _check_mapping(loader, node, deep=False) -> dict:
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str):
             what = (
-                f"the key {str(key_node.value)[:40]!r} is read as {type(key).__name__ if key is not None else 'empty'}, not text"
+                f"the key {str(key_node.value)[:40]!r} is read as {_KIND.get(type(key), 'a value')}, not text"
                 if isinstance(key_node, yaml.ScalarNode)
-                else f"a {key_node.id} is used as a key"
+                else f"a {'list' if key_node.id == 'sequence' else 'mapping'} is used as a key"
             )
             raise yaml.constructor.ConstructorError(None, None, what, key_node.start_mark)
         if key in seen:

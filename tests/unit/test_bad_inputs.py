@@ -51,6 +51,10 @@ def setup_case(case: dict, root: Path) -> tuple[Path, Path]:
     kind = case["kind"]
     if kind == "extraction":
         (extracted / case.get("as", "rothon2012.yaml")).write_bytes(case_bytes(case))
+    elif kind == "second-coder":
+        shutil.copy(GOOD_STUDY, extracted)
+        (extracted / "second-coder").mkdir()
+        (extracted / "second-coder" / "rothon2012.yaml").write_bytes(case_bytes(case))
     elif kind == "bibliography":
         shutil.copy(GOOD_STUDY, extracted)
         bib = root / "refs.bib"
@@ -67,6 +71,8 @@ def setup_case(case: dict, root: Path) -> tuple[Path, Path]:
         elif setup == "missing-extracted":
             extracted.rmdir()
             extracted = root / "no-such-folder"
+        elif setup == "dangling-link":
+            (extracted / "other2020.yaml").symlink_to(root / "moved-away.yaml")
         elif setup == "only-second-coder":
             (extracted / "rothon2012.yaml").unlink()
             (extracted / "second-coder").mkdir()
@@ -94,7 +100,10 @@ def test_the_corpus_is_large_and_every_file_is_used():
 # ---------------------------------------------------------------- the workflow's check
 
 
-@pytest.mark.parametrize("name", ids("extraction") + ids("bibliography") + ids("folder"))
+CHECKED = ids("extraction") + ids("second-coder") + ids("bibliography") + ids("folder")
+
+
+@pytest.mark.parametrize("name", CHECKED)
 def test_workflow_check(name, tmp_path):
     case = CASES[name]
     extracted, bib = setup_case(case, tmp_path)
@@ -147,7 +156,7 @@ def run_review(capsys, *argv: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-@pytest.mark.parametrize("name", ids("extraction") + ids("bibliography") + ids("folder"))
+@pytest.mark.parametrize("name", CHECKED)
 def test_review_check(name, tmp_path, capsys):
     case = CASES[name]
     extracted, bib = setup_case(case, tmp_path)
