@@ -191,7 +191,9 @@ def read_table(path: str | Path):
     for column in TEXT_COLUMNS:
         if column in frame.columns:
             frame[column] = frame[column].fillna("")
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].map(lambda v: unneutralise(v) if isinstance(v, str) else v)
+    for column in frame.columns:  # the text neutralise() protected, as it was written
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            marked = frame[column].astype(str).str.startswith("'")
+            if marked.any():
+                frame.loc[marked, column] = frame.loc[marked, column].map(unneutralise)
     return frame

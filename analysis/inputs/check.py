@@ -357,6 +357,8 @@ def results_dir_problem(config: dict, root: str | Path) -> str | None:
     fix = "set results_dir to a folder of its own, e.g. --config results_dir=results"
     if os.path.exists(results) and not os.path.isdir(results):
         return f"results_dir {shown!r} is an existing file, not a folder. Fix: {fix}"
+    if _inside(root, results):
+        return f"results_dir {shown!r} is or contains the repository {root}. Fix: {fix}"
     inputs = {
         "extracted_dir": config["extracted_dir"],
         "bibliography": config["bibliography"],
@@ -371,8 +373,6 @@ def results_dir_problem(config: dict, root: str | Path) -> str | None:
                 f"results_dir {shown!r} overlaps {name} {value!r} (the workflow would overwrite or delete "
                 f"its inputs). Fix: {fix}"
             )
-    if _inside(root, results):
-        return f"results_dir {shown!r} is or contains the repository {root}. Fix: {fix}"
     if _inside(results, root):
         top = os.path.relpath(results, root).split(os.sep)[0]
         if top in _repository_entries(Path(root)):
