@@ -10,14 +10,16 @@ never changed, and :func:`read_table` removes the apostrophe again.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 # "At least 10 significant digits" (contract); 15 is what a double holds exactly.
 FLOAT_FORMAT = "%.15g"
@@ -27,30 +29,53 @@ FLOAT_FORMAT = "%.15g"
 TEMP_NAME = re.compile(r"\A\..+\.[A-Za-z0-9_]{8}\.tmp\Z")
 
 
-def _temp_path(path: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, replace: bool = True) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes appear at ``path`` all at once, when the block ends.
 
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    The one atomic writer of the project: a temporary file in the same folder
+    (``.<name>.<random>.tmp``), renamed over ``path`` at the end; an error or a
+    kill leaves ``path`` as it was (and a temporary file that the next write of
+    ``path``, or :func:`remove_leftovers`, removes). With ``replace=False`` an
+    existing ``path`` is never replaced: FileExistsError (review's new files).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run
         if TEMP_NAME.fullmatch(stale.name):
             stale.unlink(missing_ok=True)
-    fd, tmp = _temp_path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
         os.chmod(tmp, 0o644)  # mkstemp makes files private; results are for reading
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # atomic, and fails if the file appeared meanwhile
+    except FileExistsError:
         raise
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_bytes_atomic(path: str | Path, data: bytes, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    with atomic_output(path, replace=replace) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: str | Path, text: str, *, replace: bool = True) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), replace=replace)
 
 
 def remove_leftovers(folder: str | Path) -> list[Path]:

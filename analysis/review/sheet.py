@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -677,22 +675,9 @@ def _compare_existing(planned: PlannedFile, parsed: dict, plan: ImportPlan) -> N
 
 def write_new_file(path: Path, text: str) -> None:
     """Write ``text`` to a new file atomically; never replace an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; extraction files are shared
-        try:
-            os.link(tmp, path)  # atomic, and fails if the file appeared meanwhile
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links
-            if path.exists():
-                raise FileExistsError(path) from None
-            os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    from analysis.io import write_text_atomic  # the project's one atomic writer
+
+    write_text_atomic(path, text, replace=False)
 
 
 def apply_import(plan: ImportPlan) -> tuple[list[PlannedFile], list[PlannedFile]]:
