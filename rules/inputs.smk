@@ -12,6 +12,8 @@ rule check_inputs:
         checked=temp(checked()),
     log:
         results("logs", "check_inputs.log"),
+    benchmark:
+        results("benchmarks", "check_inputs.tsv")
     threads: 1
     resources:
         mem_mb=2000,

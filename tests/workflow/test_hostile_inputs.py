@@ -119,10 +119,9 @@ def test_markup_in_text_reaches_the_brief_as_text(built, tmp_path):
     root, _ = built
     extracted, bib = small_corpus(tmp_path / "case")
     case = CASES["html-in-text"]
-    (extracted / "rothon2012.yaml").write_bytes(fill(case))
-    study = extracted / "bayer2008.yaml"
-    text = study.read_text(encoding="utf-8")
-    study.write_text(text.replace("  quote: ", "  quote: =HYPERLINK(x) ", 1), encoding="utf-8")
+    hostile_quote = fill(case).replace(b'quote: "(', b'quote: "=HYPERLINK(x) (')
+    assert b"HYPERLINK" in hostile_quote
+    (extracted / "rothon2012.yaml").write_bytes(hostile_quote)
     bib_file = bib / "references.bib"
     hostile = r"\includegraphics{/etc/passwd} \input{/etc/hostname} \url{javascript:alert(document.cookie)} "
     bib_file.write_text(
