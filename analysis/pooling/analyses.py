@@ -153,7 +153,7 @@ def _prepare(effects: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"The effects table lacks the column(s) {', '.join(missing)}.")
     table = effects.reindex(columns=INPUT_COLUMNS).copy()
     for column in [*TEXT_COLUMNS, "moderators"]:
-        table[column] = table[column].fillna("").astype(str)
+        table[column] = table[column].astype(object).fillna("").astype(str)
     for column in ("yi", "vi", "n"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     table = table[table["role"] == POOLED_ROLE]
