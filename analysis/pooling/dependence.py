@@ -2,29 +2,18 @@
 
 ``dependence_rows`` writes the rows of ``sensitivity/dependence.csv`` (contract,
 "Dependent effects and moderators") for one analysis in which some unit gives two
-or more effects. ``robustness`` reads that table, ``rho.csv`` and
-``metaregression.csv`` back and says, per analysis, whether the conclusion (the
-CI excludes no association) holds under every model and every assumed
-correlation: what the brief's robustness section shows.
-
-On the analysis scale (log ratios, Fisher z, g) "no association" is 0.
+or more effects. ``robustness.py`` reads them back for the brief.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
 
 from analysis.pooling import meta, multilevel, robust
 
 MODELS = ("aggregate", "multilevel", "che", "che-rve")
 COLUMNS = ["analysis_id", "model", "k", "n_effects", "estimate", "se", "stat", "df", "p", "ci_low",
            "ci_high", "sigma2_unit", "sigma2_effect", "tau2", "rho", "note"]  # fmt: skip
-# No association on the analysis scale of every measure (log OR, log RR, z, g, MD, RD).
-NULL = 0.0
 
 
 def _row(analysis_id: str, model: str, k: int, n: int, **fields) -> dict:
@@ -78,73 +67,3 @@ def dependence_rows(
              note="" if k > 2 else "2 units: CR2 df are very small", **components)
     )  # fmt: skip
     return rows
-
-
-def excludes_null(low: float, high: float) -> bool | None:
-    """Whether a CI lies wholly on one side of no association (None when it is missing)."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return None
-    return bool(low > NULL or high < NULL)
-
-
-@dataclass(frozen=True)
-class Robustness:
-    """What the brief says about one analysis with dependent effects.
-
-    Attributes
-    ----------
-    analysis_id : str
-    models : pandas.DataFrame
-        The analysis' rows of dependence.csv (aggregate, multilevel, che, che-rve).
-    by_rho : pandas.DataFrame
-        Its rows of rho.csv (the aggregated model at each assumed correlation).
-    excludes_null : dict of str to bool or None
-        Per model (``MODELS``) and per ``rho=<value>`` of rho.csv: does the CI exclude 0?
-    depends_on_rho : bool
-        True when the rho grid changes whether the aggregated CI excludes 0.
-    depends_on_model : bool
-        True when the models disagree on whether the CI excludes 0.
-    """
-
-    analysis_id: str
-    models: pd.DataFrame
-    by_rho: pd.DataFrame
-    excludes_null: dict
-    depends_on_rho: bool
-    depends_on_model: bool
-
-
-def robustness(dependence: pd.DataFrame, rho_table: pd.DataFrame) -> list[Robustness]:
-    """Per analysis of dependence.csv: its models side by side and whether rho matters.
-
-    Parameters
-    ----------
-    dependence : pandas.DataFrame
-        ``sensitivity/dependence.csv``.
-    rho_table : pandas.DataFrame
-        ``sensitivity/rho.csv`` (columns analysis_id, rho, ci_low, ci_high, ...).
-
-    Returns
-    -------
-    list of Robustness, sorted by analysis_id.
-    """
-    found = []
-    for analysis_id, models in dependence.groupby("analysis_id", sort=True):
-        by_rho = rho_table[rho_table["analysis_id"] == analysis_id].sort_values("rho")
-        flags = {row.model: excludes_null(row.ci_low, row.ci_high) for row in models.itertuples()}
-        rho_flags = {
-            f"rho={row.rho:g}": excludes_null(row.ci_low, row.ci_high) for row in by_rho.itertuples()
-        }
-        model_values = {flag for flag in flags.values() if flag is not None}
-        rho_values = {flag for flag in rho_flags.values() if flag is not None}
-        found.append(
-            Robustness(
-                analysis_id=str(analysis_id),
-                models=models.reset_index(drop=True),
-                by_rho=by_rho.reset_index(drop=True),
-                excludes_null={**flags, **rho_flags},
-                depends_on_rho=len(rho_values) > 1,
-                depends_on_model=len(model_values) > 1,
-            )
-        )
-    return found

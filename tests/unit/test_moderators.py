@@ -63,11 +63,13 @@ def test_effects_of_one_sample_must_agree(tmp_path):
 
 
 def test_effect_overrides_the_study(tmp_path):
-    text = coded("moderators: {uk_sample: true}", "moderators: {uk_sample: false}", "moderators: {uk_sample: false}")
-    assert problems_of(tmp_path, text) == []
-    assert moderators_cell({"moderators": {"uk_sample": True, "x": 1}}, {"moderators": {"uk_sample": False}}) == (
-        '{"uk_sample":false,"x":1}'
+    text = coded(
+        "moderators: {uk_sample: true}", "moderators: {uk_sample: false}", "moderators: {uk_sample: false}"
     )
+    assert problems_of(tmp_path, text) == []
+    assert moderators_cell(
+        {"moderators": {"uk_sample": True, "x": 1}}, {"moderators": {"uk_sample": False}}
+    ) == ('{"uk_sample":false,"x":1}')
 
 
 def test_a_moderator_given_for_one_effect_only_disagrees(tmp_path):

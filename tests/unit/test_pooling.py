@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.pooling import analyses as pooling
-from analysis.pooling import bias, dependence, meta, moderators, sensitivity
+from analysis.pooling import bias, dependence, meta, moderators, robustness, sensitivity
 from analysis.pooling.aggregate import aggregate, aggregate_units
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -363,3 +363,36 @@ def test_disagreeing_effects_leave_the_unit_unknown(effects):
     effects.loc[(effects["study"] == "s0") & (effects["effect_id"] == "e2"), "moderators"] = '{"year": 1990}'
     unit = income_units(effects).iloc[0]
     assert unit["study"] == "s0" and unit["moderators"] == {}
+
+
+def test_robustness_says_when_rho_changes_the_conclusion(effects):
+    tables = pooling.sensitivity_tables(effects, **SETTINGS)
+    [found] = robustness.robustness(tables["dependence"], tables["rho"])
+    assert found.analysis_id == "bonding-income-smd" and list(found.models["model"]) == list(
+        dependence.MODELS
+    )
+    flags = found.excludes_null
+    assert set(flags) == {*dependence.MODELS, "rho=0.2", "rho=0.6", "rho=0.9"}
+    assert found.depends_on_rho is (len({flags["rho=0.2"], flags["rho=0.6"], flags["rho=0.9"]}) > 1)
+    # A grid on which the CI crosses 0 at one rho only: the conclusion depends on rho.
+    rho = tables["rho"].copy()
+    rho.loc[rho["rho"] == 0.9, ["ci_low", "ci_high"]] = [-0.1, 0.5]
+    rho.loc[rho["rho"] != 0.9, ["ci_low", "ci_high"]] = [0.1, 0.5]
+    [changed] = robustness.robustness(tables["dependence"], rho)
+    assert changed.depends_on_rho and changed.excludes_null["rho=0.9"] is False
+
+
+def test_moderator_tests_carry_their_caveats(effects):
+    uk = {f"s{i}": {"uk_sample": i < 3} for i in range(6)}
+    table = pooling.sensitivity_tables(with_moderators(effects, uk), **SETTINGS)["metaregression"]
+    [test] = robustness.moderator_tests(table)
+    assert (test.moderator, test.kind, test.test, test.k, test.df1, test.df2) == (
+        "uk_sample",
+        "categorical",
+        "F",
+        7,
+        1,
+        5,
+    )
+    assert list(test.terms["term"]) == ["uk_sample:true"]
+    assert test.caveats[0] == robustness.BETWEEN_STUDIES and "few units (7)" in test.caveats[1]
