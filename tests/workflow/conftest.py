@@ -83,7 +83,7 @@ def reference_corpus(root: Path) -> tuple[Path, Path]:
     def add(key: str, effect: dict, country: str = "US", design: str = "rct") -> None:
         entries.append(f"@misc{{{key}, author={{Author, A.}}, title={{Study {key}}}, year={{2000}}}}")
         write_study(extracted, {"study": key, "design": design, "country": [country],
-                                "status": "coded",
+                                "status": "coded", "identified_by": "packet-more",
                                 "effects": [{"locator": "metadat", "quote": "as in metadat", **effect}]})
 
     for r in _rows("bcg.csv"):

@@ -82,6 +82,7 @@ def add_study(repo: Path, pooled: list[dict]) -> str:
     else:
         effect.update({"r": 0.6, "n": 900, "quote": "r = 0.6 (n = 900)"})
     document = {"study": NEW_STUDY, "design": "cohort", "country": ["GB"], "status": "coded",
+                "identified_by": "packet-2",
                 "findings": "A large effect, added by the release test.", "effects": [effect]}
     (repo / "extracted" / f"{NEW_STUDY}.yaml").write_text(yaml.safe_dump(document, sort_keys=False),
                                                           encoding="utf-8")
