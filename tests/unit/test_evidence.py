@@ -235,3 +235,25 @@ def test_context_records_are_narrative():
     for _, doc in documents():
         if doc.get("kind") == "context":
             assert doc["status"] == "narrative" and not doc.get("effects")
+
+
+def test_every_narrative_record_says_why_it_is_not_pooled():
+    missing = [doc["study"] for _, doc in documents()
+               if doc["status"] == "narrative" and not str(doc.get("not_poolable") or "").strip()]
+    assert not missing, f"narrative or context records without not_poolable: {missing}"
+
+
+def test_identified_by_matches_the_packet():
+    """Packet-2 and packet-more studies say so; works the bibliography marks 'cited in text only' are report-text."""
+    from analysis.bibliography import read_bibliography
+
+    docs = {doc["study"]: doc for _, doc in documents()}
+    found = {key: doc["identified_by"] for key, doc in docs.items()}
+    for name, value in (("packet-2.csv", "packet-2"), ("packet-more.csv", "packet-more")):
+        for key in {r["study_key"] for r in packet_rows((name,))}:
+            assert found[key] == value, (key, found[key], value)
+    text_only = {r.key for r in read_bibliography(ROOT / "references")
+                 if str(r.get("note") or "").startswith("cited in text only")}
+    assert text_only and all(found[key] == "report-text" for key in text_only), {
+        k: found[k] for k in text_only if found[k] != "report-text"}
+    assert {k for k, v in found.items() if v == "report-text"} == text_only
