@@ -113,3 +113,34 @@ def corpus_problems(documents: list[tuple[Path, dict]]) -> list[Problem]:
                                         f"is {KIND_WORDS[kind(value)]} here but {KIND_WORDS[kinds]} in {group[0][1]}",
                                         "code a moderator the same way in every file"))  # fmt: skip
     return problems
+
+
+# ---------------------------------------------------------------- one table cell
+# A release's extractions.csv and a `review import` sheet hold a study's or an
+# effect's moderators in one cell: "uk_sample=true; year_of_data=2008; type=trust".
+
+
+def moderators_text(found: dict) -> str:
+    """One cell for a moderators mapping (names in file order; true/false spelled so)."""
+    return "; ".join(f"{name}={_shown(value).strip(chr(39))}" for name, value in found.items())
+
+
+def parse_moderators(text: str) -> dict:
+    """The mapping of one cell; ValueError (message, fix) when a part is not ``name=value``."""
+    found: dict[str, Any] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, equals, raw = (x.strip() for x in part.partition("="))
+        if not equals or not name or not raw:
+            raise ValueError(f"{part!r} is not name=value", "write moderators as name=value; name=value")
+        if raw.lower() in ("true", "false"):
+            found[name] = raw.lower() == "true"
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            found[name] = raw
+            continue
+        found[name] = int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", raw) else number
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.inputs import moderators
 from analysis.inputs.effects import moderators_cell
 from analysis.inputs.extraction import load_corpus, read_extraction, validate_document
 
@@ -101,3 +102,13 @@ def test_one_kind_per_moderator(tmp_path):
 
 def test_same_moderator_in_two_files_is_fine(tmp_path):
     assert corpus(tmp_path, "moderators: {uk_sample: false}", "moderators: {uk_sample: true}") == []
+
+
+def test_one_cell_round_trip():
+    """A release's extractions.csv and `review import` hold moderators as name=value; name=value."""
+    found = {"uk_sample": True, "year_of_data": 2008, "share": 0.25, "measure_type": "trust"}
+    text = moderators.moderators_text(found)
+    assert text == "uk_sample=true; year_of_data=2008; share=0.25; measure_type=trust"
+    assert moderators.parse_moderators(text) == found
+    with pytest.raises(ValueError, match="is not name=value"):
+        moderators.parse_moderators("uk_sample true")
