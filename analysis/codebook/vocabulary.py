@@ -139,6 +139,16 @@ CI_METHOD_NAME = {
     "knha": "Knapp–Hartung (t distribution with k − 1 degrees of freedom)",
     "wald": "Wald (normal distribution)",
 }
+# The same, short, for a figure's summary row ("RE model (REML, Knapp–Hartung)").
+ESTIMATOR_SHORT = {
+    "REML": "REML",
+    "ML": "ML",
+    "DL": "DerSimonian–Laird",
+    "HE": "Hedges",
+    "PM": "Paule–Mandel",
+    "EE": "equal effects",
+}
+CI_METHOD_SHORT = {"knha": "Knapp–Hartung", "wald": "Wald z"}
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,77 @@
+"""The words and numbers printed in figures: fixed decimals, p-values, the model
+name and the row labels. Number formats build on :mod:`analysis.codebook.formats`
+(a figure prints 'NA' where the brief leaves a blank)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.codebook.formats import MINUS, fmt_p
+from analysis.codebook.formats import fmt as _codebook_fmt
+from analysis.codebook.vocabulary import CI_METHOD_SHORT, ESTIMATOR_SHORT
+from analysis.figures.scales import as_text, get
+
+# A study label longer than this is cut, so the label column stays clear of the plot.
+LABEL_CHARS = 40
+
+
+def decimals(values: np.ndarray) -> int:
+    """Decimals for a column of natural-scale numbers: 2, or 3 when all are tiny."""
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size and finite.max() < 0.1:
+        return 3
+    return 2
+
+
+def fmt(x: float, places: int = 2) -> str:
+    """Fixed decimals with a typographic minus; 'NA' when missing."""
+    return _codebook_fmt(x, places) if math.isfinite(x) else "NA"
+
+
+def fmt_ci(est: float, lo: float, hi: float, places: int) -> str:
+    return f"{fmt(est, places)} [{fmt(lo, places)}, {fmt(hi, places)}]"
+
+
+def p_text(p: float) -> str:
+    """'p = 0.218', 'p < 0.001' or 'p = NA'."""
+    if not math.isfinite(p):
+        return "p = NA"
+    value = fmt_p(p)
+    return f"p {value}" if value.startswith("<") else f"p = {value}"
+
+
+def ascii_text(s: str) -> str:
+    """Plain text for screen readers: hyphen-minus instead of the typographic one."""
+    return s.replace(MINUS, "-")
+
+
+def model_name(row: Mapping[str, Any] | pd.Series, *, spelled_out: bool = False) -> str:
+    """'RE model (REML, Knapp–Hartung)', or 'EE model (Wald z)' for equal
+    effects; ``spelled_out`` gives 'random-effects model ...' for alt text."""
+    estimator = as_text(get(row, "estimator")).upper()
+    method_raw = as_text(get(row, "ci_method"))
+    method = CI_METHOD_SHORT.get(method_raw.lower(), method_raw)
+    if estimator in ("EE", "FE", "CE"):
+        model, parts = ("equal-effects model" if spelled_out else "EE model"), [method]
+    else:
+        model = "random-effects model" if spelled_out else "RE model"
+        parts = [ESTIMATOR_SHORT.get(estimator, estimator), method]
+    parts = [p for p in parts if p]
+    return f"{model} ({', '.join(parts)})" if parts else model
+
+
+def unit_label(unit: pd.Series, labels: Mapping[str, str] | None) -> str:
+    """'Rothon et al. (2012)', with the sample in brackets when the unit has one."""
+    study = as_text(unit.get("study"))
+    label = (labels or {}).get(study, study) or study
+    sample = as_text(unit.get("sample"))
+    if sample:
+        label = f"{label} [{sample}]"
+    if len(label) > LABEL_CHARS:
+        label = label[: LABEL_CHARS - 1] + "…"
+    return label
