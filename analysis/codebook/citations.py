@@ -35,3 +35,20 @@ def study_labels(references: Any) -> dict[str, str]:
     """Study key -> 'Author (year)' for every row of references.csv (a DataFrame or None)."""
     rows = [] if references is None else references.to_dict("records")
     return {_text(r["key"]): author_year(r) for r in rows}
+
+
+def short_title(ref: Mapping[str, Any]) -> str:
+    """The title up to its first colon: 'Social Capital Atlas' from 'Social Capital Atlas:
+    county-level data'; '' when there is no title."""
+    return _text(ref.get("title")).split(":")[0].strip()
+
+
+def study_sources(references: Any) -> dict[str, str]:
+    """Study key -> 'Opportunity Insights (2022), Social Capital Atlas': how a figure names
+    the one study that all its samples come from."""
+    rows = [] if references is None else references.to_dict("records")
+    out = {}
+    for r in rows:
+        label, title = author_year(r), short_title(r)
+        out[_text(r["key"])] = f"{label}, {title}" if title else label
+    return out

@@ -19,20 +19,49 @@ from analysis.figures.scales import (
     num,
     prepare_units,
 )
-from analysis.figures.words import ascii_text, decimals, fmt, model_name, p_text, unit_label
+from analysis.figures.words import (
+    BIAS_MIN_STUDIES,
+    ascii_text,
+    decimals,
+    fmt,
+    model_name,
+    p_text,
+    unit_label,
+    unit_words,
+)
+
+
+def _lower(label: str) -> str:
+    """'Odds ratio' -> 'odds ratio'; names stay capitalised ("Hedges' g", "Fisher's z")."""
+    return label if label.startswith(("Hedges", "Fisher")) else label[0].lower() + label[1:]
 
 
 def _scale_phrase(measure: str) -> str:
-    _, label, _, _ = natural_scale(measure)
-    return label[0].lower() + label[1:] if not label.startswith("Hedges") else label
+    return _lower(natural_scale(measure)[1])
+
+
+def units_phrase(units: pd.DataFrame, labels: Mapping[str, str] | None = None, source: str = "") -> str:
+    """'6 studies', '12 independent samples from 4 studies', or '40 states of one study
+    (Opportunity Insights (2022), Social Capital Atlas)': what the rows are."""
+    words = unit_words(units)
+    k = words.k
+    if words.of_one_study:
+        name = source or (labels or {}).get(words.study, words.study)
+        return f"{words.count(k)} of one study ({name})"
+    if k > words.n_studies:
+        return f"{k} independent samples from {words.n_studies} studies"
+    return words.count(k)
 
 
 def alt_text_forest(
     pooled_row: Mapping[str, Any] | pd.Series,
     units: pd.DataFrame,
     labels: Mapping[str, str] | None = None,
+    *,
+    source: str = "",
 ) -> str:
-    """One to three sentences describing the forest plot, with its numbers."""
+    """One to three sentences describing the forest plot, with its numbers; ``source``
+    names the one study when all units come from it (see :func:`units_phrase`)."""
     measure = as_text(get(pooled_row, "measure")) or "GEN"
     transform, _, _, _ = natural_scale(measure)
     phrase = _scale_phrase(measure)
@@ -51,11 +80,12 @@ def alt_text_forest(
                 f"{phrase} {fmt(e, d)} (95% CI {fmt(lo, d)} to {fmt(hi, d)}); "
                 "reported, not pooled."
             )
-        return f"Forest plot of {k} studies{about} (k = {k}), reported one by one, not pooled."
+        rows = units_phrase(units, labels, source)
+        return f"Forest plot of {rows}{about} (k = {k}), reported one by one, not pooled."
     est, lo, hi = (float(transform(num(pooled_row, c))) for c in ("estimate", "ci_low", "ci_high"))
     d = decimals(np.array([est, lo, hi]))
     text = (
-        f"Forest plot of {k} studies{about} (k = {k}). "
+        f"Forest plot of {units_phrase(units, labels, source)}{about} (k = {k}). "
         f"Pooled {phrase} {fmt(est, d)} (95% CI {fmt(lo, d)} to {fmt(hi, d)}"
     )
     pi_lo, pi_hi = num(pooled_row, "pi_low"), num(pooled_row, "pi_high")
@@ -75,10 +105,10 @@ def alt_text_funnel(pooled_row: Mapping[str, Any] | pd.Series, units: pd.DataFra
     """One to three sentences describing the funnel plot, with its numbers."""
     measure = as_text(get(pooled_row, "measure")) or "GEN"
     transform, _, _, _ = natural_scale(measure)
-    scale = analysis_scale_label(measure).lower()
+    scale = _lower(analysis_scale_label(measure))
     k = len(units)
     text = (
-        f"Contour-enhanced funnel plot of {k} studies (k = {k}): {scale} "
+        f"Contour-enhanced funnel plot of {units_phrase(units)} (k = {k}): {scale} "
         "against standard error, with bands where a single study is significant "
         "at p < 0.10, 0.05 and 0.01."
     )
@@ -91,7 +121,7 @@ def alt_text_funnel(pooled_row: Mapping[str, Any] | pd.Series, units: pd.DataFra
         if math.isfinite(i2):
             text += f", I-squared = {i2:.1f}%"
         egger_p = num(pooled_row, "egger_p")
-        if math.isfinite(egger_p):
+        if math.isfinite(egger_p) and unit_words(units).n_studies >= BIAS_MIN_STUDIES:
             text += f", Egger's test {p_text(egger_p)}"
         text += "."
     return ascii_text(text)

@@ -1,7 +1,8 @@
 """Draw every figure of the brief, and only those whose data changed.
 
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
-when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
+when k = 1), a funnel plot when k >= 3 and the units come from at least 3 studies
+(publication bias compares studies, not the samples of one), and the evidence gap map, through
 :mod:`analysis.figures.plots`. Each figure's inputs (the rows it draws, the labels,
 its alt text and the code of :mod:`analysis.figures.plots`) are hashed; the hashes
 are kept in the index (``figures/index.csv``) and in a sidecar
@@ -30,11 +31,12 @@ from analysis.io import csv_text, write_text_atomic
 
 # Columns of figures/index.csv; svg and png are relative to the index's folder.
 INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
-# GRADE/Cochrane: a funnel plot needs at least 3 samples to show anything;
-# Egger's test in pooled.csv uses the same threshold (contract).
+# GRADE/Cochrane: a funnel plot needs at least 3 samples to show anything, and they must
+# come from at least 3 studies (BIAS_MIN_STUDIES); Egger's test in pooled.csv uses the
+# same thresholds (CONTRACT.md).
 FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
-DRAWING_VERSION = "1"
+DRAWING_VERSION = "2"
 GAP_MAP_ID = "evidence-gap-map"
 # Hash of every figure drawn, by file stem; not a rule output, so it outlives reruns.
 SIDECAR = ".drawn.json"
@@ -96,15 +98,6 @@ def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
 
 
-def _samples_wording(alt: str, units: pd.DataFrame) -> str:
-    """'of 40 studies' -> 'of 40 independent samples from 1 study' when samples are not studies."""
-    k, n = len(units), units["study"].nunique()
-    if k == n:
-        return alt
-    studies = "study" if n == 1 else "studies"
-    return alt.replace(f"of {k} studies", f"of {k} independent samples from {n} {studies}", 1)
-
-
 def _previous(outdir: Path) -> dict[str, str]:
     """Stem -> hash of the figures drawn by the last run (empty when unknown)."""
     try:
@@ -126,15 +119,15 @@ def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
 
 
 def _draw(job: tuple) -> str:
-    """Draw and save one figure: ``(kind, args, path without suffix, alt)``; returns its stem.
+    """Draw and save one figure: ``(kind, args, options, path without suffix, alt)``; returns its stem.
 
     A module-level function of picklable arguments, so that a process pool can run it.
     """
     from analysis.figures import plots
 
-    kind, args, base, alt = job
+    kind, args, options, base, alt = job
     make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot, "gapmap": plots.draw_gap_map}[kind]
-    plots.save_figure(make(*args), base, alt_text=alt)
+    plots.save_figure(make(*args, **options), base, alt_text=alt)
     return Path(base).name
 
 
@@ -191,12 +184,13 @@ def draw_all(
     previous = _previous(outdir)
     code = _plots_fingerprint()
     labels = study_labels(references)
+    sources = citations.study_sources(references)
     planned: list[_Planned] = []
     for row in pooled.to_dict("records"):
-        planned += _analysis_figures(row, units, labels, code)
+        planned += _analysis_figures(row, units, labels, sources, code)
     planned.append(_gap_map_figure(pooled, units, studies, effects, code))
     jobs = [
-        (p.kind, p.args, str(outdir / p.stem), p.alt)
+        (p.kind, p.args, p.options, str(outdir / p.stem), p.alt)
         for p in planned
         if not _unchanged(previous, p.stem, p.digest, outdir)
     ]
@@ -213,26 +207,32 @@ class _Planned(NamedTuple):
     digest: str
     args: tuple
     alt: str
+    options: dict
 
 
-def _analysis_figures(row: dict, units: pd.DataFrame, labels: Mapping[str, str], code: str) -> list[_Planned]:
+def _analysis_figures(
+    row: dict, units: pd.DataFrame, labels: Mapping[str, str], sources: Mapping[str, str], code: str
+) -> list[_Planned]:
     """The forest plot of one analysis, and its funnel plot where one is drawn."""
     from analysis.figures import plots
+    from analysis.figures.words import BIAS_MIN_STUDIES, unit_words
 
     aid = str(row["analysis_id"])
     its_units = _units_of(units, aid)
     if its_units.empty:
         return []
     its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
+    words = unit_words(its_units)
+    options = {"source": sources.get(words.study, "")} if words.of_one_study else {}
     # The alt text names the analysis in words, not by its identifier.
     named = dict(row, analysis_id=readable_name(row))
-    alt = _samples_wording(plots.alt_text_forest(named, its_units, its_labels), its_units)
-    digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, alt)
-    out = [_Planned(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt)]
-    if len(its_units) >= FUNNEL_MIN_K:
-        alt = _samples_wording(plots.alt_text_funnel(named, its_units), its_units)
+    alt = plots.alt_text_forest(named, its_units, its_labels, **options)
+    digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, options, alt)
+    out = [_Planned(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt, options)]
+    if len(its_units) >= FUNNEL_MIN_K and words.n_studies >= BIAS_MIN_STUDIES:
+        alt = plots.alt_text_funnel(named, its_units)
         digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
-        out.append(_Planned(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt))
+        out.append(_Planned(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt, {}))
     return out
 
 
@@ -245,7 +245,7 @@ def _gap_map_figure(
     counts = gap_counts(effects, studies)
     alt = gap_map_alt(counts)
     digest = _hash(DRAWING_VERSION, code, "gapmap", counts, alt)
-    return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt)
+    return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt, {})
 
 
 def _write_index(outdir: Path, planned: list[_Planned]) -> pd.DataFrame:

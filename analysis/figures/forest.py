@@ -19,11 +19,31 @@ import pandas as pd
 from matplotlib import transforms
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, NullLocator
 
-from analysis.figures.scales import is_pooled, measure_of, natural_scale, num, prepare_units
-from analysis.figures.style import CI_GREY, DARK_BLUE, FIG_WIDTH_IN, NULL_GREY, style
-from analysis.figures.words import decimals, fmt, fmt_ci, model_name, p_text, unit_label
+from analysis.codebook.vocabulary import US_STATE_NAME
+from analysis.figures.scales import as_text, is_pooled, measure_of, natural_scale, num, prepare_units
+from analysis.figures.style import (
+    CI_GREY,
+    DARK_BLUE,
+    FIG_WIDTH_IN,
+    NULL_GREY,
+    TEXT_GREY,
+    style,
+    text_width_in,
+)
+from analysis.figures.ticks import choose_ticks
+from analysis.figures.words import (
+    BIAS_MIN_STUDIES,
+    decimals,
+    fit_width,
+    fmt,
+    fmt_ci,
+    model_name,
+    p_text,
+    row_label,
+    unit_words,
+)
 
 _ROW_IN = 0.26  # height of one study row; fits 10 pt text with air
 _LABEL_X_IN = 0.15  # left edge of the study column
@@ -34,6 +54,8 @@ _WEIGHT_RIGHT_IN = 7.85  # right edge of the weight column
 _MAX_SQUARE_PT = 13.0  # side of the heaviest study's square (row is ~19 pt)
 _MIN_SQUARE_PT = 4.0  # lightest square stays visible
 _TOP_IN, _XAXIS_IN, _FOOTER_LINE_IN = 0.15, 0.62, 0.22  # margins above, x axis, footer lines
+_COLUMN_GAP_IN = 0.12  # clear space between the label column and the plot area
+_FOOTER_WIDTH_IN = FIG_WIDTH_IN - 2 * _LABEL_X_IN
 
 
 def forest_plot(
@@ -42,8 +64,14 @@ def forest_plot(
     labels: Mapping[str, str] | None = None,
     *,
     max_rows: int = 30,
+    source: str | None = None,
 ) -> Figure:
     """A forest plot of one analysis.
+
+    When every unit comes from one study (a dataset split into areas), the rows are named
+    as samples of that study, or as states when the samples are US states, and a line
+    under the plot names the study; Egger's test is printed only for units from at least
+    ``BIAS_MIN_STUDIES`` studies.
 
     Parameters
     ----------
@@ -57,6 +85,9 @@ def forest_plot(
     max_rows : int
         Most unit rows drawn. Above it the ``max_rows - 1`` heaviest units
         are drawn and the rest are counted in one text row, without a CI.
+    source : str, optional
+        How to name the one study that all units come from
+        (``"Opportunity Insights (2022), Social Capital Atlas"``); its label by default.
 
     Returns
     -------
@@ -66,26 +97,7 @@ def forest_plot(
     if max_rows < 2:
         raise ValueError("max_rows must be at least 2 (one study row and the 'other studies' row).")
     with style():
-        return _Forest(pooled_row, units, labels, max_rows).draw()
-
-
-def nice_log_ticks(lo: float, hi: float) -> list[float]:
-    """1-2-5 ticks spanning [lo, hi] (natural scale, lo > 0), at most 7 of them."""
-    out: list[float] = []
-    for steps in ((1, 2, 5), (1, 3), (1,)):
-        ticks = [m * 10.0**e for e in range(-6, 7) for m in steps]
-        below = max([t for t in ticks if t <= lo * (1 + 1e-9)], default=min(ticks))
-        above = min([t for t in ticks if t >= hi * (1 - 1e-9)], default=max(ticks))
-        out = [t for t in ticks if below <= t <= above]
-        if len(out) <= 7:
-            return out
-    return out
-
-
-def _tick_label(t: float) -> str:
-    if t >= 1:
-        return f"{t:g}"
-    return fmt(t, max(0, -math.floor(math.log10(t))))
+        return _Forest(pooled_row, units, labels, max_rows, source).draw()
 
 
 def axis_limits(unit_lo: np.ndarray, unit_hi: np.ndarray, core: list[float]) -> tuple[float, float]:
@@ -165,18 +177,30 @@ class _Forest:
         units: pd.DataFrame,
         labels: Mapping[str, str] | None,
         max_rows: int,
+        source: str | None = None,
     ) -> None:
         self.row, self.labels = row, labels
         self.measure = measure_of(row)
         self.transform, self.nat_label, self.null, self.log_axis = natural_scale(self.measure)
         self.pooled = is_pooled(row)
         self.u = prepare_units(units)
+        self.words = unit_words(self.u)
+        if self.words.one == "state":  # a reader looks a state up by its name
+            names = self.u["sample"].map(lambda code: US_STATE_NAME[as_text(code)])
+            self.u = self.u.iloc[names.argsort(kind="mergesort")].reset_index(drop=True)
         self.shown, self.hidden = select_units(self.u, max_rows)
         self.has_weight = self.pooled and self.shown["weight"].notna().any()
         self.est, self.ci_lo, self.ci_hi = num(row, "estimate"), num(row, "ci_low"), num(row, "ci_high")
         self.pi_lo, self.pi_hi = num(row, "pi_low"), num(row, "pi_high")
         self.has_pi = self.pooled and math.isfinite(self.pi_lo) and math.isfinite(self.pi_hi)
         self.rows = _row_layout(len(self.shown), len(self.hidden), self.pooled, self.has_pi)
+        study = self.words.study
+        self.source = source or (labels or {}).get(study, study)
+
+    @property
+    def label_width_in(self) -> float:
+        """Width of the label column, up to the gap before the plot area."""
+        return _AX_LEFT_IN - _COLUMN_GAP_IN - _LABEL_X_IN
 
     def draw(self) -> Figure:
         footers = self._footers()
@@ -194,17 +218,25 @@ class _Forest:
 
     def _footers(self) -> list[str]:
         footers: list[str] = []
-        row = self.row
+        row, words = self.row, self.words
+        if words.of_one_study:
+            footers.append(
+                fit_width(
+                    f"Rows: {words.count(words.k)} of one study ({self.source}), not {words.k} studies.",
+                    _FOOTER_WIDTH_IN,
+                    9,
+                )
+            )
         if self.pooled:
             tau2, i2 = num(row, "tau2"), num(row, "i2")
             q, q_df, q_p = num(row, "q"), num(row, "q_df"), num(row, "q_p")
             df_txt = f"{int(q_df)}" if math.isfinite(q_df) else "NA"
             footers.append(
-                f"Heterogeneity: τ² = {fmt(tau2, 4)}, I² = {fmt(i2, 1)}%, "
+                f"{model_name(row)}. Heterogeneity: τ² = {fmt(tau2, 4)}, I² = {fmt(i2, 1)}%, "
                 f"Q({df_txt}) = {fmt(q, 2)}, {p_text(q_p)}"
             )
             egger_p = num(row, "egger_p")
-            if math.isfinite(egger_p):
+            if math.isfinite(egger_p) and words.n_studies >= BIAS_MIN_STUDIES:
                 footers.append(f"Egger's test for funnel asymmetry: {p_text(egger_p)}")
         if (self.shown["n_effects"] > 1).any():
             footers.append("† several effects from one sample, combined before pooling")
@@ -245,19 +277,17 @@ class _Forest:
         n_lo, n_hi = float(self.transform(a_lo)), float(self.transform(a_hi))
         if self.log_axis:
             ax.set_xscale("log")
-            ticks = nice_log_ticks(n_lo, n_hi)
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xticklabels([_tick_label(t) for t in ticks])
-            ax.set_xlim(ticks[0], ticks[-1])
-        else:
-            ticks = list(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(n_lo, n_hi))
-            lo_t = max([t for t in ticks if t <= n_lo + 1e-12], default=ticks[0])
-            hi_t = min([t for t in ticks if t >= n_hi - 1e-12], default=ticks[-1])
-            if self.measure.upper() in ("ZCOR", "ZPCOR"):
-                lo_t, hi_t = max(lo_t, -1.0), min(hi_t, 1.0)
-            ax.set_xlim(lo_t, hi_t)
-            ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if lo_t <= t <= hi_t]))
+        limits, ticks, labels = choose_ticks(
+            n_lo,
+            n_hi,
+            log_axis=self.log_axis,
+            bounded=self.measure.upper() in ("ZCOR", "ZPCOR"),
+            width_in=_AX_RIGHT_IN - _AX_LEFT_IN,
+        )
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels(labels)
+        ax.set_xlim(*limits)
         self.x_min, self.x_max = ax.get_xlim()
         ax.set_xlabel(self.nat_label + (" (log scale)" if self.log_axis else ""))
         ax.tick_params(axis="x", direction="out", length=3)
@@ -275,7 +305,7 @@ class _Forest:
 
     def _header(self) -> None:
         y = self.rows.header
-        self.put(_LABEL_X_IN, y, "Study", fontweight="bold")
+        self.put(_LABEL_X_IN, y, self.words.header, fontweight="bold")
         self.put(_EST_RIGHT_IN, y, f"{self.nat_label} [95% CI]", fontweight="bold", ha="right")
         if self.has_weight:
             self.put(_WEIGHT_RIGHT_IN, y, "Weight", fontweight="bold", ha="right")
@@ -292,7 +322,9 @@ class _Forest:
         sides = []
         for i, (_, unit) in enumerate(shown.iterrows()):
             yy = self.rows.units[i]
-            label = unit_label(unit, self.labels) + (" †" if unit["n_effects"] > 1 else "")
+            dagger = " †" if unit["n_effects"] > 1 else ""
+            room = self.label_width_in - (text_width_in(dagger) if dagger else 0.0)
+            label = fit_width(row_label(unit, self.labels, self.words), room) + dagger
             self.put(_LABEL_X_IN, yy, label)
             self.put(_EST_RIGHT_IN, yy, fmt_ci(nat_est[i], nat_lo[i], nat_hi[i], self.decimals), ha="right")
             if self.has_weight:
@@ -332,14 +364,14 @@ class _Forest:
         if self.rows.hidden is not None:
             hidden = self.hidden
             hidden_w = float(hidden["weight"].sum(min_count=1)) if self.pooled else math.nan
-            noun = "study" if len(hidden) == 1 else "studies"
+            other = self.words.count(len(hidden)).replace(" ", " other ", 1)
             share = f" ({hidden_w:.1f}% of weight)" if math.isfinite(hidden_w) else ""
             self.put(
                 _LABEL_X_IN,
                 self.rows.hidden,
-                f"{len(hidden)} other {noun}{share},\nnot shown individually; see units CSV",
+                f"{other}{share},\nnot shown individually; see units CSV",
                 style="italic",
-                color="#333333",
+                color=TEXT_GREY,
                 linespacing=1.3,
                 gid="other-studies",
             )
@@ -355,7 +387,7 @@ class _Forest:
             note = (
                 "Single study: reported, not pooled"
                 if len(self.u) == 1
-                else "Not pooled: studies reported one by one"
+                else f"Not pooled: {self.words.many} reported one by one"
             )
             self.put(_LABEL_X_IN, self.rows.note, note, style="italic", gid="not-pooled-note")
 
@@ -391,7 +423,8 @@ class _Forest:
         )
         self.ax.add_patch(diamond)
         k = int(num(self.row, "k")) if math.isfinite(num(self.row, "k")) else len(self.u)
-        self.put(_LABEL_X_IN, y, f"{model_name(self.row)}, k = {k}", fontweight="bold")
+        model = "EE model" if model_name(self.row).startswith("EE") else "RE model"
+        self.put(_LABEL_X_IN, y, f"{model}, k = {k}", fontweight="bold")
         self.put(
             _EST_RIGHT_IN,
             y,

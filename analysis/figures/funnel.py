@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.figures.scales import Z95, analysis_scale_label, is_pooled, measure_of, num, prepare_units
 from analysis.figures.style import DARK_BLUE, FIG_WIDTH_IN, FUNNEL_SHADES, NULL_GREY, style
-from analysis.figures.words import p_text
+from analysis.figures.words import BIAS_MIN_STUDIES, p_text, unit_words
 
 # Contour levels of the funnel (metafor funnel(level = c(90, 95, 99))):
 # two-sided p thresholds and their normal quantiles.
@@ -50,12 +50,18 @@ def funnel_plot(pooled_row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) 
         return _funnel(pooled_row, units)
 
 
-def _notes(row: Mapping[str, Any] | pd.Series, k: int) -> list[str]:
+def _notes(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> list[str]:
     notes: list[str] = []
-    if k < 10:
+    k, n_studies = len(units), unit_words(units).n_studies
+    if n_studies < BIAS_MIN_STUDIES:
+        notes.append(
+            f"{n_studies} {'study' if n_studies == 1 else 'studies'}: publication bias compares studies, "
+            "so this plot cannot show it."
+        )
+    elif k < 10:
         notes.append(f"k = {k}: too few studies to judge asymmetry (10 or more advised).")
     egger_p = num(row, "egger_p")
-    if math.isfinite(egger_p):
+    if math.isfinite(egger_p) and n_studies >= BIAS_MIN_STUDIES:
         notes.append(f"Egger's test for funnel asymmetry: {p_text(egger_p)}")
     return notes
 
@@ -150,7 +156,7 @@ def _funnel(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> Figure:
     se = u["se"].to_numpy(dtype=float)
     est = num(row, "estimate")
     pooled = is_pooled(row) and math.isfinite(est)
-    notes = _notes(row, len(u))
+    notes = _notes(row, u)
 
     height = 4.6 + 0.2 * len(notes)
     fig = Figure(figsize=(FIG_WIDTH_IN, height))

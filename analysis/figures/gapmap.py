@@ -12,10 +12,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.codebook.vocabulary import OUTCOMES, THEMES
-from analysis.figures.style import FIG_WIDTH_IN, style
+from analysis.figures.style import (
+    FIG_WIDTH_IN,
+    GAP_TEXT,
+    MIN_CONTRAST,
+    TEXT_GREY,
+    contrast_ratio,
+    style,
+    text_on,
+)
 
 _CELL_W_IN, _CELL_H_IN = 0.92, 0.5  # room for "Employment" at 10 pt
 _LEFT_IN, _TOP_IN, _BOTTOM_IN = 1.35, 0.7, 0.5
+# Row and column headings: 9.5 pt leaves "Employment" and "Education" 0.15 in apart.
+_HEADING_PT = 9.5
 
 
 def draw_gap_map(counts: pd.DataFrame) -> Figure:
@@ -55,12 +65,12 @@ def grid(counts: pd.DataFrame) -> tuple[list[str], list[str], np.ndarray, np.nda
     return themes, outcomes, coded, narrative
 
 
-def _cell_text_colour(rgb: tuple[float, float, float], total: int) -> str:
-    r, g, b = rgb
-    luminance = 0.299 * r + 0.587 * g + 0.114 * b
-    if luminance < 0.5:
-        return "white"
-    return "#222222" if total else "#8c8c8c"  # gaps in grey
+def cell_text_colour(fill: tuple[float, ...], total: int) -> str:
+    """Counts in black or white, whichever contrasts more with the cell (at least 4.5:1);
+    a gap's "0 / 0" in a quieter grey that still passes on the lightest fill."""
+    if not total and contrast_ratio(GAP_TEXT, fill) >= MIN_CONTRAST:
+        return GAP_TEXT
+    return text_on(fill)
 
 
 def _cells(ax, themes, outcomes, coded, narrative) -> None:
@@ -93,7 +103,7 @@ def _cells(ax, themes, outcomes, coded, narrative) -> None:
                 ha="center",
                 va="center",
                 fontsize=10,
-                color=_cell_text_colour(cmap(mesh.norm(total[i, j]))[:3], int(total[i, j])),
+                color=cell_text_colour(cmap(mesh.norm(total[i, j])), int(total[i, j])),
                 gid=f"cell-{themes[i]}-{outcomes[j]}",
             )
 
@@ -107,9 +117,9 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
     ax = fig.add_axes((_LEFT_IN / width, _BOTTOM_IN / height, grid_w / width, grid_h / height))
     _cells(ax, themes, outcomes, coded, narrative)
     ax.set_xticks(np.arange(len(outcomes)) + 0.5)
-    ax.set_xticklabels([o.capitalize() for o in outcomes], fontsize=10)
+    ax.set_xticklabels([o.capitalize() for o in outcomes], fontsize=_HEADING_PT)
     ax.set_yticks(np.arange(len(themes)) + 0.5)
-    ax.set_yticklabels([t.capitalize() for t in themes], fontsize=10)
+    ax.set_yticklabels([t.capitalize() for t in themes], fontsize=_HEADING_PT)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.tick_params(length=0)
@@ -122,6 +132,6 @@ def _gap_map(counts: pd.DataFrame) -> Figure:
         0.15 / height,
         "Each cell: studies with coded effects / narrative-only studies; darker = more studies in total.",
         fontsize=9,
-        color="#333333",
+        color=TEXT_GREY,
     )
     return fig

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,14 @@ import pandas as pd
 
 from analysis.codebook.formats import MINUS, fmt_p
 from analysis.codebook.formats import fmt as _codebook_fmt
-from analysis.codebook.vocabulary import CI_METHOD_SHORT, ESTIMATOR_SHORT
+from analysis.codebook.vocabulary import CI_METHOD_SHORT, ESTIMATOR_SHORT, US_STATE_NAME
 from analysis.figures.scales import as_text, get
+from analysis.figures.style import text_width_in
 
+# Small-study and publication-bias statistics (Egger's test, funnel plots, trim-and-fill)
+# compare studies: figures show them only where the units come from at least this many
+# studies (the samples of one study cannot be selectively published; CONTRACT.md).
+BIAS_MIN_STUDIES = 3
 # A study label longer than this is cut, so the label column stays clear of the plot.
 LABEL_CHARS = 40
 
@@ -75,3 +81,61 @@ def unit_label(unit: pd.Series, labels: Mapping[str, str] | None) -> str:
     if len(label) > LABEL_CHARS:
         label = label[: LABEL_CHARS - 1] + "…"
     return label
+
+
+def fit_width(label: str, width_in: float, fontsize: float = 10.0, weight: str = "normal") -> str:
+    """The label, cut with '…' until it is at most ``width_in`` inches wide."""
+    if text_width_in(label, fontsize, weight) <= width_in:
+        return label
+    while len(label) > 1 and text_width_in(label + "…", fontsize, weight) > width_in:
+        label = label[:-1].rstrip()
+    return label + "…"
+
+
+@dataclass(frozen=True)
+class UnitWords:
+    """What the rows of a figure are: studies, or the samples (states) of one study.
+
+    A dataset split into areas is one study, not a set of studies: when every unit comes
+    from one study its rows are named as samples of that study, and as states when the
+    samples are US states (postal codes).
+    """
+
+    one: str  # "study", "sample" or "state"
+    many: str  # "studies", "samples" or "states"
+    k: int  # number of units
+    n_studies: int
+    study: str = ""  # the one study's key, when all units come from one
+
+    @property
+    def header(self) -> str:
+        return self.one.capitalize()
+
+    @property
+    def of_one_study(self) -> bool:
+        return bool(self.study)
+
+    def count(self, n: int) -> str:
+        return f"{n} {self.one if n == 1 else self.many}"
+
+
+def unit_words(units: pd.DataFrame) -> UnitWords:
+    """The words for the units (rows) of one analysis; see :class:`UnitWords`."""
+    studies = [as_text(s) for s in units["study"]] if "study" in units.columns else []
+    n_studies = len(set(studies))
+    k = len(units)
+    if n_studies != 1 or k < 2:
+        return UnitWords("study", "studies", k, n_studies)
+    samples = [as_text(s) for s in units["sample"]] if "sample" in units.columns else []
+    states = bool(samples) and all(s in US_STATE_NAME for s in samples)
+    one, many = ("state", "states") if states else ("sample", "samples")
+    return UnitWords(one, many, k, 1, studies[0])
+
+
+def row_label(unit: pd.Series, labels: Mapping[str, str] | None, words: UnitWords) -> str:
+    """A forest plot row: the study (with its sample), or, for samples of one study
+    (named once in the caption), the sample: 'Alabama' for a state."""
+    if not words.of_one_study:
+        return unit_label(unit, labels)
+    sample = as_text(unit.get("sample"))
+    return US_STATE_NAME.get(sample, sample) if words.one == "state" else sample or unit_label(unit, labels)
