@@ -32,7 +32,7 @@ from analysis.inputs import bibliography, extraction
 from analysis.inputs.agreement import SECOND_CODER_FOLDER
 from analysis.io import write_text_atomic
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 CACHE_FILE = Path(".cache") / "inputs.json"
 
 
@@ -131,11 +131,15 @@ class Cache:
 
 
 def _summary(data: dict) -> dict:
-    """What the corpus-wide checks need of one valid file."""
-    constructs = sorted(
-        {str(e["construct"]) for e in data.get("effects") or [] if isinstance(e, dict) and e.get("construct")}
-    )
-    return {"study": data["study"], "constructs": constructs}
+    """What the corpus-wide checks need of one valid file: its constructs, and its
+    moderators as a reduced document (for moderators.corpus_problems)."""
+    effects = [e for e in data.get("effects") or [] if isinstance(e, dict)]
+    constructs = sorted({str(e["construct"]) for e in effects if e.get("construct")})
+    reduced = {"study": data["study"], "moderators": data.get("moderators")}
+    reduced["effects"] = [
+        {"id": e.get("id"), "moderators": e["moderators"]} for e in effects if "moderators" in e
+    ]
+    return {"study": data["study"], "constructs": constructs, "moderators": reduced}
 
 
 def _read_raw(path: Path) -> bytes | None:
@@ -221,6 +225,11 @@ def check_corpus(
         )
         result.problems.extend(found)
     result.files_checked = len(result.files) + len(result.second_coder_files)
+    if not result.problems:
+        from analysis.inputs import moderators
+
+        reduced = [(Path(entry["file"]), entry.get("moderators") or {}) for entry in summaries]
+        result.problems.extend(moderators.corpus_problems(reduced))
     result.warnings.extend(construct_warnings(summaries))
     return result
 

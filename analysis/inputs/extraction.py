@@ -383,11 +383,13 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
             )
         seen.add(effect_id)
         found = _effect_problems(effect, name, study, effect_id)
-        if not found and not any(
-            p.effect_id == effect_id for p in problems
-        ):  # convert it as the workflow will
-            found = conversion_problems(effect, name, study, effect_id)
+        if not found and not any(p.effect_id == effect_id for p in problems):
+            found = conversion_problems(effect, name, study, effect_id)  # as the workflow will convert it
         problems.extend(found)
+    if not problems:
+        from analysis.inputs import moderators  # imports this module: import on use
+
+        problems += moderators.document_problems(data, name, study)
     return problems
 
 
@@ -470,4 +472,8 @@ def load_corpus(
         problems.extend(found)
         if not found:
             documents.append((path, data))
+    if validate:
+        from analysis.inputs import moderators  # imports this module: import on use
+
+        problems += moderators.corpus_problems(documents)
     return documents, problems

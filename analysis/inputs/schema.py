@@ -94,6 +94,10 @@ def schema_problem(error, name: str, study: str, data: dict) -> Problem:
     else:
         field_path = path
     field = ".".join(str(p) for p in field_path)
+    if field_path and field_path[0] == "moderators":
+        from analysis.inputs import moderators  # imports extraction: import on use
+
+        return moderators.schema_problem(error, name, study, effect_id, field)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
     value = error.instance
