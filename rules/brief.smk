@@ -37,7 +37,7 @@ rule write_brief_source:
         mem_mb=2000,
         runtime=15,
     params:
-        extracted_dir=EXTRACTED,
+        corpus=CORPUS,
         build=build_info(),
         settings={
             "estimator": config["estimator"],

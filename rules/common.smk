@@ -31,6 +31,8 @@ EXTRACTION_FILES, SECOND_CODER_FILES, BIB_FILES = _inputs.listed_inputs(
     EXTRACTED, BIBLIOGRAPHY
 )
 SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
+# The corpus's folders, for the rules that read a whole folder (its files are their inputs).
+CORPUS = {"extracted_dir": EXTRACTED, "bibliography": BIBLIOGRAPHY}
 
 
 def results(*parts):
@@ -63,28 +65,15 @@ def build_info():
 
 
 def checked():
-    """The rule check_inputs's output: every rule that reads the reviewers' inputs
+    """What check_inputs (rules/inputs.smk) writes. Each job that reads the reviewers' inputs
     needs it, so bad input stops the workflow before any such job deletes a result.
     temp(): Snakemake removes it after the run, so that a later failing check
     deletes nothing (a job's own outputs are deleted before it runs)."""
     return results("checked", "inputs.json")
 
 
-_HELD_LOCK = (
-    []
-)  # the open lock file: closing it (or ending the process) releases the lock
-
-
-onstart:
-    # One build per results folder at a time (the Makefile runs Snakemake with
-    # --nolock): a lock of our own, held by this process until it ends. Under it,
-    # what killed runs left (temporary files, scratch folders) is removed.
-    try:
-        _HELD_LOCK.append(_io.build_lock(RESULTS))
-    except _io.BuildLocked as err:
-        print(err, file=sys.stderr)
-        sys.exit(1)
-    _io.remove_leftovers(RESULTS)
+# The open lock file of rules/inputs.smk's onstart: ending the process releases it.
+HELD_LOCK = []
 
 
 def shard_effects(wildcards):

@@ -1,6 +1,18 @@
 # Stage 1: the reviewers' inputs (bibliography, extraction files) checked, then as tables.
 
 
+onstart:
+    # One build per results folder at a time (the Makefile runs Snakemake with
+    # --nolock): a lock of our own, held by this process until it ends. Under it,
+    # what killed runs left (temporary files, scratch folders) is removed.
+    try:
+        HELD_LOCK.append(_io.build_lock(RESULTS))
+    except _io.BuildLocked as err:
+        print(err, file=sys.stderr)
+        sys.exit(1)
+    _io.remove_leftovers(RESULTS)
+
+
 rule check_inputs:
     input:
         extractions=EXTRACTION_FILES,
@@ -19,9 +31,8 @@ rule check_inputs:
         mem_mb=2000,
         runtime=20,
     params:
-        extracted_dir=EXTRACTED,
-        bibliography=BIBLIOGRAPHY,
-        results_dir=RESULTS,
+        corpus=CORPUS,
+        cache=results(".cache", "inputs.json"),
         settings=SETTINGS,
     script:
         "../analysis/scripts/check_inputs.py"
@@ -44,7 +55,7 @@ rule parse_bibliography:
         mem_mb=1000,
         runtime=15,
     params:
-        bibliography=BIBLIOGRAPHY,
+        corpus=CORPUS,
     script:
         "../analysis/scripts/parse_bibliography.py"
 
@@ -68,6 +79,6 @@ rule convert_effects:
         mem_mb=2000,
         runtime=20,
     params:
-        extracted_dir=EXTRACTED,
+        corpus=CORPUS,
     script:
         "../analysis/scripts/convert_effects.py"

@@ -417,7 +417,7 @@ def check_config(config: dict, root: str | Path) -> list[str]:
 
 
 def report_check(
-    extracted_dir: str, bib_path: str, results_dir: str, settings: dict, checked_path: str
+    extracted_dir: str, bib_path: str, cache_file: str, settings: dict, checked_path: str
 ) -> None:
     """The rule check_inputs: on bad input print every problem as one plain line and exit 1
     (no traceback, nothing written); else write the input fingerprint to ``checked_path``."""
@@ -427,7 +427,7 @@ def report_check(
     from analysis.provenance import fingerprint
 
     try:
-        result = checked_inputs(extracted_dir, bib_path, results_dir)
+        result = checked_inputs(extracted_dir, bib_path, cache_file)
     except InputError as err:
         print(
             f"The inputs have {len(err.problems)} problem(s); nothing was run and earlier results "

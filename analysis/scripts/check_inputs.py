@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 report_check(
-    snakemake.params.extracted_dir,
-    snakemake.params.bibliography,
-    snakemake.params.results_dir,
+    snakemake.params.corpus["extracted_dir"],
+    snakemake.params.corpus["bibliography"],
+    snakemake.params.cache,
     snakemake.params.settings,
     snakemake.output.checked,
 )

@@ -30,6 +30,6 @@ analyses = write_brief_source(
     build={**snakemake.params.build, "fingerprint": json.loads(Path(inp.checked).read_text())["fingerprint"]},
     settings=snakemake.params.settings,
     software=snakemake.params.software,
-    agreement=agreement_summary(snakemake.params.extracted_dir),
+    agreement=agreement_summary(snakemake.params.corpus["extracted_dir"]),
 )
 logging.info("brief source written: %d analyses", analyses)
