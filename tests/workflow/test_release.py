@@ -296,6 +296,8 @@ def clone_of(repo: Path, target: Path, *options: str) -> Path:
     remote the tags were never pushed to)."""
     run(repo, "git", "clone", "--quiet", *options, str(repo), str(target))
     (target / ".venv").symlink_to(Path(sys.prefix))
+    with open(target / ".git" / "info" / "exclude", "a", encoding="utf-8") as handle:
+        handle.write(".venv\n")  # never committed by `git add -A` below
     run(target, "git", "config", "user.name", "Release Test")
     run(target, "git", "config", "user.email", "release-test@example.org")
     return target
