@@ -409,6 +409,7 @@ def state_effects_document(
         "design": "ecological",
         "country": ["US"],
         "status": "coded",
+        "identified_by": "report-references",  # the public data of Chetty et al. (2022)
         "kind": "study",
         "findings": _findings(state_table, county_table, min_counties),
         "notes": NOTES,
@@ -432,6 +433,7 @@ _TOP_KEYS = (
     "design",
     "country",
     "status",
+    "identified_by",
     "kind",
     "findings",
     "notes",
