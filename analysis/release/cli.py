@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the release's commit (from its tag, or proven from the history) and compare every file",
     )
-    # Inside a build tree: the tree's own code assembles the folder (analysis.release.build).
+    # Inside a build tree: the tree's own code assembles the folder (analysis.release.assemble).
     parser.add_argument("--assemble", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--commit", help=argparse.SUPPRESS)
     return parser
