@@ -11,7 +11,9 @@ table imports back to the same studies.
 - the effect's ``id`` is ``effect_id``; the study's and the effect's ``notes``
   are ``study_notes`` and ``effect_notes`` (one row holds both);
 - lists (``country``, ``themes``, ``outcomes``) are one cell, codes separated
-  by ``;``;
+  by ``;``; a mapping (the study's and the effect's ``moderators``, as
+  ``study_moderators`` and ``effect_moderators``) is one cell too,
+  ``name=value; name=value`` (analysis.inputs.moderators reads and writes it);
 - a release's table also has ``file`` (where the row came from), which says
   nothing a study file needs.
 
@@ -25,15 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 # Column names that differ from the field's name.
-STUDY_RENAMED = {"notes": "study_notes"}
-EFFECT_RENAMED = {"id": "effect_id", "notes": "effect_notes"}
+STUDY_RENAMED = {"notes": "study_notes", "moderators": "study_moderators"}
+EFFECT_RENAMED = {"id": "effect_id", "notes": "effect_notes", "moderators": "effect_moderators"}
 # The release table's column naming the extraction file of the row.
 SOURCE_FILE = "file"
 # The two bounds of ``ci: [low, high]``: (index, column suffix, words).
 CI_BOUNDS = ((0, "low", "Lower"), (1, "high", "Upper"))
 # Problem field paths named as columns (the rest: ``counts.ai`` -> ``counts_ai``).
 _FIELD_COLUMNS = {"ci": "ci_low/ci_high", "ci.0": "ci_low", "ci.1": "ci_high"}
-KINDS = ("text", "number", "integer", "boolean", "list")
+KINDS = ("text", "number", "integer", "boolean", "list", "mapping")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def _kind(spec: dict) -> str:
     kind = spec.get("type")
     if kind == "array":
         return "list"
+    if kind == "object":  # moderators: name=value; name=value
+        return "mapping"
     return kind if kind in ("number", "integer", "boolean") else "text"
 
 

@@ -27,6 +27,10 @@ def cell(document: dict | None, column: Column, file_name: str):
         value = column.default
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
+    if isinstance(value, dict):  # moderators: one cell, as `review import` reads it
+        from analysis.inputs.moderators import moderators_text
+
+        return moderators_text(value)
     if isinstance(value, str):
         return " ".join(value.split())  # YAML folded text: one line in a table
     return value

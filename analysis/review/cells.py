@@ -158,4 +158,11 @@ def parse_cell(column: Column, text: str) -> Any:
         )
     if column.kind == "list":
         return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
+    if column.kind == "mapping":
+        from analysis.inputs.moderators import parse_moderators
+
+        try:
+            return parse_moderators(text)
+        except ValueError as error:
+            raise CellError(*error.args) from None
     return text

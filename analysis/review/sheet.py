@@ -132,6 +132,7 @@ def column_help() -> str:
             "integer": "whole number",
             "boolean": "true/false",
             "list": "codes separated by ;",
+            "mapping": "name=value; ...",
             "text": "text",
         }[column.kind]
         lines.append(f"  {column.name:<15} {kind:<20} {column.description}")
