@@ -10,6 +10,8 @@ rule write_brief_source:
     input:
         template=report_file("brief.qmd"),
         claims=report_file("claims.yaml"),
+        themes=report_file("themes.yaml"),
+        certainty=results("certainty.csv"),
         pooled=results("pooled.csv"),
         units=results("units.csv"),
         effects=results("effects.csv"),

@@ -622,24 +622,15 @@ CERTAINTY_COLUMNS = ["analysis_id", "certainty", "downgrades"]
 
 
 def certainty_rows(results: Path) -> list[dict] | None:
-    """Each analysis' certainty as the brief rates it (analysis.brief.context.analyses, analysis.rating.certainty).
+    """Each analysis' certainty as rule rate_certainty wrote it (results/certainty.csv).
 
-    None when this commit's brief module cannot rate the results (then CHANGES.md says so).
+    None when the build has no certainty.csv (a commit from before the rule; then CHANGES.md
+    says so). Nothing is rated here: the release reads the pipeline's result.
     """
-    try:
-        from analysis.brief import context as brief
-        from analysis.io import read_table
-
-        graded = brief.analyses(
-            read_table(results / "pooled.csv"),
-            read_table(results / "units.csv"),
-            read_table(results / "studies.csv"),
-        )
-        rows = [
-            {"analysis_id": a.id, "certainty": a.rating.level, "downgrades": a.rating.reasons} for a in graded
-        ]
-    except Exception:  # noqa: BLE001 - an optional part of CHANGES.md, never a failed release
+    path = results / "certainty.csv"
+    if not path.is_file():
         return None
+    rows = [{c: r.get(c, "") for c in CERTAINTY_COLUMNS} for r in changes.read_rows(path)]
     return sorted(rows, key=lambda r: r["analysis_id"])
 
 
@@ -664,10 +655,7 @@ def release_changes(out: Path, previous_folder: Path | None, version: str) -> st
             old.extractions, with_certainty(old.pooled, changes.read_rows(old_certainty)), old.references
         )
     elif not new_certainty.is_file():
-        note = (
-            "Certainty (GRADE) changes are not listed: this commit's brief module could not "
-            "rate the analyses."
-        )
+        note = "Certainty (GRADE) changes are not listed: this commit's build wrote no certainty.csv."
     elif old is not None:
         note = (
             f"Certainty (GRADE) changes are not listed: v{previous_folder.name[1:]} has no "
@@ -795,7 +783,7 @@ def make_release(repo: Path, version_arg: str, *, cores: int = 2, tag: bool = Tr
         git(repo, "tag", "--annotate", f"v{text}", "--message", f"Evidence brief v{text}", commit)
     if not (target / "certainty.csv").is_file():
         print(
-            "Note: no certainty.csv (analysis.brief.context.analyses could not rate the analyses), so "
+            "Note: no certainty.csv (the build has no rule rate_certainty), so "
             "CHANGES.md lists no certainty changes."
         )
     files = len(list(target.iterdir()))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.brief import common as brief_common
 from analysis.brief import context as brief
 from analysis.brief.context import reading, verdict
 from analysis.codebook.formats import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau
@@ -163,7 +164,7 @@ def test_expected_direction_from_the_claims():
     assert brief.expected_direction("bonding", "health", "") == 1
     assert brief.expected_direction("education", "education", "non-directed-activities") == -1
     assert brief.expected_direction("education", "education", "family-social-capital") == 1
-    assert set(brief.THEME_CLAIMS) == set(brief.THEMES)
+    assert set(brief.default_claims().themes) == set(brief.THEMES)  # report/themes.yaml
 
 
 def test_theme_summary():
@@ -560,7 +561,15 @@ def context(tmp_path, **changes):
         css=ROOT / "report" / "brief.css",
     )
     kwargs.update(changes)
+    kwargs.setdefault("certainty", rated(kwargs["pooled"], kwargs["units"], kwargs["studies"]))
     return brief.build_context(**kwargs)
+
+
+def rated(pooled, units, studies) -> pd.DataFrame:
+    """certainty.csv of the tables (what rule rate_certainty writes)."""
+    from analysis.rating.table import COLUMNS, rate_analyses
+
+    return pd.DataFrame(rate_analyses(pooled, units, studies), columns=COLUMNS)
 
 
 def test_context_headline_and_single_studies(tmp_path):
@@ -827,10 +836,10 @@ def many_tables():
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    monkeypatch.setattr(brief, "TABLE_ROWS", 3)
-    monkeypatch.setattr(brief, "THEME_TABLE_ROWS", 2)
-    monkeypatch.setattr(brief, "FIGURE_ANALYSES", 2)
-    monkeypatch.setattr(brief, "CITED_STUDIES", 2)
+    monkeypatch.setattr(brief_common, "TABLE_ROWS", 3)
+    monkeypatch.setattr(brief_common, "THEME_TABLE_ROWS", 2)
+    monkeypatch.setattr(brief_common, "FIGURE_ANALYSES", 2)
+    monkeypatch.setattr(brief_common, "CITED_STUDIES", 2)
 
 
 def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
@@ -928,7 +937,7 @@ def test_below_the_caps_the_brief_is_unchanged(tmp_path, monkeypatch):
     """A corpus that fits the caps (the seed corpus does) gives the same brief as no caps."""
     text = brief.render_source(TEMPLATE, context(tmp_path))
     for name in ("TABLE_ROWS", "THEME_TABLE_ROWS", "FIGURE_ANALYSES", "CITED_STUDIES"):
-        monkeypatch.setattr(brief, name, 10**6)
+        monkeypatch.setattr(brief_common, name, 10**6)
     assert brief.render_source(TEMPLATE, context(tmp_path)) == text
     assert "not shown" not in text and "Other analyses of this theme" not in text
 
