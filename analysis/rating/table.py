@@ -20,6 +20,8 @@ COLUMNS = [
     "downgrades",
     "start",
     "notes",
+    "small_study_assessed",
+    "non_uk_share",
     "reading",
     "verdict",
     "verdict_text",
@@ -47,12 +49,30 @@ def participants(units: list[dict], designs: set[str]) -> tuple[str, int | None]
     return f"{total:,}{what}", total
 
 
+def non_uk(units: list[dict], study_rows: Mapping[str, dict]) -> tuple[float, int]:
+    """(share 0-1 of the model weight, number of samples) with no UK country (equal weights
+    when the weights are unknown); (NaN, -1) without units."""
+    if not units:
+        return math.nan, -1
+    weights = [float(u["weight"]) if is_number(u.get("weight")) else math.nan for u in units]
+    if not all(math.isfinite(w) for w in weights) or sum(weights) <= 0:
+        weights = [1.0] * len(units)
+
+    def country(u: dict) -> str:
+        return _text(u.get("country")) or _text(study_rows.get(_text(u.get("study")), {}).get("country"))
+
+    flags = [grade.UK not in country(u).split(";") for u in units]
+    outside = sum(w for flag, w in zip(flags, weights, strict=True) if flag)
+    return outside / sum(weights), sum(flags)
+
+
 def evidence(row: Mapping[str, Any], units: list[dict], study_rows: Mapping[str, dict]) -> grade.Evidence:
     """What the GRADE rules need to know about one row of pooled.csv."""
     keys = sorted({_text(u.get("study")) for u in units})
     designs = tuple(sorted({_text(study_rows[s]["design"]) for s in keys if s in study_rows}))
     countries = tuple(sorted({_text(study_rows[s]["country"]) for s in keys if s in study_rows}))
     _, total = participants(units, set(designs))
+    share, samples = non_uk(units, study_rows)
     k = int(row.get("k") or len(units) or 0)
     ci = (row.get("ci_low"), row.get("ci_high"))
     pi = (row.get("pi_low"), row.get("pi_high"))
@@ -67,6 +87,9 @@ def evidence(row: Mapping[str, Any], units: list[dict], study_rows: Mapping[str,
         i2=float(row["i2"]) if k >= 2 and is_number(row.get("i2")) else math.nan,
         participants=total,
         egger_p=float(row["egger_p"]) if is_number(row.get("egger_p")) else math.nan,
+        n_studies=int(row.get("n_studies") or len(keys) or 0),
+        non_uk_share=share,
+        non_uk_samples=samples,
     )
 
 
@@ -94,6 +117,8 @@ def rate_row(
         "downgrades": SEPARATOR.join(rating.downgrades),
         "start": rating.start,
         "notes": SEPARATOR.join(rating.notes),
+        "small_study_assessed": grade.small_study_assessed(ev),
+        "non_uk_share": ev.non_uk_share,
         "reading": text,
         "verdict": judged.label,
         "verdict_text": judged.text,
