@@ -22,7 +22,7 @@ import sys
 import textwrap
 import time
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from analysis.inputs import agreement as agreement_module
-from analysis.inputs import bibliography, extraction
+from analysis.inputs import bibliography, extraction, records
 from analysis.inputs.extraction import (
     FORM_MEASURES,
     INPUT_FORMS,
@@ -607,15 +607,20 @@ def status_lines(paths: Project) -> list[str]:
     documents, problems = extraction.load_corpus(paths.extracted, keys)
     bad_files = len({p.file for p in problems})
     studies = [d for _, d in documents if d.get("kind", "study") == "study"]
-    context = [d for _, d in documents if d.get("kind", "study") == "context"]
-    status = Counter(d["status"] for d in studies)
+    counts = records.count_records(d for _, d in documents)  # the brief's and CHANGES.md's counts
     lines.append(f"Extraction files in {show_path(paths.extracted)}: {len(documents) + bad_files}")
     lines.append(
-        f"  studies: {len(studies)} (coded, with effects: {status['coded']}; "
-        f"narrative, findings only: {status['narrative']})"
+        f"  studies: {counts.studies} (coded, with effects: {counts.coded}; "
+        f"narrative, findings only: {counts.narrative})"
     )
-    if context:
-        lines.append(f"  context documents (reports, policy papers; not counted as studies): {len(context)}")
+    if counts.context:
+        lines.append(
+            f"  context documents (reports, policy papers; not counted as studies): {counts.context}"
+        )
+    lines.append(
+        "  identified by: "
+        + "; ".join(f"{records.SOURCES.get(k, k)}: {n}" for k, n in counts.identified.items() if n)
+    )
     if bad_files:
         lines.append(f"  files with problems, left out below: {bad_files} (run `review check`)")
     if keys is None:
