@@ -94,3 +94,41 @@ rule render_brief_pdf:
         epoch=build_info()["epoch"],
     script:
         "../analysis/scripts/render_brief_pdf.py"
+
+
+rule count_records:
+    input:
+        extracted=EXTRACTION_FILES,
+        references=results("references.csv"),
+        pooled=results("pooled.csv"),
+        units=results("units.csv"),
+        code=analysis_code("count_records"),
+    output:
+        counts=results("records.json"),
+    log:
+        results("logs", "count_records.log"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/count_records.py"
+
+
+rule draw_prisma:
+    input:
+        counts=results("records.json"),
+        code=analysis_code("draw_prisma"),
+    output:
+        svg=results("brief", "prisma.svg"),
+        png=results("brief", "prisma.png"),
+    log:
+        results("logs", "draw_prisma.log"),
+    benchmark:
+        results("benchmarks", "draw_prisma.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/draw_prisma.py"

@@ -50,6 +50,15 @@ class RecordCounts:
     def identified_total(self) -> int:
         return self.records + self.not_retrieved
 
+    def sources(self) -> list[tuple[str, str, int]]:
+        """(source key, words, count) in the diagram's order; "not recorded" last, only when
+        some record lacks the field."""
+        keys = [*SOURCES, *sorted(set(self.identified) - set(SOURCES) - {NOT_RECORDED})]
+        out = [(k, SOURCES.get(k, k), int(self.identified.get(k, 0))) for k in keys]
+        if self.identified.get(NOT_RECORDED):
+            out.append((NOT_RECORDED, "source not recorded", int(self.identified[NOT_RECORDED])))
+        return out
+
 
 def count_records(
     records: Iterable[Mapping[str, Any]],
@@ -81,8 +90,6 @@ def count_records(
             coded += 1
         else:
             narrative += 1
-    if identified.get(NOT_RECORDED) is not None:
-        identified[NOT_RECORDED] = identified.pop(NOT_RECORDED)  # last
     missing = set(bibliography or ()) - set(seen) - set(exclude)
     coded_keys = {k for k, r in seen.items() if (_text(r.get("kind")) or "study") != "context"}
     pooled = None if pooled_studies is None else len(set(pooled_studies) & coded_keys)
@@ -127,3 +134,32 @@ def pooled_studies(pooled, units) -> set[str]:
         if int(float(r.get("n_studies") or 0)) >= 2 and str(r.get("pooled")).lower() in ("true", "1")
     }
     return {_text(u["study"]) for u in units.to_dict("records") if _text(u.get("analysis_id")) in ids}
+
+
+def counts_json(counts: RecordCounts) -> str:
+    import dataclasses
+    import json
+
+    return json.dumps(dataclasses.asdict(counts), indent=2, sort_keys=True) + "\n"
+
+
+def read_counts(path: str | Path) -> RecordCounts:
+    """records.json (rule count_records) back as RecordCounts."""
+    import json
+
+    return RecordCounts(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def write_counts(*, extraction_files, references, pooled, units, output) -> RecordCounts:
+    """Rule count_records: results/records.json from the extraction files, the bibliography
+    (references.csv) and the analyses (pooled.csv, units.csv)."""
+    from analysis.io import read_table, write_text_atomic
+
+    keys = [_text(k) for k in read_table(references)["key"]]
+    counts = count_records(
+        records_from_files(extraction_files),
+        bibliography=keys,
+        pooled_studies=pooled_studies(read_table(pooled), read_table(units)),
+    )
+    write_text_atomic(output, counts_json(counts))
+    return counts
