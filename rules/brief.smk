@@ -12,6 +12,13 @@ rule write_brief_source:
         claims=report_file("claims.yaml"),
         themes=report_file("themes.yaml"),
         certainty=results("certainty.csv"),
+        records=results("records.json"),
+        prisma=results("brief", "prisma.svg"),
+        csl=report_file("brief.csl"),
+        # The nationwide county correlations exist only with the public Atlas data.
+        atlas_county=[
+            p for p in atlas_targets(config) if p.endswith("county_correlations.csv")
+        ],
         pooled=results("pooled.csv"),
         units=results("units.csv"),
         effects=results("effects.csv"),
@@ -56,6 +63,8 @@ rule render_brief_html:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
         css=report_file("brief.css"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_html"),
     output:
@@ -78,6 +87,8 @@ rule render_brief_pdf:
     input:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_pdf"),
     output:

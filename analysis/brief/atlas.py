@@ -17,7 +17,7 @@ import re
 from analysis.brief.common import ATLAS_STUDY, analysis_label, rows, text
 from analysis.brief.results import Analysis
 from analysis.codebook.formats import NBSP, fmt, fmt_i2, fmt_int, fmt_interval, is_number
-from analysis.codebook.vocabulary import THEME_SHORT
+from analysis.codebook.vocabulary import THEME_SHORT, construct_words
 from analysis.rating import certainty as grade
 
 # The Atlas column an effect was computed from, as its exposure text names it.
@@ -110,6 +110,7 @@ def atlas_rows(analyses: list[Analysis], county, effects, level: float) -> list[
                 "analysis_id": a.id,
                 "label": f"{THEME_SHORT.get(text(a.row.get('theme')), '')}: {analysis_label(a.row)}",
                 "column": column,
+                "words": construct_words(construct).lower() if construct else "the measure",
                 "national": fmt(national["r"]) if national else "",
                 "national_ci": f"{fmt(national['low'])}{NBSP}to{NBSP}{fmt(national['high'])}"
                 if national

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.brief.atlas import atlas_section
 from analysis.brief.common import (  # noqa: F401 - re-exported for older callers
     ATLAS_STUDY,
     analysis_label,
@@ -47,13 +48,16 @@ from analysis.brief.evidence import (
 from analysis.brief.gaps import gap_counts, gap_section  # noqa: F401 - gap_counts re-exported
 from analysis.brief.headline import certainty_summary, figure_entries, headline_row
 from analysis.brief.methods import methods_section
+from analysis.brief.pools import effects_by_unit, number_note, pool_studies
 from analysis.brief.results import Analysis, analyses
 from analysis.brief.robustness import sensitivity_rows
+from analysis.brief.summary import SUMMARY_RULES, key_messages, summary_of_findings
 from analysis.brief.template import code_span, environment, render_source  # noqa: F401
 from analysis.brief.themes import theme_sections, theme_summary  # noqa: F401
 from analysis.codebook.formats import commit_date, escape_md, fmt_int  # noqa: F401
 from analysis.codebook.measures import natural  # noqa: F401
 from analysis.codebook.vocabulary import THEMES  # noqa: F401
+from analysis.inputs.records import RecordCounts, count_records
 from analysis.rating import certainty as grade
 from analysis.rating.verdicts import (  # noqa: F401
     VERDICT_RULES,
@@ -98,7 +102,7 @@ def _uk_then_recent(s: Mapping[str, Any]) -> tuple:
 
 def _lists(headline, studies_list, context_list, quoted, notes) -> dict:
     """The capped tables (pooled, single, studies, context, coded numbers) and their notes."""
-    pooled_rows = [r for r in headline if r["pooled"]]
+    pooled_rows = [r for r in headline if r["independent"]]
     single_rows = [r for r in headline if not r["pooled"]]
     pooled_shown, left = capped(pooled_rows, rank=_most_samples)
     notes["headline"] = left_out_note(
@@ -168,7 +172,15 @@ def _cite(build, citation, headline) -> tuple[dict, dict]:
         if example
         else ""
     )
-    meta = {"title": title, "date": date, "version": version, "commit": commit}
+    label = text(build.get("label")) or f"Version {version}"
+    if not build.get("released", True):
+        cite_text = f"{authors} ({year or 'n.d.'}). {title}. {label}."
+        cite_example = (
+            f"{authors} ({year or 'n.d.'}). {title}. {label}, estimate {example['analysis_id']}."
+            if example
+            else ""
+        )
+    meta = {"title": title, "date": date, "version": version, "commit": commit, "label": label}
     cite = {
         "text": cite_text,
         "version": version,
@@ -192,6 +204,27 @@ def _notes_sensitivity(all_analyses: list[Analysis], shown_pooled: set[str]) -> 
     )
 
 
+def _records(records: RecordCounts, prisma: Mapping[str, str] | None, qmd_dir: Path) -> dict:
+    """The flow of records (PRISMA 2020) for the template."""
+    return {
+        "sources": [{"words": w, "n": fmt_int(n)} for _, w, n in records.sources()],
+        "not_recorded": fmt_int(records.identified.get("not recorded", 0)),
+        "identified": fmt_int(records.identified_total),
+        "records": fmt_int(records.records),
+        "context": fmt_int(records.context),
+        "studies": fmt_int(records.studies),
+        "not_retrieved": fmt_int(records.not_retrieved),
+        "narrative": fmt_int(records.narrative),
+        "coded": fmt_int(records.coded),
+        "pooled": "" if records.pooled is None else fmt_int(records.pooled),
+        "figure": (
+            {"path": relative(prisma["svg"], qmd_dir), "alt": prisma["alt"], "id": "fig-prisma"}
+            if prisma
+            else None
+        ),
+    }
+
+
 def build_context(
     *,
     pooled,
@@ -212,16 +245,28 @@ def build_context(
     bib: str | Path,
     css: str | Path,
     themes: Claims | None = None,
+    records: RecordCounts | None = None,
+    atlas_county=None,
+    messages: list[Mapping[str, Any]] | None = None,
+    prisma: Mapping[str, str] | None = None,
+    csl: str | Path | None = None,
 ) -> dict:
-    """Everything the template shows, as formatted strings and lists (see the template)."""
+    """Everything the template shows, as formatted strings and lists (see the template).
+
+    Over 80 lines: one flat list of the template's top-level names, each one line; the
+    work is in the section modules it calls."""
     qmd_dir, figures_dir = Path(qmd_dir), Path(figures_dir)
     themes = themes or default_claims()
     labels = study_labels(references)
     keys = set(labels)
     all_analyses = analyses(pooled, units, studies, certainty, figures)
     headline = [headline_row(a, labels) for a in all_analyses]
+    by_unit = effects_by_unit(effects)
+    leave_one_out = sensitivity.get("leave_one_out") if sensitivity else None
     for a, row in zip(all_analyses, headline):
         row["figures"] = figure_entries(a, figures_dir, qmd_dir)
+        row["combined"] = number_note(a, a.units[0], by_unit) if len(a.units) == 1 else ""
+        row["pool_studies"] = pool_studies(a, by_unit, leave_one_out, labels) if a.independent else []
     study_rows = rows(studies)
     coded_studies = [s for s in study_rows if (text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (text(s.get("kind")) or "study") == "context"]
@@ -234,7 +279,22 @@ def build_context(
     quoted, computed = coded_effects(effects, labels)
     lists = _lists(headline, studies_list, context_list, quoted, notes)
     levels = {lvl: sum(1 for r in headline if r["certainty"] == lvl) for lvl in grade.LEVELS}
-    n_coded = sum(1 for s in coded_studies if text(s.get("status")) == "coded")
+    # Every count of records comes from analysis.inputs.records (as in CHANGES.md and
+    # `review status`); without records.json, from studies.csv through the same function.
+    records = records or count_records(
+        {"study": s["study"], "kind": s.get("kind"), "status": s.get("status")} for s in study_rows
+    )
+    level = fmt_int(100 * (1 - float(settings.get("alpha", 0.05))))
+    atlas = atlas_section(all_analyses, atlas_county, effects, float(level))
+    by_id = {r["analysis_id"]: r for r in headline}
+    messages_ = key_messages(
+        list(messages or []),
+        all_analyses,
+        by_id,
+        {r["analysis_id"]: r for r in atlas["rows"]},
+        studies_list,
+        level,
+    )
     uk = sum(1 for s in coded_studies if "GB" in text(s.get("country")).split(";"))
     meta, cite = _cite(build, citation, headline)
     # The result we are surest of: best certainty, then pooled, published, most samples.
@@ -242,7 +302,7 @@ def build_context(
         (r for r in headline if not r["degenerate"]),
         key=lambda r: (grade.LEVELS.index(r["certainty"]), not r["pooled"], r["atlas"], -int(r["k"])),
     )
-    shown_pooled = {r["analysis_id"] for r in lists["headline"]}
+    shown_pooled = {r["analysis_id"] for r in lists["headline"]} | {r["analysis_id"] for r in atlas["rows"]}
     notes["sensitivity"] = _notes_sensitivity(all_analyses, shown_pooled)
     estimates, left = capped(headline, rank=lambda r: (not r["pooled"], -int(r["k"])))
     notes["estimates"] = left_out_note(
@@ -255,8 +315,13 @@ def build_context(
         "computed_effects": computed,
         "bib_keys": sorted(keys | {seed_key}),
         # Confidence level of every interval, in percent (from alpha; 95 by default).
-        "level": fmt_int(100 * (1 - float(settings.get("alpha", 0.05)))),
+        "level": level,
         "atlas_key": ATLAS_STUDY,
+        "atlas": atlas,
+        "messages": messages_,
+        "summary_rules": list(SUMMARY_RULES),
+        "sof": summary_of_findings(messages_, all_analyses, by_id, studies_list),
+        "records": _records(records, prisma, qmd_dir),
         "meta": {
             "title": meta["title"],
             "subtitle": "What the studies behind Local Trust's Bridging the divide (2025) show",
@@ -264,6 +329,9 @@ def build_context(
             "version": meta["version"],
             "commit": meta["commit"],
             "commit_short": meta["commit"][:12],
+            "label": meta["label"],
+            "released": bool(build.get("released", True)),
+            "csl": relative(csl, qmd_dir) if csl else "",
             "fingerprint": text(build.get("fingerprint")),
             "bibliography": relative(bib, qmd_dir),
             "css": relative(css, qmd_dir),
@@ -272,10 +340,10 @@ def build_context(
         "seed": {"key": seed_key},
         "summary": {
             # Thousands separated: "9,778 studies".
-            "studies": fmt_int(len(coded_studies)),
-            "coded": fmt_int(n_coded),
-            "narrative": fmt_int(len(coded_studies) - n_coded),
-            "context": fmt_int(len(context_rows)),
+            "studies": fmt_int(records.studies),
+            "coded": fmt_int(records.coded),
+            "narrative": fmt_int(records.narrative),
+            "context": fmt_int(records.context),
             "uk": fmt_int(uk),
             "analyses": fmt_int(len(headline)),
             "pooled": fmt_int(len(lists["pooled_rows"])),
@@ -370,19 +438,29 @@ def write_brief_source(
     settings,
     software,
     agreement: Mapping[str, Any] | None = None,
+    records_json=None,
+    atlas_county=None,
+    prisma_svg=None,
+    csl=None,
 ) -> int:
     """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
 
     ``agreement`` is analysis.inputs.agreement.agreement_summary() of the double coding (None: none).
+    ``atlas_county`` is results/atlas/county_correlations.csv, or None when the public data
+    are absent (the Atlas section then says the nationwide figures are unavailable).
     """
     import yaml
 
+    from analysis.brief.summary import load_messages
+    from analysis.figures.prisma import prisma_alt
+    from analysis.inputs.records import read_counts
     from analysis.io import read_table, write_text_atomic
     from analysis.provenance import citation
     from analysis.rating.verdicts import load_claims
 
     claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
     figures = read_table(figures_index)
+    records = read_counts(records_json) if records_json else None
     context = build_context(
         pooled=read_table(pooled),
         units=read_table(units),
@@ -394,6 +472,11 @@ def write_brief_source(
         sensitivity={name: read_table(path) for name, path in sensitivity.items()},
         claims=claims,
         themes=load_claims(themes_yaml),
+        messages=load_messages(themes_yaml),
+        records=records,
+        atlas_county=read_table(atlas_county) if atlas_county else None,
+        prisma={"svg": prisma_svg, "alt": prisma_alt(records)} if prisma_svg and records else None,
+        csl=csl,
         build=build,
         settings=settings,
         software=software,

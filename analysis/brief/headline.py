@@ -80,7 +80,9 @@ def headline_row(a: Analysis, labels: Mapping[str, str]) -> dict:
         "atlas": ATLAS_STUDY in a.studies,
         "verdict": a.verdict.label,
         "verdict_text": a.verdict.text,
-        "egger_p": fmt_p(r.get("egger_p")),
+        # Egger's test only where small-study effects were assessed (10 or more studies).
+        "egger_p": fmt_p(r.get("egger_p")) if a.small_study_assessed else "",
+        "independent": a.independent,
         "pooled": a.pooled,
         # Identical effects give a zero standard error: a degenerate pool, never "firmest".
         "degenerate": not (is_number(r.get("se")) and 0 < float(r["se"]) < math.inf),

@@ -26,6 +26,7 @@ class Analysis:
     text: str
     verdict: Verdict
     figures: list[dict]
+    small_study_assessed: bool = False
 
     @property
     def id(self) -> str:
@@ -42,6 +43,11 @@ class Analysis:
     @property
     def atlas(self) -> bool:
         return ATLAS_STUDY in self.studies
+
+    @property
+    def independent(self) -> bool:
+        """A pool of two or more independent studies (not the samples of one study)."""
+        return self.pooled and int(self.row.get("n_studies") or 0) >= 2
 
 
 def analyses(pooled, units, studies, certainty, figures=None) -> list[Analysis]:
@@ -78,6 +84,7 @@ def analyses(pooled, units, studies, certainty, figures=None) -> list[Analysis]:
                 text=text(r.get("reading")),
                 verdict=Verdict(text(r.get("verdict")), text(r.get("verdict_text"))),
                 figures=figs.get(aid, []),
+                small_study_assessed=truthy(r.get("small_study_assessed")),
             )
         )
     return sorted(out, key=lambda a: (sort_key(a.row)[0], a.atlas, *sort_key(a.row)[1:]))

@@ -564,12 +564,14 @@ def provenance(
 # ------------------------------------------------------------------ the build
 
 
-def build_environment(tree: Path, epoch: int) -> dict[str, str]:
-    """The environment of a release build: fixed time, zone, locale and hash seed."""
+def build_environment(tree: Path, epoch: int, version: str = "") -> dict[str, str]:
+    """The environment of a release build: fixed time, zone, locale and hash seed; the
+    version being released (the brief then says "Version X", not "unreleased build")."""
     env = dict(os.environ)
     env.update(
         {
             "SOURCE_DATE_EPOCH": str(epoch),
+            "BRIEF_RELEASE": version,
             # The clone's own analysis package, not an editable install of another work tree.
             "PYTHONPATH": os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "TZ": "UTC",
@@ -580,7 +582,7 @@ def build_environment(tree: Path, epoch: int) -> dict[str, str]:
     return env
 
 
-def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
+def run_workflow(tree: Path, epoch: int, cores: int, log: Path, version: str = "") -> None:
     """The project's Snakemake workflow in ``tree``, results in tree/results."""
     targets = [f"results/{path}" for path in WORKFLOW_OUTPUTS]
     command = [
@@ -597,7 +599,7 @@ def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
         done = subprocess.run(
             command,
             cwd=tree,
-            env=build_environment(tree, epoch),
+            env=build_environment(tree, epoch, version),
             stdout=handle,
             stderr=subprocess.STDOUT,
             check=False,
@@ -731,7 +733,7 @@ def build_release(
         clone(repo, commit, tree)
         epoch = int(git(tree, "log", "-1", "--format=%ct", commit))
         log = Path(tmp) / "workflow.log"
-        run_workflow(tree, epoch, cores, log)
+        run_workflow(tree, epoch, cores, log, version_text(version))
         command = [
             sys.executable,
             "-m",
