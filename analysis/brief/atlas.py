@@ -57,29 +57,37 @@ def _excludes(low: float, high: float) -> bool:
     return not (low <= 0.0 <= high)
 
 
+def _sign(shown: str) -> int:
+    """The sign of a value as shown (two decimals): 0 when it rounds to zero."""
+    value = float(shown.replace("\u2212", "-"))
+    return 0 if value == 0 else (1 if value > 0 else -1)
+
+
+_SIGN_WORD = {1: "positive", -1: "negative", 0: "about zero"}
+
+
 def _differences(national: dict | None, a: Analysis) -> str:
-    """Words wherever the national and within-state figures disagree."""
+    """Words wherever the national and within-state figures disagree (in sign as shown, or
+    in whether their CI excludes no association)."""
     if national is None:
         return ""
     r, low, high = national["r"], national["low"], national["high"]
     within = math.tanh(float(a.row["estimate"]))
     w_low, w_high = (math.tanh(float(a.row[c])) for c in ("ci_low", "ci_high"))
     words = []
-    if (r > 0) != (within > 0):
+    nat_sign, within_sign = _sign(fmt(r)), _sign(fmt(within))
+    if nat_sign != within_sign:
         words.append(
-            f"Nationally the correlation is {'positive' if r > 0 else 'negative'} (r {fmt(r)}), "
-            f"but within states it is on average {'positive' if within > 0 else 'negative'} "
-            f"(r {fmt(within)}): the two answer different questions (differences between "
-            "states against differences between counties of one state)."
+            f"Across all US counties the correlation is {_SIGN_WORD[nat_sign]} (r {fmt(r)}), but within "
+            f"states it is on average {_SIGN_WORD[within_sign]} (r {fmt(within)}): the two answer "
+            "different questions (differences between counties of the whole country, against "
+            "differences between counties of one state)."
         )
     if _excludes(low, high) != _excludes(w_low, w_high):
-        which = (
-            "the nationwide CI excludes no association"
-            if _excludes(low, high)
-            else ("the nationwide CI includes no association")
-        )
-        other = "the within-state CI does not" if _excludes(low, high) else "the within-state CI excludes it"
-        words.append(f"{which.capitalize()}, {other}.")
+        if _excludes(low, high):
+            words.append("The nationwide CI excludes no association; the within-state CI includes it.")
+        else:
+            words.append("The nationwide CI includes no association; the within-state CI excludes it.")
     return " ".join(words)
 
 

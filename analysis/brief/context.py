@@ -257,6 +257,11 @@ def build_context(
     work is in the section modules it calls."""
     qmd_dir, figures_dir = Path(qmd_dir), Path(figures_dir)
     themes = themes or default_claims()
+    if messages is None:  # the protocol's key messages (report/themes.yaml)
+        from analysis.brief.summary import load_messages
+        from analysis.rating.verdicts import CLAIMS_FILE
+
+        messages = load_messages(CLAIMS_FILE)
     labels = study_labels(references)
     keys = set(labels)
     all_analyses = analyses(pooled, units, studies, certainty, figures)

@@ -204,7 +204,7 @@ def key_messages(
         shows = evidence_sentences(lead, found, rows, atlas, level)
         if narrative:
             shows.append(
-                f"{narrative} more {'study gives' if narrative == 1 else 'studies give'} findings only."
+                f"{narrative} {'more ' if lead else ''}{'study gives' if narrative == 1 else 'studies give'} findings only."
             )
         for k in m.get("key_studies") or []:
             if k["study"] in by_key:
@@ -219,6 +219,7 @@ def key_messages(
                 "key": m["key"],
                 "title": m["title"],
                 "question": str(m.get("question") or ""),
+                "question_md": escape_md(m.get("question") or m["title"]),
                 "sure": sure,
                 "shows": " ".join(shows),
                 "policy": escape_md(policy),

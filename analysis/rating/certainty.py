@@ -236,6 +236,6 @@ RULES: tuple[str, ...] = (
     "evidence), not rated down.",
     f"Small-study effects (down one level): Egger's test p < {EGGER_P:.2f}, judged only with "
     f"{EGGER_MIN_K} or more independent studies (not samples of one study); below that it "
-    "is not assessed and Egger's test is not shown.",
+    "is not assessed and Egger's test is left out.",
     "Each domain costs at most one level; the floor is very low.",
 )

@@ -188,3 +188,38 @@ def test_the_level_never_rises_above_the_start(designs, low, width, i2, k, uk):
     assert grade.LEVELS.index(rating.level) == min(
         grade.LEVELS.index(rating.start) + len(rating.downgrades), 3
     )
+
+
+# --- small-study statistics compare studies, not the samples of one study -----------------
+
+
+def _effects(studies: list[str]) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for i, (study, (y, v)) in enumerate(
+        zip(studies, [(0.3, 0.02), (0.1, 0.03), (0.5, 0.05), (0.25, 0.01), (0.4, 0.04), (-0.1, 0.06)])
+    ):
+        rows.append(dict(study=study, effect_id=f"e{i}", sample=f"state-{i}", theme="linking",
+                         outcome="mobility", measure="ZCOR", construct="", yi=y, vi=v, role="primary",
+                         n=100.0, design="ecological", country="US"))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("studies, tested", [(["atlas"] * 6, False), (["a", "a", "a", "b", "b", "b"], False),
+                                             (["a", "b", "c", "a", "b", "c"], True)])  # fmt: skip
+def test_egger_and_trim_and_fill_only_across_three_or_more_studies(studies, tested):
+    """CONTRACT.md: pooled.csv's egger_* and trimfill_* are empty when the samples come from
+    fewer than 3 studies, and sensitivity/trimfill.csv has no row for them."""
+    from analysis.pooling import analyses as pooling
+
+    settings = dict(estimator="REML", ci_method="knha", alpha=0.05)
+    pooled, _ = pooling.pool_effects(_effects(studies), rho=0.6, **settings)
+    (row,) = pooled.to_dict("records")
+    assert row["k"] == 6
+    assert math.isfinite(row["egger_p"]) is tested and math.isfinite(row["trimfill_k0"]) is tested
+    if not tested:
+        assert "fewer than 3 studies" in row["note"]
+    tables = pooling.sensitivity_tables(_effects(studies), rho=0.6, **settings)
+    assert (len(tables["trimfill"]) == 1) is tested
+    assert len(tables["leave_one_out"]) == 6  # leave-one-out still runs over the samples
