@@ -193,7 +193,7 @@ def test_the_level_never_rises_above_the_start(designs, low, width, i2, k, uk):
 # --- small-study statistics compare studies, not the samples of one study -----------------
 
 
-def _effects(studies: list[str]) -> "pd.DataFrame":
+def _effects(studies: list[str]):
     import pandas as pd
 
     rows = []
