@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.codebook.citations import author_year, study_labels  # noqa: F401 - one home for citations
 from analysis.codebook.vocabulary import OUTCOME_NAME, OUTCOMES, THEMES, construct_words
 
 # Citation keys that can be written as [@key] without escaping.
@@ -39,29 +40,6 @@ def truthy(value: Any) -> bool:
 
 def citable(key: str, keys) -> bool:
     return bool(key) and bool(KEY.match(key)) and (keys is None or key in keys)
-
-
-def author_year(ref: Mapping[str, Any]) -> str:
-    """'Rothon et al. (2012)' from a references.csv row."""
-    authors = [a.strip() for a in text(ref.get("author")).split(" and ") if a.strip()]
-    # "Family, Given" gives the family name; without a comma the bibliography holds a
-    # bare surname ("Croll", "van der Erve") or an organisation ("Opportunity Insights").
-    names = [a.split(",")[0].strip() if "," in a else a for a in authors]
-    if not names:
-        who = text(ref.get("key"))
-    elif len(names) == 1:
-        who = names[0]
-    elif len(names) == 2 and names[1] != "others":
-        who = f"{names[0]} and {names[1]}"
-    else:
-        who = f"{names[0]} et al."
-    year = text(ref.get("year"))
-    return f"{who} ({year})" if year else who
-
-
-def study_labels(references) -> dict[str, str]:
-    """Study key -> 'Author (year)' for every reference."""
-    return {text(r["key"]): author_year(r) for r in rows(references)}
 
 
 def analysis_label(row: Mapping[str, Any]) -> str:

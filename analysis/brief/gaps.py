@@ -4,35 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.brief.common import relative, rows, sort_key, text
+from analysis.brief.common import relative, rows, text
 from analysis.codebook.vocabulary import OUTCOME_NAME, OUTCOMES, THEME_SHORT, THEMES
-
-
-def gap_counts(effects, studies) -> list[dict]:
-    """Studies per theme x outcome: coded (from their effects) and narrative (from their
-    themes and outcomes). Context records are not studies and are left out."""
-    counts: dict[tuple[str, str], dict[str, set]] = {}
-
-    def add(theme: str, outcome: str, kind: str, study: str) -> None:
-        counts.setdefault((theme, outcome), {"coded": set(), "narrative": set()})[kind].add(study)
-
-    kinds = {text(s["study"]): text(s.get("kind")) or "study" for s in rows(studies)}
-    for e in rows(effects):
-        study = text(e["study"])
-        if kinds.get(study, text(e.get("kind")) or "study") == "context":
-            continue
-        add(text(e["theme"]), text(e["outcome"]), "coded", study)
-    for s in rows(studies):
-        if (text(s.get("kind")) or "study") == "context" or text(s.get("status")) != "narrative":
-            continue
-        for theme in filter(None, text(s.get("themes")).split(";")):
-            for outcome in filter(None, text(s.get("outcomes")).split(";")):
-                add(theme, outcome, "narrative", text(s["study"]))
-    found = [
-        {"theme": t, "outcome": o, "coded": len(v["coded"]), "narrative": len(v["narrative"])}
-        for (t, o), v in counts.items()
-    ]
-    return sorted(found, key=lambda r: sort_key(r))
+from analysis.inputs.gaps import gap_counts
 
 
 def gap_table(counts: list[dict]) -> dict:

@@ -2,7 +2,7 @@
 (:func:`analysis.inputs.records.count_records`), so that its numbers are the brief's.
 
 Boxes and arrows on a blank matplotlib axes in the style of :mod:`analysis.figures.plots`
-(DejaVu Sans, the figures' dark blue, SVG glyphs as paths, byte-identical output).
+(analysis.figures.style: DejaVu Sans, the figures' dark blue, SVG glyphs as paths, byte-identical output).
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ def draw_prisma(counts: RecordCounts):
     """The flow diagram as a matplotlib figure."""
     import matplotlib
 
-    from analysis.figures import plots
+    from analysis.figures.style import STYLE
 
-    with matplotlib.rc_context(plots._STYLE):  # noqa: SLF001 - the figures' one style
+    with matplotlib.rc_context(STYLE):
         from matplotlib.figure import Figure
         from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -127,7 +127,7 @@ def draw_prisma(counts: RecordCounts):
 
 def write_prisma(counts: RecordCounts, path_without_suffix) -> str:
     """Draw and save the diagram (SVG and PNG); returns its alt text."""
-    from analysis.figures.plots import save_figure
+    from analysis.figures.save import save_figure
 
     alt = prisma_alt(counts)
     save_figure(draw_prisma(counts), path_without_suffix, alt_text=alt)
