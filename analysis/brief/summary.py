@@ -54,9 +54,9 @@ _SURE = {
 }
 # How consistently an Atlas association holds from state to state (atlas._consistency's first word).
 _STATES = {
-    "consistently": "it holds consistently from state to state",
-    "in direction, not in strength": "it holds in direction from state to state but varies in strength",
-    "not consistently": "it does not hold consistently from state to state",
+    "consistently": "much the same in every state",
+    "in direction, not in strength": "the same direction in every state, not the same strength",
+    "not consistently": "absent or reversed in some states",
 }
 _OUTCOME_WORD = {
     "mobility": "upward mobility",
@@ -154,7 +154,7 @@ def evidence_sentences(
         r = rows[lead.id]
         what = r.get("combined") or ""
         out.append(
-            f"Nothing pools; the firmest study, {r['study']}, found "
+            f"The firmest single study, {r['study']}, found "
             f"{lead.text.split(' (the CI')[0].lower()} ({_number(r, level)}{'; ' + what if what else ''})."
         )
     for a in found:
@@ -162,7 +162,7 @@ def evidence_sentences(
             x = atlas[a.id]
             states = _STATES.get(x["consistency"].split(":")[0].lower(), "")
             out.append(
-                f"Across US counties (our reanalysis), {x['words']} and upward mobility correlate at "
+                f"Across US counties, {x['words']} and upward mobility correlate at "
                 f"r {x['national']} ({level}% CI {x['national_ci']})" + (f"; {states}." if states else ".")
             )
             break
@@ -199,13 +199,8 @@ def key_messages(
         found = [a for a in analyses if text(a.row.get("theme")) in themes]
         lead = lead_analysis(found, degenerate)
         mine = [s for s in studies if set(s["theme_keys"]) & set(themes)]
-        narrative = sum(1 for s in mine if s["status"] != "coded")
         uk = sum(1 for s in mine if s["uk"])
         shows = evidence_sentences(lead, found, rows, atlas, level)
-        if narrative:
-            shows.append(
-                f"{narrative} {'more ' if lead else ''}{'study gives' if narrative == 1 else 'studies give'} findings only."
-            )
         for k in m.get("key_studies") or []:
             if k["study"] in by_key:
                 shows.append(_study_line(by_key[k["study"]], k["role"]))
@@ -213,7 +208,7 @@ def key_messages(
         firm = lead is not None and lead.rating.level in ("high", "moderate")
         policy = " ".join(str(m["policy"]["firm" if firm else "weak"]).split())
         limits = " ".join(str(m["limits"]).split())
-        cannot = [limits, f"UK studies on this claim: {uk} of {len(mine)}."]
+        cannot = [limits, f"UK studies: {uk} of {len(mine)}."]
         out.append(
             {
                 "key": m["key"],
