@@ -25,7 +25,7 @@ SUMMARY_RULES: tuple[str, ...] = (
     "analyses; without a pool, the single study with the best certainty (mobility outcomes "
     "first, then the most participants); without either, the Atlas reanalysis.",
     "How sure we can be, in GRADE's words for the lead evidence's certainty: high, "
-    '"goes with"; moderate, "probably goes with"; low, "may go with"; very low, '
+    '"go together"; moderate, "probably go together"; low, "may go together"; very low, '
     '"we are very uncertain whether". Where the lead CI includes no effect, the same words '
     'say "little or no association". A claim with no coded number is not rated: we are very '
     "uncertain.",
