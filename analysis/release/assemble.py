@@ -39,32 +39,15 @@ def sha256sums(folder: Path) -> str:
 
 
 def certainty_rows(results: Path) -> list[dict] | None:
-    """Each analysis' certainty: the workflow's results/certainty.csv when it has one, else as
-    the brief module of this commit rates it (analysis.brief.context.analyses).
+    """Each analysis' certainty as rule rate_certainty wrote it (results/certainty.csv).
 
-    None when neither is possible (then CHANGES.md says so).
+    None when the build has no certainty.csv (a commit from before the rule; then CHANGES.md
+    says so). Nothing is rated here: the release reads the pipeline's result.
     """
-    table = results / "certainty.csv"
-    if table.is_file():
-        rows = changes.read_rows(table)
-        if rows and all(c in rows[0] for c in CERTAINTY_COLUMNS):
-            return sorted(
-                ({c: r[c] for c in CERTAINTY_COLUMNS} for r in rows), key=lambda r: r["analysis_id"]
-            )
-    try:
-        from analysis.brief import context as brief
-        from analysis.io import read_table
-
-        graded = brief.analyses(
-            read_table(results / "pooled.csv"),
-            read_table(results / "units.csv"),
-            read_table(results / "studies.csv"),
-        )
-        rows = [
-            {"analysis_id": a.id, "certainty": a.rating.level, "downgrades": a.rating.reasons} for a in graded
-        ]
-    except Exception:  # noqa: BLE001 - an optional part of CHANGES.md, never a failed release
+    path = results / "certainty.csv"
+    if not path.is_file():
         return None
+    rows = [{c: r.get(c, "") for c in CERTAINTY_COLUMNS} for r in changes.read_rows(path)]
     return sorted(rows, key=lambda r: r["analysis_id"])
 
 

@@ -34,8 +34,9 @@ from analysis.release.repo import RELEASES, ReleaseError, Version, clone, git, v
 ASSEMBLE_MODULE = "analysis.release"
 
 
-def build_environment(tree: Path, epoch: int) -> dict[str, str]:
-    """The environment of a release build: fixed time, zone, locale and hash seed."""
+def build_environment(tree: Path, epoch: int, version: str = "") -> dict[str, str]:
+    """The environment of a release build: fixed time, zone, locale and hash seed; the
+    version being released (the brief then says "Version X", not "unreleased build")."""
     env = dict(os.environ)
     env.update(
         {
@@ -45,12 +46,13 @@ def build_environment(tree: Path, epoch: int) -> dict[str, str]:
             "TZ": "UTC",
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": "0",  # set and dict-of-set orders; see the README
+            "BRIEF_RELEASE": version,
         }
     )
     return env
 
 
-def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
+def run_workflow(tree: Path, epoch: int, cores: int, log: Path, version: str = "") -> None:
     """The project's Snakemake workflow in ``tree``, results in tree/results."""
     targets = [f"results/{path}" for path in WORKFLOW_OUTPUTS]
     command = [
@@ -67,7 +69,7 @@ def run_workflow(tree: Path, epoch: int, cores: int, log: Path) -> None:
         done = subprocess.run(
             command,
             cwd=tree,
-            env=build_environment(tree, epoch),
+            env=build_environment(tree, epoch, version),
             stdout=handle,
             stderr=subprocess.STDOUT,
             check=False,
@@ -93,7 +95,7 @@ def _assemble_in_tree(tree: Path, out: Path, version: Version, commit: str, epoc
         done = subprocess.run(
             command,
             cwd=tree,
-            env=build_environment(tree, epoch),
+            env=build_environment(tree, epoch, version),
             stdout=handle,
             stderr=subprocess.STDOUT,
             check=False,
@@ -125,7 +127,7 @@ def build_release(
         clone(repo, commit, tree)
         epoch = int(git(tree, "log", "-1", "--format=%ct", commit))
         log = Path(tmp) / "workflow.log"
-        run_workflow(tree, epoch, cores, log)
+        run_workflow(tree, epoch, cores, log, version_text(version))
         _assemble_in_tree(tree, out, version, commit, epoch, log)
         if keep is not None:
             shutil.copytree(tree, keep, symlinks=True, ignore=shutil.ignore_patterns(".git"))

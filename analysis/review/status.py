@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from analysis.codebook.vocabulary import OUTCOMES, THEMES
-from analysis.inputs import bibliography, extraction
+from analysis.inputs import bibliography, extraction, records
 from analysis.review.common import Project, project, show_path
 from analysis.versions import latest_release
 
@@ -92,16 +92,20 @@ def release_changes(release: Path, documents: list[tuple[Path, dict]]) -> list[s
 def _corpus_lines(paths: Project, documents: list, problems: list, keys: set[str] | None) -> list[str]:
     """How many files, studies by status, context documents, and what is not coded yet."""
     bad_files = len({p.file for p in problems})
-    studies = [d for _, d in documents if d.get("kind", "study") == "study"]
-    context = [d for _, d in documents if d.get("kind", "study") == "context"]
-    status = Counter(d["status"] for d in studies)
+    counts = records.count_records(d for _, d in documents)  # the brief's and CHANGES.md's counts
     lines = [f"Extraction files in {show_path(paths.extracted)}: {len(documents) + bad_files}"]
     lines.append(
-        f"  studies: {len(studies)} (coded, with effects: {status['coded']}; "
-        f"narrative, findings only: {status['narrative']})"
+        f"  studies: {counts.studies} (coded, with effects: {counts.coded}; "
+        f"narrative, findings only: {counts.narrative})"
     )
-    if context:
-        lines.append(f"  context documents (reports, policy papers; not counted as studies): {len(context)}")
+    if counts.context:
+        lines.append(
+            f"  context documents (reports, policy papers; not counted as studies): {counts.context}"
+        )
+    lines.append(
+        "  identified by: "
+        + "; ".join(f"{records.SOURCES.get(k, k)}: {n}" for k, n in counts.identified.items() if n)
+    )
     if bad_files:
         lines.append(f"  files with problems, left out below: {bad_files} (run `review check`)")
     if keys is None:
