@@ -16,6 +16,8 @@ inp = snakemake.input
 analyses = write_brief_source(
     template=inp.template,
     claims_yaml=inp.claims,
+    themes_yaml=inp.themes,
+    certainty=inp.certainty,
     pooled=inp.pooled,
     units=inp.units,
     effects=inp.effects,
@@ -31,5 +33,9 @@ analyses = write_brief_source(
     settings=snakemake.params.settings,
     software=snakemake.params.software,
     agreement=agreement_summary(snakemake.params.corpus["extracted_dir"]),
+    records_json=inp.records,
+    atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
+    prisma_svg=inp.prisma,
+    csl=inp.csl,
 )
 logging.info("brief source written: %d analyses", analyses)
