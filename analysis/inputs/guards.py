@@ -29,9 +29,10 @@ import yaml
 
 from analysis.inputs.problem import Problem
 
-# A quote is a sentence or a table row; 20,000 characters is about eight pages,
-# far below the 131,072 characters a CSV field may hold when read back.
-MAX_TEXT_CHARS = 20_000
+# Below the 131,072 characters a CSV field may hold when read back (the csv
+# module's limit: a longer quote crashed split_effects), with room for the
+# apostrophe of a neutralised cell. `review import` writes what this accepts.
+MAX_TEXT_CHARS = 130_000
 
 # Invisible characters that reorder or hide text (Unicode bidi controls, line and
 # paragraph separators, the byte-order mark and non-characters).
