@@ -26,7 +26,7 @@ SUMMARY_RULES: tuple[str, ...] = (
     "first, then the most participants); without either, the Atlas reanalysis.",
     "How sure we can be, in GRADE's words for the lead evidence's certainty: high, "
     '"go together"; moderate, "probably go together"; low, "may go together"; very low, '
-    '"we are very uncertain whether". Where the lead CI includes no effect, the same words '
+    '"went with ... where it was measured, but we are very uncertain whether this holds". Where the lead CI includes no effect, the same words '
     'say "little or no association". A claim with no coded number is not rated: we are very '
     "uncertain.",
     "UK policy: the protocol's firm reading when the lead evidence is of moderate or high "
@@ -48,7 +48,8 @@ _SURE = {
         "There may be little or no association between {exposure} and {outcome}.",
     ),
     "very low": (
-        "We are very uncertain whether {exposure} and {better} go together.",
+        "{Exposure} went with {better} where it was measured, but we are very uncertain "
+        "whether it holds in the UK, or whether one causes the other.",
         "We are very uncertain whether {exposure} and {outcome} are associated at all.",
     ),
 }
