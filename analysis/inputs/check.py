@@ -263,7 +263,9 @@ def near_duplicates(used: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
     for name in sorted(used):
         if len(used[name]) != 1:
             continue  # used by several studies: established, not a slip
-        close = close_names(name, used)
+        # Names the same file uses too are deliberate (two doses of one index), not a slip.
+        others = {other for other, files in used.items() if files - used[name]}
+        close = close_names(name, others)
         if close:
             out.append((name, close))
     return out

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.inputs import agreement as agreement_module
-from analysis.inputs import bibliography, extraction
-from analysis.inputs.extraction import Problem, duplicate_studies, read_extraction, validate_document
+from analysis.inputs import bibliography
+from analysis.inputs.check import check_corpus
+from analysis.inputs.extraction import Problem
 from analysis.review.common import Project, printable, project, show_path
 
 # `review check` shows a progress line only for corpora this large, and only on
@@ -83,9 +84,15 @@ class Progress:
             self.stream.flush()
 
 
-def document_warnings(data: dict) -> list[str]:
+def document_warnings(data: dict, first_coder: bool = True) -> list[str]:
     """Things that are allowed but usually a mistake (shown, never failing)."""
     out = []
+    if first_coder and data.get("kind", "study") == "study" and not data.get("identified_by"):
+        out.append(
+            "field 'identified_by' is missing: the PRISMA diagram counts this study as "
+            "'not recorded'. Suggestion: say how it was found (report-references, report-text, "
+            "packet-more or packet-2; see `review new`)"
+        )
     for index, effect in enumerate(data.get("effects") or []):
         if not isinstance(effect, dict):
             continue
@@ -106,49 +113,37 @@ def _ignored_files(folder: Path, files: Sequence[Path]) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p not in read and not p.name.startswith("."))
 
 
-def check_folder(folder: Path, keys: set[str] | None, report: Report, progress_label: str) -> None:
-    """Validate every extraction file of one folder into ``report``."""
-    if not folder.is_dir() or not extraction.extraction_files(folder):
-        for problem in extraction.load_corpus(folder, keys)[1]:
-            report.add_problem(problem)
-        return
-    files = extraction.extraction_files(folder)
-    progress = Progress(len(files), progress_label)
-    for done, path in enumerate(files, start=1):
-        data, problems = read_extraction(path)
-        if data is not None:
-            problems = validate_document(data, path, keys)
-            for warning in document_warnings(data):
-                report.add_warning(show_path(path), warning)
-        for problem in problems:
-            report.add_problem(problem)
-        report.files_checked += 1
-        progress.update(done)
-    progress.close()
-    for problem in duplicate_studies(files):
-        report.add_problem(problem)
-    for path in _ignored_files(folder, files):
-        report.add_warning(
-            show_path(path),
-            "is not read by the workflow (only .yaml and .yml files "
-            "are). Suggestion: rename it to <study-key>.yaml if it is an "
-            "extraction file, or move it out of the folder",
-        )
-
-
 def run_check(paths: Project) -> Report:
+    """The workflow's own corpus check (analysis.inputs.check.check_corpus), as a report."""
     report = Report()
-    keys: set[str] | None
-    try:
-        keys = {r.key for r in bibliography.read_bibliography(paths.bibliography)}
-    except bibliography.BibliographyError as err:
-        keys = None
-        for problem in err.problems:
-            report.add_problem(problem)
-    check_folder(paths.extracted, keys, report, "Checking extraction files")
+    progress = Progress(0, "Checking extraction files")
+
+    def update(done: int, total: int) -> None:
+        if progress.total != total:
+            progress.close()
+            progress.__init__(total, progress.what)
+        progress.update(done)
+
+    found = check_corpus(paths.extracted, paths.bibliography, progress=update)
+    progress.close()
+    for problem in found.problems:
+        report.add_problem(problem)
+    for warning in found.warnings:
+        report.add_warning(show_path(warning.file), printable(warning.text))
+    for documents, first in ((found.documents, True), (found.second_coder, False)):
+        for path, data in documents:
+            for warning in document_warnings(data, first_coder=first):
+                report.add_warning(show_path(path), warning)
     second = paths.extracted / agreement_module.SECOND_CODER_FOLDER
-    if second.is_dir() and extraction.extraction_files(second):
-        check_folder(second, keys, report, "Checking the second coder's files")
+    for folder, files in ((paths.extracted, found.files), (second, found.second_coder_files)):
+        for path in _ignored_files(folder, files):
+            report.add_warning(
+                show_path(path),
+                "is not read by the workflow (only .yaml and .yml files "
+                "are). Suggestion: rename it to <study-key>.yaml if it is an "
+                "extraction file, or move it out of the folder",
+            )
+    report.files_checked = found.files_checked
     return report
 
 
