@@ -1316,10 +1316,12 @@ def write_brief_source(
     settings,
     software,
     agreement: Mapping[str, Any] | None = None,
+    renderer: Mapping[str, str] | None = None,
 ) -> int:
     """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
 
     ``agreement`` is analysis.inputs.agreement.agreement_summary() of the double coding (None: none).
+    ``renderer`` is analysis.brief.render.resolve_renderer() (its "label" goes in the methods).
     """
     import yaml
 
@@ -1347,6 +1349,7 @@ def write_brief_source(
         css=css,
     )
     context["agreement"] = dict(agreement or {"second_coder": False})
+    context["renderer"] = dict(renderer or {})
     text = render_source(template, context)
     write_text_atomic(output, text)
     return len(context["headline"]) + len(context["single"])

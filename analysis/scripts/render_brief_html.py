@@ -1,6 +1,7 @@
-"""Rule render_brief_html: brief.qmd to a self-contained brief.html (Quarto, else pandoc)."""
+"""Rule render_brief_html: brief.qmd to a self-contained brief.html (Quarto, or pandoc)."""
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.render import render_html
@@ -9,11 +10,13 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-engine = render_html(
+used = render_html(
     snakemake.input.qmd,
     snakemake.input.bib,
     snakemake.input.css,
     snakemake.output.html,
     epoch=snakemake.params.epoch,
+    figures=Path(snakemake.input.figures).parent,
+    renderer=snakemake.params.renderer["name"],
 )
-logging.info("rendered with %s", engine)
+logging.info("rendered with %s", used["label"])

@@ -28,5 +28,6 @@ analyses = write_brief_source(
     settings=snakemake.params.settings,
     software=snakemake.params.software,
     agreement=agreement_summary(snakemake.params.extracted_dir),
+    renderer=snakemake.params.renderer,
 )
 logging.info("brief source written: %d analyses", analyses)
