@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.brief.render import resolve_renderer
 from analysis.io import sha256_file, write_text_atomic
 from analysis.release import changes, zenodo
 
@@ -557,6 +558,8 @@ def provenance(
         "packages": locked_packages(lock),
         "requirements_lock_sha256": sha256_file(lock) if lock.is_file() else "",
         "tools": _tool_versions(),
+        # What rendered the brief (config renderer: auto | quarto | pandoc, as resolved here).
+        "renderer": resolve_renderer(config.get("renderer", "auto")),
         "rebuild": f"git checkout v{version} && make brief   # or: make verify-release VERSION={version}",
     }
 
