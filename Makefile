@@ -37,11 +37,11 @@ test: $(STAMP) system-deps quarto ## Run the whole test suite (what CI runs)
 test-fast: $(STAMP) ## Unit and reference tests only
 	$(BIN)/python -m pytest tests/unit tests/reference
 
-lint: $(STAMP) ## ruff on the package and tests, and snakemake --lint
-	$(BIN)/ruff check analysis tests benchmarks
-	@# Two kinds of warning are kept on purpose: no conda env per rule (the pinned
-	@# .venv is the environment), and folder params (the folder is the input).
-	-$(BIN)/snakemake --lint
+lint: $(STAMP) ## ruff (check and format), snakefmt and snakemake --lint; fails on any finding
+	$(BIN)/ruff check analysis tests benchmarks tools
+	$(BIN)/ruff format --check analysis tests benchmarks tools
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/python tools/lint_workflow.py $(BIN)/snakemake
 
 atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
 	$(SNAKEMAKE) results/atlas/sca2022.yaml

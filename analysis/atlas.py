@@ -409,6 +409,8 @@ def state_effects_document(
         "design": "ecological",
         "country": ["US"],
         "status": "coded",
+        "identified_by": "report-references",  # the public data of Chetty et al. (2022)
+        "moderators": {"uk_sample": False},  # US counties and states
         "kind": "study",
         "findings": _findings(state_table, county_table, min_counties),
         "notes": NOTES,
@@ -432,6 +434,8 @@ _TOP_KEYS = (
     "design",
     "country",
     "status",
+    "identified_by",
+    "moderators",
     "kind",
     "findings",
     "notes",

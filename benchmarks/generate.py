@@ -108,6 +108,9 @@ COUNTRIES = ["GB", "US", "DE", "NL", "SE", "NO", "FR", "CA", "AU", "DK", "FI", "
 N_EFFECTS = {1: 0.35, 2: 0.25, 3: 0.20, 4: 0.12, 5: 0.08}
 P_NARRATIVE = 0.08  # share of records without a poolable effect
 P_CONTEXT = 0.02  # reports and policy documents (kind: context)
+# How each synthetic work was found (the codebook's identified_by), by index: no random draw,
+# so the rest of the corpus is the same as before the field existed.
+IDENTIFIED_BY = ("report-references", "report-text", "packet-more", "packet-2")
 P_MULTI_SAMPLE = 0.10  # studies with two independent samples (e.g. boys and girls)
 P_SAME_CELL = 0.5  # a further effect stays in the study's first cell (aggregated by rho)
 P_REVERSE = 0.10
@@ -231,6 +234,7 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
             "design": "review" if context else rng.choice(NARRATIVE_DESIGNS),
             "country": countries,
             "status": "narrative",
+            "identified_by": IDENTIFIED_BY[index % len(IDENTIFIED_BY)],
             "kind": "context" if context else "study",
             "findings": f"Synthetic finding {index}: more social capital went with better outcomes "
             "in interviews; no poolable number is reported.",
@@ -293,6 +297,7 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
         "design": _pick(rng, DESIGNS),
         "country": countries,
         "status": "coded",
+        "identified_by": IDENTIFIED_BY[index % len(IDENTIFIED_BY)],
         "notes": notes,
         "coder": "benchmarks/generate.py",
         "effects": effects,

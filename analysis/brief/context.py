@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.codebook.citations import author_year
 from analysis.codebook.formats import (
     commit_date,
     escape_md,
@@ -57,6 +58,7 @@ from analysis.codebook.vocabulary import (
     country_words,
     list_words,
 )
+from analysis.inputs.gaps import gap_counts
 from analysis.rating import certainty as grade
 
 # Citation keys that can be written as [@key] without escaping.
@@ -260,24 +262,6 @@ def _truthy(value: Any) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
     return bool(value)
-
-
-def author_year(ref: Mapping[str, Any]) -> str:
-    """'Rothon et al. (2012)' from a references.csv row."""
-    authors = [a.strip() for a in _text(ref.get("author")).split(" and ") if a.strip()]
-    # "Family, Given" gives the family name; without a comma the bibliography holds a
-    # bare surname ("Croll", "van der Erve") or an organisation ("Opportunity Insights").
-    names = [a.split(",")[0].strip() if "," in a else a for a in authors]
-    if not names:
-        who = _text(ref.get("key"))
-    elif len(names) == 1:
-        who = names[0]
-    elif len(names) == 2 and names[1] != "others":
-        who = f"{names[0]} and {names[1]}"
-    else:
-        who = f"{names[0]} et al."
-    year = _text(ref.get("year"))
-    return f"{who} ({year})" if year else who
 
 
 def study_labels(references) -> dict[str, str]:
@@ -597,33 +581,6 @@ def _figure_entries(a: Analysis, figures_dir: Path, qmd_dir: Path) -> list[dict]
             }
         )
     return out
-
-
-def gap_counts(effects, studies) -> list[dict]:
-    """Studies per theme x outcome: coded (from their effects) and narrative (from their
-    themes and outcomes). Context records are not studies and are left out."""
-    counts: dict[tuple[str, str], dict[str, set]] = {}
-
-    def add(theme: str, outcome: str, kind: str, study: str) -> None:
-        counts.setdefault((theme, outcome), {"coded": set(), "narrative": set()})[kind].add(study)
-
-    kinds = {_text(s["study"]): _text(s.get("kind")) or "study" for s in _rows(studies)}
-    for e in _rows(effects):
-        study = _text(e["study"])
-        if kinds.get(study, _text(e.get("kind")) or "study") == "context":
-            continue
-        add(_text(e["theme"]), _text(e["outcome"]), "coded", study)
-    for s in _rows(studies):
-        if (_text(s.get("kind")) or "study") == "context" or _text(s.get("status")) != "narrative":
-            continue
-        for theme in filter(None, _text(s.get("themes")).split(";")):
-            for outcome in filter(None, _text(s.get("outcomes")).split(";")):
-                add(theme, outcome, "narrative", _text(s["study"]))
-    rows = [
-        {"theme": t, "outcome": o, "coded": len(v["coded"]), "narrative": len(v["narrative"])}
-        for (t, o), v in counts.items()
-    ]
-    return sorted(rows, key=lambda r: _sort_key(r))
 
 
 def _gap_table(counts: list[dict]) -> dict:

@@ -52,3 +52,27 @@ def natural(measure: str, value: float) -> float:
     if measure in Z_MEASURES:
         return math.tanh(float(value))
     return float(value)
+
+
+# Axis labels of the figures: on the natural scale (forest plots) and on the
+# analysis scale (funnel plots, where the funnel is symmetric).
+MEASURE_AXIS = {
+    "OR": "Odds ratio",
+    "RR": "Risk ratio",
+    "RD": "Risk difference",
+    "ZCOR": "Correlation (r)",
+    "ZPCOR": "Partial correlation",
+    "SMD": "Hedges' g",
+    "MD": "Mean difference",
+    "GEN": "Effect (as coded)",
+}
+MEASURE_ANALYSIS_AXIS = {
+    "OR": "Log odds ratio",
+    "RR": "Log risk ratio",
+    "RD": "Risk difference",
+    "ZCOR": "Fisher's z (correlation)",
+    "ZPCOR": "Fisher's z (partial correlation)",
+    "SMD": "Hedges' g",
+    "MD": "Mean difference",
+    "GEN": "Effect (as coded)",
+}

@@ -139,6 +139,16 @@ CI_METHOD_NAME = {
     "knha": "Knapp–Hartung (t distribution with k − 1 degrees of freedom)",
     "wald": "Wald (normal distribution)",
 }
+# The same, short, for a figure's summary row ("RE model (REML, Knapp–Hartung)").
+ESTIMATOR_SHORT = {
+    "REML": "REML",
+    "ML": "ML",
+    "DL": "DerSimonian–Laird",
+    "HE": "Hedges",
+    "PM": "Paule–Mandel",
+    "EE": "equal effects",
+}
+CI_METHOD_SHORT = {"knha": "Knapp–Hartung", "wald": "Wald z"}
 
 
 def _text(value: Any) -> str:
@@ -160,3 +170,20 @@ def country_words(codes: str) -> str:
 def list_words(items: str, names: Mapping[str, str] | None = None) -> str:
     parts = [p for p in _text(items).split(";") if p]
     return ", ".join((names or {}).get(p, p) for p in parts)
+
+
+# US states (and DC) by postal code: the samples of a study split by state, such as the
+# Social Capital Atlas reanalysis, are named as states.
+US_STATE_NAME = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+}  # fmt: skip

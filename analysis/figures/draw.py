@@ -1,7 +1,8 @@
 """Draw every figure of the brief, and only those whose data changed.
 
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
-when k = 1), a funnel plot when k >= 3, and the evidence gap map, through
+when k = 1), a funnel plot when k >= 3 and the units come from at least 3 studies
+(publication bias compares studies, not the samples of one), and the evidence gap map, through
 :mod:`analysis.figures.plots`. Each figure's inputs (the rows it draws, the labels,
 its alt text and the code of :mod:`analysis.figures.plots`) are hashed; the hashes
 are kept in the index (``figures/index.csv``) and in a sidecar
@@ -20,29 +21,37 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
+from analysis.codebook import citations
+from analysis.inputs import gaps
 from analysis.io import csv_text, write_text_atomic
 
 # Columns of figures/index.csv; svg and png are relative to the index's folder.
 INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
-# GRADE/Cochrane: a funnel plot needs at least 3 samples to show anything;
-# Egger's test in pooled.csv uses the same threshold (contract).
+# GRADE/Cochrane: a funnel plot needs at least 3 samples to show anything, and they must
+# come from at least 3 studies (BIAS_MIN_STUDIES); Egger's test in pooled.csv uses the
+# same thresholds (CONTRACT.md).
 FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
-DRAWING_VERSION = "1"
+DRAWING_VERSION = "2"
 GAP_MAP_ID = "evidence-gap-map"
 # Hash of every figure drawn, by file stem; not a rule output, so it outlives reruns.
 SIDECAR = ".drawn.json"
 
 
 def _plots_fingerprint() -> str:
-    """Hash of analysis/figures/plots.py: a change of the drawing code redraws every figure."""
-    from analysis.figures import plots
-
-    return hashlib.sha256(Path(plots.__file__).read_bytes()).hexdigest()[:16]
+    """Hash of the drawing code (every module of analysis/figures but this one, and the
+    codebook whose words and scales the figures print): a change redraws every figure."""
+    here = Path(__file__).resolve()
+    files = sorted(p for p in here.parent.glob("*.py") if p != here)
+    files += sorted((here.parents[1] / "codebook").glob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _hash(*parts: Any) -> str:
@@ -66,10 +75,8 @@ def _hash(*parts: Any) -> str:
 
 
 def study_labels(references: pd.DataFrame) -> dict[str, str]:
-    """Study key -> 'Author (year)' (see :func:`analysis.brief.context.author_year`)."""
-    from analysis.brief.context import author_year
-
-    return {str(r["key"]): author_year(r) for r in references.to_dict("records")}
+    """Study key -> 'Author (year)' (see :func:`analysis.codebook.citations.author_year`)."""
+    return citations.study_labels(references)
 
 
 def readable_name(row: Mapping[str, Any]) -> str:
@@ -87,19 +94,8 @@ def readable_name(row: Mapping[str, Any]) -> str:
 
 def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFrame:
     """The gap map's counts (theme, outcome, coded, narrative); context records left out."""
-    from analysis.brief.context import gap_counts as counts
-
-    rows = counts(effects, studies)
+    rows = gaps.gap_counts(effects, studies)
     return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
-
-
-def _samples_wording(alt: str, units: pd.DataFrame) -> str:
-    """'of 40 studies' -> 'of 40 independent samples from 1 study' when samples are not studies."""
-    k, n = len(units), units["study"].nunique()
-    if k == n:
-        return alt
-    studies = "study" if n == 1 else "studies"
-    return alt.replace(f"of {k} studies", f"of {k} independent samples from {n} {studies}", 1)
 
 
 def _previous(outdir: Path) -> dict[str, str]:
@@ -123,15 +119,15 @@ def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
 
 
 def _draw(job: tuple) -> str:
-    """Draw and save one figure: ``(kind, args, path without suffix, alt)``; returns its stem.
+    """Draw and save one figure: ``(kind, args, options, path without suffix, alt)``; returns its stem.
 
     A module-level function of picklable arguments, so that a process pool can run it.
     """
     from analysis.figures import plots
 
-    kind, args, base, alt = job
+    kind, args, options, base, alt = job
     make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot, "gapmap": plots.draw_gap_map}[kind]
-    plots.save_figure(make(*args), base, alt_text=alt)
+    plots.save_figure(make(*args, **options), base, alt_text=alt)
     return Path(base).name
 
 
@@ -183,56 +179,88 @@ def draw_all(
     -------
     DataFrame with columns ``INDEX_COLUMNS``, sorted by analysis_id and kind.
     """
-    from analysis.figures import plots
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    index_path = outdir / "index.csv"
     previous = _previous(outdir)
     code = _plots_fingerprint()
     labels = study_labels(references)
-    entries: list[dict] = []
-    jobs: list[tuple] = []
-
-    def emit(analysis_id: str, kind: str, stem: str, digest: str, args: tuple, alt: str) -> None:
-        if not _unchanged(previous, stem, digest, outdir):
-            jobs.append((kind, args, str(outdir / stem), alt))
-        entries.append(
-            {
-                "analysis_id": analysis_id,
-                "kind": kind,
-                "svg": f"{stem}.svg",
-                "png": f"{stem}.png",
-                "alt": alt,
-                "hash": digest,
-            }
-        )
-
+    sources = citations.study_sources(references)
+    planned: list[_Planned] = []
     for row in pooled.to_dict("records"):
-        aid = str(row["analysis_id"])
-        its_units = _units_of(units, aid)
-        if its_units.empty:
-            continue
-        its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
-        # The alt text names the analysis in words, not by its identifier.
-        named = dict(row, analysis_id=readable_name(row))
-        alt = _samples_wording(plots.alt_text_forest(named, its_units, its_labels), its_units)
-        digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, alt)
-        emit(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt)
-        if len(its_units) >= FUNNEL_MIN_K:
-            alt = _samples_wording(plots.alt_text_funnel(named, its_units), its_units)
-            digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
-            emit(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt)
+        planned += _analysis_figures(row, units, labels, sources, code)
+    planned.append(_gap_map_figure(pooled, units, studies, effects, code))
+    jobs = [
+        (p.kind, p.args, p.options, str(outdir / p.stem), p.alt)
+        for p in planned
+        if not _unchanged(previous, p.stem, p.digest, outdir)
+    ]
+    _draw_jobs(jobs, workers)
+    return _write_index(outdir, planned)
 
+
+class _Planned(NamedTuple):
+    """One figure of the index: what it shows, its file stem, hash, drawing arguments and alt text."""
+
+    analysis_id: str
+    kind: str
+    stem: str
+    digest: str
+    args: tuple
+    alt: str
+    options: dict
+
+
+def _analysis_figures(
+    row: dict, units: pd.DataFrame, labels: Mapping[str, str], sources: Mapping[str, str], code: str
+) -> list[_Planned]:
+    """The forest plot of one analysis, and its funnel plot where one is drawn."""
+    from analysis.figures import plots
+    from analysis.figures.words import BIAS_MIN_STUDIES, unit_words
+
+    aid = str(row["analysis_id"])
+    its_units = _units_of(units, aid)
+    if its_units.empty:
+        return []
+    its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
+    words = unit_words(its_units)
+    options = {"source": sources.get(words.study, "")} if words.of_one_study else {}
+    # The alt text names the analysis in words, not by its identifier.
+    named = dict(row, analysis_id=readable_name(row))
+    alt = plots.alt_text_forest(named, its_units, its_labels, **options)
+    digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, options, alt)
+    out = [_Planned(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt, options)]
+    if len(its_units) >= FUNNEL_MIN_K and words.n_studies >= BIAS_MIN_STUDIES:
+        alt = plots.alt_text_funnel(named, its_units)
+        digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
+        out.append(_Planned(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt, {}))
+    return out
+
+
+def _gap_map_figure(
+    pooled: pd.DataFrame, units: pd.DataFrame, studies: pd.DataFrame, effects: pd.DataFrame | None, code: str
+) -> _Planned:
     if effects is None:
         coded = units.merge(pooled[["analysis_id", "theme", "outcome"]], on="analysis_id")
         effects = coded.assign(kind="study")[["study", "theme", "outcome", "kind"]]
     counts = gap_counts(effects, studies)
     alt = gap_map_alt(counts)
     digest = _hash(DRAWING_VERSION, code, "gapmap", counts, alt)
-    emit(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt)
-    _draw_jobs(jobs, workers)
+    return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt, {})
 
+
+def _write_index(outdir: Path, planned: list[_Planned]) -> pd.DataFrame:
+    """Write the index and the sidecar; remove figures no longer in the index."""
+    entries = [
+        {
+            "analysis_id": p.analysis_id,
+            "kind": p.kind,
+            "svg": f"{p.stem}.svg",
+            "png": f"{p.stem}.png",
+            "alt": p.alt,
+            "hash": p.digest,
+        }
+        for p in planned
+    ]
     index = (
         pd.DataFrame(entries, columns=INDEX_COLUMNS)
         .sort_values(["analysis_id", "kind"], kind="mergesort")
@@ -244,7 +272,7 @@ def draw_all(
             path.unlink()  # a figure of an analysis that no longer exists
     drawn = {Path(svg).stem: digest for svg, digest in zip(index["svg"], index["hash"])}
     write_text_atomic(outdir / SIDECAR, json.dumps(drawn, indent=1, sort_keys=True) + "\n")
-    write_text_atomic(index_path, csv_text(index.to_dict("records"), INDEX_COLUMNS))
+    write_text_atomic(outdir / "index.csv", csv_text(index.to_dict("records"), INDEX_COLUMNS))
     return index
 
 

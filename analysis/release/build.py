@@ -227,12 +227,12 @@ def _columns_of(schema: dict, properties: dict, level: str, rename: dict[str, st
 def extraction_columns(schema: dict) -> list[Column]:
     """The columns of extractions.csv, in codebook order: study fields, then effect fields."""
     top = {k: v for k, v in schema["properties"].items() if k != "effects"}
-    study = _columns_of(schema, top, "study", {"notes": "study_notes"})
+    study = _columns_of(schema, top, "study", {"notes": "study_notes", "moderators": "study_moderators"})
     effect = _columns_of(
         schema,
         schema["$defs"]["effect"]["properties"],
         "effect",
-        {"id": "effect_id", "notes": "effect_notes"},
+        {"id": "effect_id", "notes": "effect_notes", "moderators": "effect_moderators"},
     )
     file = Column("file", ("__file__",), "study", "string", "The extraction file (extracted/<study>.yaml).")
     return [*study, file, *effect]
@@ -253,6 +253,10 @@ def _value(document: dict, column: Column, file_name: str):
         value = column.default
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
+    if isinstance(value, dict):  # moderators: one cell, as `review import` reads it
+        from analysis.inputs.moderators import moderators_text
+
+        return moderators_text(value)
     if isinstance(value, str):
         return " ".join(value.split())  # YAML folded text: one line in a table
     return value

@@ -141,7 +141,8 @@ def _describe(spec: dict) -> str:
 
 def _comment(text: str, indent: str) -> list[str]:
     width = max(40, COMMENT_WIDTH - len(indent) - 2)
-    return [f"{indent}# {line}" for line in textwrap.wrap(_printable(text), width)]
+    # break_on_hyphens=False: a slug such as report-references is never split across lines
+    return [f"{indent}# {line}" for line in textwrap.wrap(_printable(text), width, break_on_hyphens=False)]
 
 
 def _placeholder(spec: dict) -> str:

@@ -49,8 +49,8 @@ from analysis.inputs.extraction import Problem, extraction_schema, load_yaml_tex
 MAX_SHEET_BYTES = 20_000_000
 
 # Sheet column names that differ from the field's name (as in a release's extractions.csv).
-STUDY_RENAMED = {"notes": "study_notes"}
-EFFECT_RENAMED = {"id": "effect_id", "notes": "effect_notes"}
+STUDY_RENAMED = {"notes": "study_notes", "moderators": "study_moderators"}
+EFFECT_RENAMED = {"id": "effect_id", "notes": "effect_notes", "moderators": "effect_moderators"}
 # Other names accepted for a column (the contract's own key).
 ALIASES = {"id": "effect_id"}
 # Columns of a release's extractions.csv that say nothing the import needs.
@@ -165,6 +165,8 @@ def _kind(spec: dict) -> str:
         return "list"
     if kind in ("number", "integer", "boolean"):
         return kind
+    if kind == "object":  # moderators: name=value; name=value
+        return "mapping"
     return "text"
 
 
@@ -210,6 +212,7 @@ def column_help() -> str:
             "integer": "whole number",
             "boolean": "true/false",
             "list": "codes separated by ;",
+            "mapping": "name=value; ...",
             "text": "text",
         }[column.kind]
         lines.append(f"  {column.name:<15} {kind:<20} {column.description}")
@@ -321,6 +324,13 @@ def parse_cell(column: Column, text: str) -> Any:
         )
     if column.kind == "list":
         return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
+    if column.kind == "mapping":
+        from analysis.inputs.moderators import parse_moderators
+
+        try:
+            return parse_moderators(text)
+        except ValueError as error:
+            raise CellError(*error.args) from None
     return text
 
 

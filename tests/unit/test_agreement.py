@@ -71,7 +71,14 @@ def test_kappa_words():
 
 
 def study(key: str, design: str = "cohort", effects: list[dict] | None = None, **fields) -> dict:
-    doc = {"study": key, "design": design, "country": ["GB"], "status": "coded", **fields}
+    doc = {
+        "study": key,
+        "design": design,
+        "country": ["GB"],
+        "status": "coded",
+        "identified_by": "report-references",
+        **fields,
+    }
     doc["effects"] = effects if effects is not None else [effect("a")]
     return doc
 

@@ -719,15 +719,6 @@ def test_figures_are_drawn_once_and_removed_when_their_analysis_goes(tmp_path):
     assert (out / "forest-bonding-health-or.svg").stat().st_mtime_ns != stamps["forest-bonding-health-or.svg"]
 
 
-def test_alt_text_counts_samples_not_studies(tmp_path):
-    from analysis.figures import draw as figures
-
-    units = pd.DataFrame({"study": ["s"] * 3})
-    assert figures._samples_wording("Forest plot of 3 studies for x", units) == (
-        "Forest plot of 3 independent samples from 1 study for x"
-    )
-
-
 # --- a brief that stays short -----------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
 """The coded evidence itself: every number is real and traceable.
 
 Each coded number must appear in its effect's verbatim quote, each quote must
-come from a row of the evidence packet (../shared/evidence/) for that study,
-and no effect may be coded from a row the packet marks unverified.
+come from a row of the evidence packet (../shared/evidence/) for that study
+whose printed estimate, CI and SE are the coded ones, and no effect may be
+coded from a row the packet marks unverified. The packet is every file in
+PACKETS: the first packet, the first further search and the second search.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from analysis.inputs.extraction import extraction_files, read_extraction
 from tests.conftest import ROOT, SHARED
 
 EVIDENCE = SHARED / "evidence"
+PACKETS = ("packet.csv", "packet-more.csv", "packet-2.csv")
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
 
 
@@ -63,18 +66,75 @@ def quoted_effects():
     ]
 
 
-def packet_rows() -> list[dict]:
+def packet_rows(names: tuple[str, ...] = PACKETS) -> list[dict]:
+    """The rows of the named packet files, each with its file name in ``_packet``."""
     if not EVIDENCE.is_dir():
         pytest.skip(f"evidence packet not found at {EVIDENCE}")
     rows = []
-    for name in ("packet.csv", "packet-more.csv"):
+    for name in names:
+        assert (EVIDENCE / name).is_file(), f"{EVIDENCE / name} is missing from the evidence packet"
         with open(EVIDENCE / name, encoding="utf-8") as handle:
-            rows.extend(csv.DictReader(handle))
+            rows.extend({**row, "_packet": name} for row in csv.DictReader(handle))
+    assert rows, f"no rows in {names}"
     return rows
 
 
 def squash(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def is_unverified(row: dict) -> bool:
+    return row["verified"].strip().lower().startswith("no")
+
+
+def printed(cell: str) -> float | None:
+    """A packet cell as a number when it is one plain number ('not found', '7 to 14' are not)."""
+    try:
+        return float(cell.strip().replace("\u2212", "-"))
+    except ValueError:
+        return None
+
+
+def has_uncertainty(row: dict) -> bool:
+    """The row prints an estimate with a CI or an SE (the only rows that may become effects)."""
+    return printed(row["estimate"]) is not None and (
+        printed(row["se"]) is not None
+        or (printed(row["ci_low"]) is not None and printed(row["ci_high"]) is not None)
+    )
+
+
+def row_gives(row: dict, effect: dict) -> bool:
+    """The effect's estimate, CI and SE are the ones the row prints."""
+
+    def same(coded, cell: str) -> bool:
+        value = printed(cell)
+        return value is not None and abs(float(coded) - value) < 1e-9
+
+    pairs = [(effect[k], row["estimate"]) for k in ("or", "rr", "yi") if k in effect]
+    if "ci" in effect:
+        pairs += [(effect["ci"][0], row["ci_low"]), (effect["ci"][1], row["ci_high"])]
+    if "se" in effect:
+        pairs.append((effect["se"], row["se"]))
+    return all(same(coded, cell) for coded, cell in pairs)
+
+
+def quote_problems(effects: list[tuple[str, dict]], rows: list[dict]) -> list[str]:
+    """Why each effect cannot be traced to a verified packet row that prints its numbers."""
+    problems = []
+    for study, effect in effects:
+        candidates = [
+            r for r in rows if r["study_key"] == study and squash(effect["quote"]) in squash(r["quote"])
+        ]
+        verified = [r for r in candidates if not is_unverified(r)]
+        if not candidates:
+            problems.append(f"{study}/{effect['id']}: quote not found in the evidence packet")
+        elif not verified:
+            problems.append(f"{study}/{effect['id']}: coded from a row the packet marks unverified")
+        elif not any(row_gives(r, effect) for r in verified):
+            problems.append(
+                f"{study}/{effect['id']}: estimate, CI or SE differ from every packet row with this quote"
+            )
+    return problems
 
 
 def test_project_inputs_validate(tmp_path):
@@ -100,14 +160,88 @@ def test_every_coded_number_appears_in_its_quote(study, effect):
 
 
 def test_quotes_come_from_verified_packet_rows():
-    rows = packet_rows()
-    for study, effect in quoted_effects():
-        candidates = [
-            r for r in rows if r["study_key"] == study and squash(effect["quote"]) in squash(r["quote"])
-        ]
-        assert candidates, f"{study}/{effect['id']}: quote not found in the evidence packet"
-        verified = [r for r in candidates if not r["verified"].strip().lower().startswith("no")]
-        assert verified, f"{study}/{effect['id']}: coded from a row the packet marks unverified"
+    problems = quote_problems(quoted_effects(), packet_rows())
+    assert not problems, "\n".join(problems)
+
+
+def test_quote_check_can_fail():
+    """The check above is not vacuous: each kind of untraceable effect is caught (packet-2 rows)."""
+    rows = packet_rows(("packet-2.csv",))
+    aslund = {
+        "or": 3.906,
+        "ci": [3.050, 5.002],
+        "quote": "4–5 low social capital items | 4.371 | 3.432–5.569",
+    }
+    assert quote_problems([("aslund2014", {"id": "ok", **aslund})], rows) == []
+    unverified = [{**r, "verified": "no: OCR only"} for r in rows]
+    cases = [
+        (
+            "not found in the evidence packet",
+            rows,
+            "aslund2014",
+            {**aslund, "quote": "4–5 low items | 3.906"},
+        ),
+        ("marks unverified", unverified, "aslund2014", aslund),
+        (
+            "differ from every packet row",
+            rows,
+            "aslund2014",
+            {**aslund, "ci": [1.070, 1.362]},
+        ),  # 1-vs-0 row's CI
+        (
+            "differ from every packet row",
+            rows,
+            "kauppi2021",
+            {"or": 1.32, "ci": [1.17, 1.85], "quote": "high formal"},
+        ),
+        (
+            "differ from every packet row",
+            rows,
+            "riedel2016",
+            {"yi": 0.193, "se": 0.03, "measure": "GEN", "quote": "Lagged interethnic contact 0.193** 0.003"},
+        ),
+    ]
+    for expected, use, study, effect in cases:
+        problems = quote_problems([(study, {"id": "x", **effect})], use)
+        assert len(problems) == 1 and expected in problems[0], (expected, problems)
+
+
+def test_packet_2_is_coded():
+    """Every packet-2 study has a file; only rows with a CI or SE become effects, and no such row is lost."""
+    rows = packet_rows(("packet-2.csv",))
+    docs = {doc["study"]: doc for _, doc in documents()}
+    studies = {r["study_key"] for r in rows}
+    assert len(studies) == 19 and len(rows) == 29
+    assert studies <= set(docs), f"packet-2 studies without an extraction file: {sorted(studies - set(docs))}"
+    for study in sorted(studies):
+        doc, mine = docs[study], [r for r in rows if r["study_key"] == study]
+        effects = [e for e in doc.get("effects") or [] if "quote" in e]
+        for effect in effects:
+            sources = [
+                r for r in mine if squash(effect["quote"]) in squash(r["quote"]) and row_gives(r, effect)
+            ]
+            assert sources and all(has_uncertainty(r) for r in sources), (
+                f"{study}/{effect['id']}: coded from a packet-2 row without a CI or SE"
+            )
+        if doc["status"] == "narrative":
+            assert doc.get("not_poolable") and doc.get("findings"), f"{study}: narrative without not_poolable"
+        else:
+            lost = [
+                r["locator"]
+                for r in mine
+                if has_uncertainty(r)
+                and not any(squash(e["quote"]) in squash(r["quote"]) and row_gives(r, e) for e in effects)
+            ]
+            assert not lost, f"{study}: packet-2 rows with a CI or SE not coded: {lost}"
+    coded = {s for s in studies if docs[s]["status"] == "coded"}
+    assert coded == {"riedel2016", "runyan1998", "kauppi2021", "aslund2014", "firouzbakht2018"}
+    assert coded <= {study for study, _ in quoted_effects()}  # so the number-in-quote test covers them
+
+
+def test_benchmark_meta_analyses_are_context_records():
+    docs = {doc["study"]: doc for _, doc in documents()}
+    for key in ("kanfer2001", "vanhooftnd", "xue2020", "fan2001"):
+        assert docs[key].get("kind") == "context" and docs[key]["status"] == "narrative", key
 
 
 def test_unverified_rows_are_never_coded():
@@ -115,10 +249,8 @@ def test_unverified_rows_are_never_coded():
     unverified = {
         r["study_key"]
         for r in rows
-        if r["verified"].strip().lower().startswith("no")
-        and not any(
-            o["study_key"] == r["study_key"] and not o["verified"].lower().startswith("no") for o in rows
-        )
+        if is_unverified(r)
+        and not any(o["study_key"] == r["study_key"] and not is_unverified(o) for o in rows)
     }
     coded = {doc["study"] for _, doc in documents() if doc["status"] == "coded"}
     assert "sampson1997" in unverified
@@ -134,6 +266,12 @@ def test_number_check_can_fail():
         if not any(abs(x - q) < 1e-9 for q in quoted_numbers(effect["quote"]))
     ] == [2.75]
     assert quoted_numbers("N = 2,984; r = −0.53") == {2984.0, 0.53}
+    riedel = {"yi": 0.139, "se": 0.003, "quote": "Lagged interethnic contact 0.193** 0.003 0.190** 0.003"}
+    assert [
+        x
+        for x in coded_numbers(riedel)
+        if not any(abs(x - q) < 1e-9 for q in quoted_numbers(riedel["quote"]))
+    ] == [0.139]
 
 
 def test_computed_effects_name_their_verified_inputs():
@@ -151,3 +289,32 @@ def test_context_records_are_narrative():
     for _, doc in documents():
         if doc.get("kind") == "context":
             assert doc["status"] == "narrative" and not doc.get("effects")
+
+
+def test_every_narrative_record_says_why_it_is_not_pooled():
+    missing = [
+        doc["study"]
+        for _, doc in documents()
+        if doc["status"] == "narrative" and not str(doc.get("not_poolable") or "").strip()
+    ]
+    assert not missing, f"narrative or context records without not_poolable: {missing}"
+
+
+def test_identified_by_matches_the_packet():
+    """Packet-2 and packet-more studies say so; works the bibliography marks 'cited in text only' are report-text."""
+    from analysis.inputs.bibliography import read_bibliography
+
+    docs = {doc["study"]: doc for _, doc in documents()}
+    found = {key: doc["identified_by"] for key, doc in docs.items()}
+    for name, value in (("packet-2.csv", "packet-2"), ("packet-more.csv", "packet-more")):
+        for key in {r["study_key"] for r in packet_rows((name,))}:
+            assert found[key] == value, (key, found[key], value)
+    text_only = {
+        r.key
+        for r in read_bibliography(ROOT / "references")
+        if str(r.get("note") or "").startswith("cited in text only")
+    }
+    assert text_only and all(found[key] == "report-text" for key in text_only), {
+        k: found[k] for k in text_only if found[k] != "report-text"
+    }
+    assert {k for k, v in found.items() if v == "report-text"} == text_only

@@ -13,6 +13,7 @@ study: rothon2012
 design: cohort
 country: [GB]
 status: coded
+identified_by: report-references
 effects:
   - id: gcse-extracurricular
     theme: education
@@ -208,6 +209,7 @@ def test_narrative_record(tmp_path):
     design: qualitative
     country: [GB]
     status: narrative
+    identified_by: packet-more
     findings: Interviewees found jobs through <b>friends</b>.
     """
     assert problems_of(tmp_path, text, name="other2020.yaml") == []

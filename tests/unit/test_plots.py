@@ -134,7 +134,11 @@ def test_forest_shows_each_study_label_and_the_pooled_estimate(pooled_row, units
 
 def test_forest_footer_reports_heterogeneity(pooled_row, units, labels):
     texts = _texts(plots.forest_plot(pooled_row, units, labels))
-    assert "Heterogeneity: τ² = 0.0123, I² = 34.5%, Q(2) = 3.05, p = 0.218" in texts
+    # The model in full opens the footer; the summary row says only "RE model, k = 3".
+    assert (
+        "RE model (REML, Knapp–Hartung). Heterogeneity: τ² = 0.0123, I² = 34.5%, Q(2) = 3.05, p = 0.218"
+    ) in texts
+    assert "RE model, k = 3" in texts
 
 
 def test_forest_prints_each_unit_on_natural_scale_with_weight(pooled_row, units, labels):

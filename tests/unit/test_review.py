@@ -114,6 +114,7 @@ def fill_template(text: str) -> str:
     """What a reviewer does: fill the placeholders and uncomment one input form."""
     text = text.replace("design:\n", "design: cohort\n").replace("country: []", "country: [GB]")
     text = text.replace("status:\n", "status: coded\n").replace('  - id: ""', "  - id: gcse")
+    text = text.replace("identified_by:\n", "identified_by: report-references\n")
     text = text.replace("    theme:\n", "    theme: education\n")
     text = text.replace("    outcome:\n", "    outcome: education\n")
     text = text.replace('    locator: ""', "    locator: Abstract")
@@ -273,7 +274,7 @@ def write_sheet(path: Path, text: str) -> Path:
 
 
 SHEET_COLUMNS = (
-    "study,design,country,status,findings,id,theme,outcome,outcome_label,reverse,reverse_reason,"
+    "study,design,country,status,identified_by,findings,id,theme,outcome,outcome_label,reverse,reverse_reason,"
     "or,ci_low,ci_high,n,groups_m1,groups_sd1,groups_n1,groups_m2,groups_sd2,groups_n2,measure,"
     "d,n1,n2,counts_ai,counts_bi,counts_ci,counts_di,locator,quote"
 ).split(",")
@@ -295,6 +296,7 @@ SHEET = (
                 design="cohort",
                 country="GB;US",
                 status="coded",
+                identified_by="report-references",
                 id="gcse",
                 theme="education",
                 outcome="education",
@@ -342,6 +344,7 @@ SHEET = (
                 design="rct",
                 country="XX",
                 status="coded",
+                identified_by="report-references",
                 id="trial",
                 theme="linking",
                 outcome="employment",
@@ -423,9 +426,9 @@ def test_import_a_narrative_study_and_a_key_not_in_the_bibliography(project, cap
     path = write_sheet(
         project / "sheet.csv",
         """\
-        study,design,country,status,findings,themes,outcomes
-        other2020,qualitative,NO,narrative,"People found jobs through friends; ""weak ties"".",bridging;linking,employment
-        nobody1999,qualitative,GB,narrative,x,,
+        study,design,country,status,identified_by,findings,themes,outcomes
+        other2020,qualitative,NO,narrative,packet-more,"People found jobs through friends; ""weak ties"".",bridging;linking,employment
+        nobody1999,qualitative,GB,narrative,packet-more,x,,
         """,
     )
     code, out, _ = run(capsys, "import", str(path))

@@ -107,6 +107,7 @@ def reference_corpus(root: Path) -> tuple[Path, Path]:
                 "design": design,
                 "country": [country],
                 "status": "coded",
+                "identified_by": "packet-more",
                 "effects": [{"locator": "metadat", "quote": "as in metadat", **effect}],
             },
         )

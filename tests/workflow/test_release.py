@@ -107,6 +107,7 @@ def add_study(repo: Path, pooled: list[dict]) -> str:
         "design": "cohort",
         "country": ["GB"],
         "status": "coded",
+        "identified_by": "packet-2",
         "findings": "A large effect, added by the release test.",
         "effects": [effect],
     }
