@@ -361,7 +361,8 @@ def test_same_content_in_both_pdfs(pages, pdfs):
 
     pdftotext interleaves the lines of table cells that wrap, so table rows are compared as
     words; the words of the two PDFs differ only by what each template adds (the title of
-    the table of contents; Quarto's "Note" callout titles)."""
+    the table of contents; Quarto's "Note" callout titles), the renderer's name in the
+    methods, and table header rows repeated where a table runs onto another page."""
     texts = {name: plain(text) for name, text in pdfs.items()}
     page = pages["pandoc"]
     for heading in page.headings:
@@ -373,23 +374,35 @@ def test_same_content_in_both_pdfs(pages, pdfs):
             for name, text in texts.items():
                 assert cell in text, f"headline number {cell!r} missing from the {name} PDF"
     counts = {name: words(text) for name, text in pdfs.items()}
+    # pdftotext sometimes runs the words of a tight table cell together ('Neighborhoodsupport51'):
+    # a word is found when it is in the text with every space and sign taken out.
+    streams = {name: "".join(re.findall(r"\w+", plain(text).replace("-", ""))) for name, text in pdfs.items()}
     for table in page.tables:
         for row in table:
-            for name, count in counts.items():
-                missing = words(" ".join(row)) - count
-                assert not missing, f"row {row[:2]} not in the {name} PDF: {dict(missing)}"
+            for name, stream in streams.items():
+                missing = [w for w in words(" ".join(row)) if w not in stream]
+                assert not missing, f"row {row[:2]} not in the {name} PDF: {missing}"
     # What differs: the table of contents' title, Quarto's callout titles, and the sentence
     # of the methods that names the renderer.
     named = {}
     for name, page_ in pages.items():
         found = re.search(r"rendered from one Quarto source by (.+?)\.(?= |\Z)", plain("".join(page_.text)))
         named[name] = words(found.group(1))
-    extra = {
-        "pandoc": counts["pandoc"] - counts["quarto"] - (named["pandoc"] - named["quarto"]),
-        "quarto": counts["quarto"] - counts["pandoc"] - (named["quarto"] - named["pandoc"]),
-    }
-    assert set(extra["pandoc"]) <= {"Contents"}, extra["pandoc"]
-    assert set(extra["quarto"]) <= {"Note", "Table", "of", "contents"}, extra["quarto"]
+    other = {"pandoc": "quarto", "quarto": "pandoc"}
+    raw = {n: counts[n] - counts[other[n]] - (named[n] - named[other[n]]) for n in counts}
+
+    def run_together(word: str, name: str) -> bool:
+        """``word`` is words run together on one side and apart on the other, or one of them."""
+        theirs = raw[other[name]]
+        return any(word in w and len(w) > len(word) for w in theirs) or (
+            word in streams[other[name]] and any(w in word and len(w) < len(word) for w in theirs)
+        )
+
+    extra = {n: {w for w in raw[n] if not run_together(w, n)} for n in raw}
+    # Typst repeats a table's header row on each page it runs onto; the pages break apart.
+    headers = set(words(" ".join(cell for table in page.tables if table for cell in table[0])))
+    assert extra["pandoc"] <= {"Contents"} | headers, extra["pandoc"]
+    assert extra["quarto"] <= {"Note", "Table", "of", "contents"} | headers, extra["quarto"]
     figures = {name: len(re.findall(r"\bFigure \d+:", text)) for name, text in texts.items()}
     assert figures["quarto"] == figures["pandoc"] == len(page.images)
     for name, text in texts.items():
