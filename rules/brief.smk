@@ -20,6 +20,15 @@ rule write_brief_source:
     input:
         template=report_file("brief.qmd"),
         claims=report_file("claims.yaml"),
+        themes=report_file("themes.yaml"),
+        certainty=results("certainty.csv"),
+        records=results("records.json"),
+        prisma=results("brief", "prisma.svg"),
+        csl=report_file("brief.csl"),
+        # The nationwide county correlations exist only with the public Atlas data.
+        atlas_county=[
+            p for p in atlas_targets(config) if p.endswith("county_correlations.csv")
+        ],
         pooled=results("pooled.csv"),
         units=results("units.csv"),
         effects=results("effects.csv"),
@@ -65,12 +74,16 @@ rule render_brief_html:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
         css=report_file("brief.css"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_html"),
     output:
         # update(): Snakemake keeps the earlier file while the job runs and puts it
         # back if the job fails (a failed render never loses the last good brief).
         html=update(results("brief", "brief.html")),
+        # The renderer and its version, for the release's provenance.json.
+        renderer=results("brief", "renderer.json"),
     log:
         results("logs", "render_brief_html.log"),
     benchmark:
@@ -90,6 +103,8 @@ rule render_brief_pdf:
     input:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_pdf"),
     output:
@@ -107,3 +122,41 @@ rule render_brief_pdf:
         renderer=RENDERER,
     script:
         "../analysis/scripts/render_brief_pdf.py"
+
+
+rule count_records:
+    input:
+        extracted=EXTRACTION_FILES,
+        references=results("references.csv"),
+        pooled=results("pooled.csv"),
+        units=results("units.csv"),
+        code=analysis_code("count_records"),
+    output:
+        counts=results("records.json"),
+    log:
+        results("logs", "count_records.log"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/count_records.py"
+
+
+rule draw_prisma:
+    input:
+        counts=results("records.json"),
+        code=analysis_code("draw_prisma"),
+    output:
+        svg=results("brief", "prisma.svg"),
+        png=results("brief", "prisma.png"),
+    log:
+        results("logs", "draw_prisma.log"),
+    benchmark:
+        results("benchmarks", "draw_prisma.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/draw_prisma.py"

@@ -24,6 +24,7 @@ import datetime
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.io import write_bytes_atomic
@@ -88,6 +89,15 @@ def resolve_renderer(setting: str = "auto") -> dict[str, str]:
         "version": f"pandoc {pandoc}, typst {typst}",
         "label": f"pandoc {pandoc} and typst {typst} (no Quarto)",
     }
+
+
+def write_renderer_record(path: str | Path, used: dict[str, str]) -> None:
+    """results_dir/brief/renderer.json: the renderer of this build (read into provenance.json)."""
+    import json
+
+    from analysis.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(used, indent=2, sort_keys=True) + "\n")
 
 
 # --- shared helpers -----------------------------------------------------------------
@@ -264,15 +274,17 @@ def render_html(
     *,
     epoch: int,
     figures: str | Path,
+    others: Sequence[str | Path] = (),
     renderer: str = "auto",
 ) -> dict[str, str]:
     """Rule render_brief_html: ``qmd`` to self-contained HTML; return the renderer used.
 
-    ``figures`` is the folder of the figures the ``.qmd`` shows."""
+    ``figures`` is the folder of the figures the ``.qmd`` shows, ``others`` the other
+    files it names (the CSL style, the PRISMA diagram)."""
     qmd, bib, css, html, figures = map(Path, (qmd, bib, css, html, figures))
     used = resolve_renderer(renderer)
     if used["name"] == "quarto":
-        render_quarto(qmd, "html", html, epoch, [bib, css, figures])
+        render_quarto(qmd, "html", html, epoch, [bib, css, figures, *map(Path, others)])
     else:
         render_html_pandoc(qmd, bib, css, html)
     return used
@@ -286,15 +298,17 @@ def render_pdf(
     epoch: int,
     figures: str | Path,
     root: str | Path,
+    others: Sequence[str | Path] = (),
     renderer: str = "auto",
 ) -> dict[str, str]:
     """Rule render_brief_pdf: ``qmd`` to PDF through Typst; return the renderer used.
 
-    ``root`` holds the ``.qmd`` and ``figures`` (typst reads only files under it)."""
+    ``root`` holds the ``.qmd`` and ``figures`` (typst reads only files under it);
+    ``others`` as for :func:`render_html`."""
     qmd, bib, pdf, figures, root = map(Path, (qmd, bib, pdf, figures, root))
     used = resolve_renderer(renderer)
     if used["name"] == "quarto":
-        render_quarto(qmd, "typst", pdf, epoch, [bib, figures])
+        render_quarto(qmd, "typst", pdf, epoch, [bib, figures, *map(Path, others)])
     else:
         render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
     return used

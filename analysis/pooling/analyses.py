@@ -243,7 +243,8 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
     row.update(estimator=result.estimator, pooled=result.pooled)
     row.update({name: getattr(result, name) for name in MODEL_COLUMNS})
     notes += [result.note] if result.note else []
-    egger = bias.egger_test(y, v, **settings)
+    # Small-study tests compare studies: none when the samples come from fewer than 3 studies.
+    egger = bias.egger_test(y, v, **settings) if bias.compares_studies(units["study"]) else None
     trimfill = (
         None if egger is None else bias.trim_and_fill(y, v, **settings, side=bias.missing_side(egger.slope))
     )
@@ -255,7 +256,9 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
             trimfill_side=trimfill.side,
             trimfill_estimate=trimfill.fit.estimate,
         )
-    if len(units) > 1 and (egger is None or trimfill is None):
+    if len(units) >= bias.MIN_UNITS and not bias.compares_studies(units["study"]):
+        notes.append("Egger's test and trim-and-fill not run: the samples come from fewer than 3 studies")
+    elif len(units) > 1 and (egger is None or trimfill is None):
         notes.append(
             "Egger's test and trim-and-fill need at least 3 units with differing effects and standard errors"
         )
@@ -387,6 +390,8 @@ def _rho_rows(analysis: Analysis, settings: dict, rhos: tuple[float, ...]) -> li
 
 
 def _trimfill_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    if not bias.compares_studies(analysis.units["study"]):
+        return []
     found = bias.trim_and_fill(analysis.units["yi"], analysis.units["vi"], **settings, side=None)
     if found is None:
         return []

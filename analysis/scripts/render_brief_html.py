@@ -1,10 +1,11 @@
-"""Rule render_brief_html: brief.qmd to a self-contained brief.html (Quarto, or pandoc)."""
+"""Rule render_brief_html: brief.qmd to a self-contained brief.html (Quarto, or pandoc),
+and brief/renderer.json naming the renderer."""
 
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.brief.render import render_html
+from analysis.brief.render import render_html, write_renderer_record
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -17,6 +18,8 @@ used = render_html(
     snakemake.output.html,
     epoch=snakemake.params.epoch,
     figures=Path(snakemake.input.figures).parent,
+    others=[snakemake.input.csl, snakemake.input.prisma],
     renderer=snakemake.params.renderer["name"],
 )
+write_renderer_record(snakemake.output.renderer, used)
 logging.info("rendered with %s", used["label"])

@@ -19,6 +19,7 @@ used = render_pdf(
     figures=figures,
     # typst reads the figures under results_dir: the root must hold them and the .qmd.
     root=figures.parent,
+    others=[snakemake.input.csl, snakemake.input.prisma],
     renderer=snakemake.params.renderer["name"],
 )
 logging.info("rendered with %s", used["label"])

@@ -14,6 +14,8 @@ inp = snakemake.input
 analyses = write_brief_source(
     template=inp.template,
     claims_yaml=inp.claims,
+    themes_yaml=inp.themes,
+    certainty=inp.certainty,
     pooled=inp.pooled,
     units=inp.units,
     effects=inp.effects,
@@ -28,6 +30,10 @@ analyses = write_brief_source(
     settings=snakemake.params.settings,
     software=snakemake.params.software,
     agreement=agreement_summary(snakemake.params.extracted_dir),
+    records_json=inp.records,
+    atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
+    prisma_svg=inp.prisma,
+    csl=inp.csl,
     renderer=snakemake.params.renderer,
 )
 logging.info("brief source written: %d analyses", analyses)

@@ -13,6 +13,7 @@ Set BRIEF_SCREENSHOT_DIR to keep the screenshots and PDF page images to look at.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import shutil
@@ -241,6 +242,8 @@ def test_renderer_setting_picks_the_renderer(builds, pages, quarto):
     )
     assert f"rendered from one Quarto source by Quarto {version}." in plain("".join(pages["quarto"].text))
     assert 'content="quarto-' not in builds["pandoc-brief.html"].read_text(encoding="utf-8")
+    record = json.loads((builds["results"] / "brief" / "renderer.json").read_text(encoding="utf-8"))
+    assert record == {"name": "quarto", "version": version, "label": f"Quarto {version}"}
     logs = builds["results"] / "logs"
     for rule in ("render_brief_html", "render_brief_pdf"):
         assert f"rendered with Quarto {version}" in (logs / f"{rule}.log").read_text(encoding="utf-8")
