@@ -106,7 +106,8 @@ def builds(quarto, tmp_path_factory) -> dict[str, Path]:
     try:
         qmd, bib, figures = again / "brief" / "brief.qmd", again / "references.bib", again / "figures"
         css = ROOT / "report" / "brief.css"
-        kw = {"epoch": int(EPOCH), "figures": figures, "renderer": "quarto"}
+        others = [ROOT / "report" / "brief.csl", again / "brief" / "prisma.svg"]  # as the rules give
+        kw = {"epoch": int(EPOCH), "figures": figures, "others": others, "renderer": "quarto"}
         render.render_html(qmd, bib, css, again / "brief" / "brief.html", **kw)
         render.render_pdf(qmd, bib, again / "brief" / "brief.pdf", root=again, **kw)
     finally:
@@ -262,7 +263,7 @@ def test_quarto_html_is_self_contained_and_resolved(builds, pages):
     assert page.callouts >= 1, "no callout rendered"
     # Cross-references: figures and tables numbered, every link inside the page has its target.
     assert len(re.findall(r"Figure\s\d+:", html)) == len(page.images)
-    assert re.search(r"Table\s1: Pooled analyses", html)
+    assert re.search(r"Table\s\d+: Pooled analyses", html)
     links, ids = set(re.findall(r'href="#([^"]+)"', html)), set(re.findall(r'id="([^"]+)"', html))
     assert len(links) > 20 and links <= ids, f"links to nowhere: {sorted(links - ids)[:5]}"
     assert page.cites and set(f"ref-{key}" for key in page.cites) <= set(page.references)
@@ -330,6 +331,15 @@ def test_renderer_quarto_without_quarto_stops_with_one_line(tmp_path, monkeypatc
     assert "renderer: quarto, but no `quarto` command is on PATH" in done.stderr
 
 
+def test_every_table_caption_of_the_template_has_an_id():
+    """Quarto's Typst output drops the caption of a table without a #tbl- id (the pandoc
+    path keeps it), so the PDFs would differ; this needs no Quarto to check."""
+    template = (ROOT / "report" / "brief.qmd").read_text(encoding="utf-8")
+    captions = [line for line in template.splitlines() if re.fullmatch(r": \S.*", line)]
+    assert captions
+    assert not [c for c in captions if not re.search(r"\{#tbl-.+\}\s*\Z", c)]
+
+
 # --- 3. same content both ways ------------------------------------------------------------
 
 
@@ -345,18 +355,26 @@ def test_same_headings_tables_figures_and_citations_in_both_html(pages):
     assert quarto.references == pandoc.references
 
 
-def test_headline_numbers_are_those_of_pooled_csv_in_both(builds, pages):
+def test_headline_rows_are_analyses_of_pooled_csv_in_both(builds, pages):
     pooled = read_table(builds["results"] / "pooled.csv")
     pooled_k = sorted(f"{r['k']} ({r['n_studies']})" for r in pooled.to_dict("records") if r["k"] >= 2)
     for name, page in pages.items():
         headline = next(t for t in page.tables if t and t[0][:3] == ["Theme", "Outcome", "Samples (studies)"])
-        assert sorted(row[2] for row in headline[1:]) == pooled_k, name
+        shown = [row[2] for row in headline[1:]]
+        assert shown and set(shown) <= set(pooled_k), name
 
 
 def words(text: str) -> collections.Counter:
     """Words as pdftotext gives them: it joins a word hyphenated at a line end, so hyphens
     are dropped on both sides (low-SES and low-|SES are both lowSES)."""
     return collections.Counter(re.findall(r"\w+", plain(text).replace("-", "")))
+
+
+def without_page_numbers(text: str) -> str:
+    """The PDF text without page numbers (footers, contents entries): the two templates
+    break pages in different places."""
+    text = re.sub(r"(?m)^\d+\n", "", text)
+    return re.sub(r"(?m)(?:\s*\.){3,}[\s\u2060]*\d+[ \t]*$", "", text)
 
 
 def test_same_content_in_both_pdfs(pages, pdfs):
@@ -376,7 +394,7 @@ def test_same_content_in_both_pdfs(pages, pdfs):
         for cell in (row[4].split()[-1], row[5], row[6]):
             for name, text in texts.items():
                 assert cell in text, f"headline number {cell!r} missing from the {name} PDF"
-    counts = {name: words(text) for name, text in pdfs.items()}
+    counts = {name: words(without_page_numbers(text)) for name, text in pdfs.items()}
     # pdftotext sometimes runs the words of a tight table cell together ('Neighborhoodsupport51'):
     # a word is found when it is in the text with every space and sign taken out.
     streams = {name: "".join(re.findall(r"\w+", plain(text).replace("-", ""))) for name, text in pdfs.items()}
