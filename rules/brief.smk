@@ -42,6 +42,8 @@ rule write_brief_source:
         rho=results("sensitivity", "rho.csv"),
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
+        dependence=results("sensitivity", "dependence.csv"),
+        metaregression=results("sensitivity", "metaregression.csv"),
         second_coder=SECOND_CODER_FILES,
         code=analysis_code("write_brief_source"),
     output:

@@ -38,6 +38,7 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
     study_labels,
     text,
 )
+from analysis.brief.dependence import dependence_rows, moderator_rows
 from analysis.brief.evidence import (
     coded_effects,
     reference_years,
@@ -369,6 +370,8 @@ def build_context(
         "sensitivity": [
             s for s in sensitivity_rows(all_analyses, sensitivity) if s["analysis_id"] in shown_pooled
         ],
+        "dependence": dependence_rows(all_analyses, sensitivity.get("dependence"), sensitivity.get("rho")),
+        "moderators": moderator_rows(all_analyses, sensitivity.get("metaregression")),
         "claims": untraced_claims(claims, keys),
         "methods": methods_section(effects, settings, software, len(labels)),
         "studies": lists["studies"],

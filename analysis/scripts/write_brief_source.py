@@ -22,7 +22,18 @@ analyses = write_brief_source(
     studies=inp.studies,
     references=inp.references,
     figures_index=inp.figures,
-    sensitivity={name: inp[name] for name in ("leave_one_out", "estimators", "rho", "trimfill", "subgroups")},
+    sensitivity={
+        name: inp[name]
+        for name in (
+            "leave_one_out",
+            "estimators",
+            "rho",
+            "trimfill",
+            "subgroups",
+            "dependence",
+            "metaregression",
+        )
+    },
     output=snakemake.output.qmd,
     bib=inp.bib,
     css=inp.css,
