@@ -79,17 +79,23 @@ def release_label(version: str, commit: str, releases: dict[str, str], building:
     return {"released": False, "label": words[:1].upper() + words[1:], "after": after}
 
 
-def build_info(inputs: list[str], settings: dict, root: Path = ROOT) -> dict:
-    """Version, commit, commit epoch, input fingerprint and release label of this build."""
+def build_info(inputs: list[str] | None, settings: dict, root: Path = ROOT) -> dict:
+    """Version, commit, commit epoch, input fingerprint and release label of this build.
+
+    With ``inputs`` None no input is read and there is no fingerprint: the
+    workflow reads the settings this way while it is parsed, and the rule
+    check_inputs computes the fingerprint."""
     commit = _git("rev-parse", "HEAD", cwd=root) or "unknown"
     if commit != "unknown" and _git("status", "--porcelain", "--untracked-files=no", cwd=root):
         commit += "-dirty"
     epoch = os.environ.get("SOURCE_DATE_EPOCH") or _git("log", "-1", "--format=%ct", cwd=root) or "0"
     version = str(citation(root).get("version", "0.0.0"))
-    return {
+    info = {
         "version": version,
         "commit": commit,
         "epoch": int(epoch),
-        "fingerprint": fingerprint(inputs, settings),
         **release_label(version, commit, released_commits(root), os.environ.get(RELEASE_ENV, "")),
     }
+    if inputs is not None:
+        info["fingerprint"] = fingerprint(inputs, settings)
+    return info

@@ -45,6 +45,7 @@ rule write_brief_source:
         dependence=results("sensitivity", "dependence.csv"),
         metaregression=results("sensitivity", "metaregression.csv"),
         second_coder=SECOND_CODER_FILES,
+        checked=checked(),
         code=analysis_code("write_brief_source"),
     output:
         qmd=results("brief", "brief.qmd"),
@@ -57,7 +58,7 @@ rule write_brief_source:
         mem_mb=2000,
         runtime=15,
     params:
-        extracted_dir=EXTRACTED,
+        corpus=CORPUS,
         build=build_info(),
         settings={
             "estimator": config["estimator"],
@@ -129,6 +130,7 @@ rule render_brief_pdf:
 rule count_records:
     input:
         extracted=EXTRACTION_FILES,
+        checked=checked(),
         references=results("references.csv"),
         pooled=results("pooled.csv"),
         units=results("units.csv"),

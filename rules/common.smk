@@ -1,5 +1,6 @@
-# Helpers and input validation; no rules here.
-import glob
+# Helpers and the check of the settings; no rules here. While Snakemake reads
+# the workflow, only the settings are validated and the input folders listed:
+# no input file is read (the rule check_inputs reads them) and nothing is written.
 import os
 import sys
 
@@ -10,14 +11,28 @@ validate(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 from analysis.inputs import check as _inputs  # noqa: E402  (needs the path above)
 from analysis import codepaths as _codepaths  # noqa: E402
+from analysis import io as _io  # noqa: E402
 from analysis import provenance as _provenance  # noqa: E402
 
+_CONFIG_PROBLEMS = _inputs.check_config(config, workflow.basedir)
+if _CONFIG_PROBLEMS:
+    # Plain lines, no traceback: a reviewer reads this.
+    print(
+        "The settings have a problem; nothing was read or written:\n"
+        + "\n".join(_CONFIG_PROBLEMS),
+        file=sys.stderr,
+    )
+    sys.exit(1)
+
 RESULTS = config["results_dir"]
-SECOND_CODER_FILES = sorted(
-    glob.glob(os.path.join(config["extracted_dir"], "second-coder", "*.yaml"))
-)
 EXTRACTED = config["extracted_dir"]
 BIBLIOGRAPHY = config["bibliography"]
+EXTRACTION_FILES, SECOND_CODER_FILES, BIB_FILES = _inputs.listed_inputs(
+    EXTRACTED, BIBLIOGRAPHY
+)
+SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
+# The corpus's folders, for the rules that read a whole folder (its files are their inputs).
+CORPUS = {"extracted_dir": EXTRACTED, "bibliography": BIBLIOGRAPHY}
 
 
 def results(*parts):
@@ -40,26 +55,25 @@ def report_file(name):
     return os.path.join(workflow.basedir, "report", name)
 
 
-# Validate every input before any job runs, so that bad input stops the
-# workflow with all its problems listed and earlier results stay intact.
-try:
-    EXTRACTION_FILES, BIB_FILES = _inputs.check_inputs(EXTRACTED, BIBLIOGRAPHY, RESULTS)
-except _inputs.InputError as err:
-    # Plain lines, no traceback: a reviewer reads this.
-    print(
-        f"The inputs have {len(err.problems)} problem(s); nothing was run and "
-        "earlier results are unchanged:\n" + "\n".join(err.problems),
-        file=sys.stderr,
-    )
-    sys.exit(1)
-
-_SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
-_BUILD = _provenance.build_info(EXTRACTION_FILES + BIB_FILES, _SETTINGS)
+_BUILD = _provenance.build_info(None, SETTINGS)
 
 
 def build_info():
-    """Version, git commit, commit time and input fingerprint (a param: a change re-renders)."""
+    """Version, git commit and commit time (a param: a change re-renders). The input
+    fingerprint is the rule check_inputs's (results/checked/inputs.json)."""
     return _BUILD
+
+
+def checked():
+    """What check_inputs (rules/inputs.smk) writes. Each job that reads the reviewers' inputs
+    needs it, so bad input stops the workflow before any such job deletes a result.
+    temp(): Snakemake removes it after the run, so that a later failing check
+    deletes nothing (a job's own outputs are deleted before it runs)."""
+    return results("checked", "inputs.json")
+
+
+# The open lock file of rules/inputs.smk's onstart: ending the process releases it.
+HELD_LOCK = []
 
 
 def shard_effects(wildcards):

@@ -1,9 +1,47 @@
-# Stage 1: the reviewers' inputs (bibliography, extraction files) as tables.
+# Stage 1: the reviewers' inputs (bibliography, extraction files) checked, then as tables.
+
+
+onstart:
+    # One build per results folder at a time (the Makefile runs Snakemake with
+    # --nolock): a lock of our own, held by this process until it ends. Under it,
+    # what killed runs left (temporary files, scratch folders) is removed.
+    try:
+        HELD_LOCK.append(_io.build_lock(RESULTS))
+    except _io.BuildLocked as err:
+        print(err, file=sys.stderr)
+        sys.exit(1)
+    _io.remove_leftovers(RESULTS)
+
+
+rule check_inputs:
+    input:
+        extractions=EXTRACTION_FILES,
+        second_coder=SECOND_CODER_FILES,
+        bib=BIB_FILES,
+        schema=schema_file("extraction"),
+        code=analysis_code("check_inputs"),
+    output:
+        checked=temp(checked()),
+    log:
+        results("logs", "check_inputs.log"),
+    benchmark:
+        results("benchmarks", "check_inputs.tsv")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        corpus=CORPUS,
+        cache=results(".cache", "inputs.json"),
+        settings=SETTINGS,
+    script:
+        "../analysis/scripts/check_inputs.py"
 
 
 rule parse_bibliography:
     input:
         bib=BIB_FILES,
+        checked=checked(),
         code=analysis_code("parse_bibliography"),
     output:
         csv=results("references.csv"),
@@ -17,7 +55,7 @@ rule parse_bibliography:
         mem_mb=1000,
         runtime=15,
     params:
-        bibliography=BIBLIOGRAPHY,
+        corpus=CORPUS,
     script:
         "../analysis/scripts/parse_bibliography.py"
 
@@ -25,6 +63,7 @@ rule parse_bibliography:
 rule convert_effects:
     input:
         extractions=EXTRACTION_FILES,
+        checked=checked(),
         references=results("references.csv"),
         schema=schema_file("extraction"),
         code=analysis_code("convert_effects"),
@@ -40,6 +79,6 @@ rule convert_effects:
         mem_mb=2000,
         runtime=20,
     params:
-        extracted_dir=EXTRACTED,
+        corpus=CORPUS,
     script:
         "../analysis/scripts/convert_effects.py"

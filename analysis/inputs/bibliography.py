@@ -1,29 +1,38 @@
 """Read the bibliography (BibTeX, parsed with bibtexparser 2) into plain records.
 
 bibtexparser 2 does not raise on a bad entry: it puts it in
-``library.failed_blocks``. Every failed block, duplicate key and entry missing
-author, title or year becomes a :class:`BibProblem` with file and line, so a
-reviewer sees every problem of a run at once.
+``library.failed_blocks``. Every failed block, duplicate key, entry missing
+author, title or year, key a citation cannot carry, link that is not http(s)
+or doi, and field with a control character becomes a :class:`BibProblem`
+with file and line, so a reviewer sees every problem of a run at once.
+
+Field text is LaTeX only as far as analysis.inputs.latex knows it: any other
+command is text, in references.csv and in the references.bib given to pandoc.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import bibtexparser
-import bibtexparser.middlewares as middlewares
+
+from analysis.inputs import guards, latex
+from analysis.inputs.problem import shown
 
 # bibtexparser logs each failed block; we report them ourselves, with a fix.
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 REQUIRED_FIELDS = ("author", "title", "year")
-# A key is also a file name (extracted/<key>.yaml) and a citation id in the brief.
-KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]*")
+# A key is also a file name (extracted/<key>.yaml) and a citation id in the brief;
+# pandoc drops a final '-' or ':' from a citation (alpha2020- cites alpha2020), so
+# a key starts and ends with a letter or digit.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_:-]{0,118}[A-Za-z0-9])?")
+# The only links a reference may carry (pandoc makes them clickable in the brief).
+URL_PATTERN = re.compile(r"https?://[^\s<>\"\\{}]+", re.IGNORECASE)
+DOI_PATTERN = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.[0-9]{4,9}/\S+", re.IGNORECASE)
 
 # Columns of references.csv, in order. `container` is the journal, book,
 # institution or publisher, whichever the entry has first.
@@ -59,7 +68,7 @@ class BibProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        entry = f" entry '{self.key}'" if self.key else ""
+        entry = f" entry '{shown(self.key)}'" if self.key else ""
         return f"{where}:{entry} {self.message}. Fix: {self.fix}"
 
 
@@ -95,12 +104,50 @@ def bib_files(path: str | Path) -> list[Path]:
 
 def _clean(value: str) -> str:
     # Braces protect capitals in BibTeX; a reader wants the words.
-    return " ".join(value.replace("{", "").replace("}", "").split())
+    return " ".join(latex.to_text(value).split())
+
+
+def _field_problems(file: str, line: int, key: str, fields: dict[str, str], raw: dict[str, str]) -> list:
+    problems = []
+    for name in sorted(raw):
+        found = guards.bad_character(raw[name])
+        if found:
+            problems.append(
+                BibProblem(
+                    file,
+                    line,
+                    key,
+                    f"field '{name}' contains the invisible character {found[1]} at character {found[0]}",
+                    "delete it (it often comes from copying out of a PDF or a web page)",
+                )
+            )
+    url, doi = fields.get("url", ""), fields.get("doi", "")
+    if url and not URL_PATTERN.fullmatch(url):
+        problems.append(
+            BibProblem(
+                file,
+                line,
+                key,
+                f"field 'url' {url[:60]!r} is not an http(s) link",
+                "give the web address starting with https:// (or delete the field)",
+            )
+        )
+    if doi and not DOI_PATTERN.fullmatch(doi):
+        problems.append(
+            BibProblem(
+                file,
+                line,
+                key,
+                f"field 'doi' {doi[:60]!r} is not a DOI",
+                "give the DOI as 10.NNNN/..., e.g. 10.1038/s41586-022-04996-4",
+            )
+        )
+    return problems
 
 
 def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]:
     """Parse one BibTeX text; return its references and its problems."""
-    library = bibtexparser.parse_string(text, append_middleware=[middlewares.LatexDecodingMiddleware()])
+    library = bibtexparser.parse_string(text)
     problems: list[BibProblem] = []
     for block in library.failed_blocks:
         line = block.start_line + 1
@@ -128,18 +175,21 @@ def parse_text(text: str, file: str) -> tuple[list[Reference], list[BibProblem]]
             )
     references = []
     for entry in library.entries:
-        fields = {f.key.lower(): _clean(str(f.value)) for f in entry.fields}
+        raw = {f.key.lower(): str(f.value) for f in entry.fields}
+        fields = {name: _clean(value) for name, value in raw.items()}
         line = entry.start_line + 1
         if not KEY_PATTERN.fullmatch(entry.key):
             problems.append(
                 BibProblem(
                     file,
                     line,
-                    entry.key,
+                    entry.key[:70],
                     "the key has characters a study key cannot have",
-                    "use letters, digits, '_', ':' or '-' only (e.g. rothon2012)",
+                    "use letters, digits, '_', ':' or '-' only, starting and ending with a letter or "
+                    "digit, at most 120 characters (e.g. rothon2012)",
                 )
             )
+        problems.extend(_field_problems(file, line, entry.key[:70], fields, raw))
         for name in REQUIRED_FIELDS:
             if not fields.get(name):
                 problems.append(
@@ -180,6 +230,17 @@ def read_bibliography(path: str | Path) -> list[Reference]:
         except UnicodeDecodeError as err:
             problems.append(
                 BibProblem(str(file), 0, "", f"not UTF-8 text ({err.reason})", "save the file as UTF-8")
+            )
+            continue
+        except OSError as err:
+            problems.append(
+                BibProblem(
+                    str(file),
+                    0,
+                    "",
+                    f"cannot be read ({err.strerror or err})",
+                    "check that the file exists and that you may read it (its permissions)",
+                )
             )
             continue
         found, found_problems = parse_text(text, str(file))
@@ -239,11 +300,9 @@ def reference_rows(references: list[Reference]) -> list[dict[str, str]]:
 
 def rows_to_csv(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str:
     """CSV text with fixed columns and Unix line ends (same rows give the same bytes)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    from analysis.io import csv_text
+
+    return csv_text(rows, list(columns))
 
 
 def write_references(bib_path: str | Path, csv_path: str | Path, bib_out: str | Path) -> int:
@@ -253,5 +312,5 @@ def write_references(bib_path: str | Path, csv_path: str | Path, bib_out: str | 
     references = read_bibliography(bib_path)
     write_text_atomic(csv_path, rows_to_csv(reference_rows(references)))
     combined = "\n".join(f.read_text(encoding="utf-8-sig") for f in bib_files(bib_path))
-    write_text_atomic(bib_out, combined)
+    write_text_atomic(bib_out, latex.inert_bibtex(combined))
     return len(references)

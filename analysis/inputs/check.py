@@ -1,22 +1,39 @@
-"""Check all reviewer inputs before the workflow runs any job.
+"""The one checker of the reviewers' inputs, and the workflow's check of its settings.
 
-Called while Snakemake reads the workflow, so that bad input stops everything
-before a single output is deleted or written. Files that have not changed
-since the last successful check (same size and modification time) are not
-read again: the check of a 10,000-study corpus with one new file reads one
-file, which keeps the no-op rebuild fast. The record of checked files lives in
-``<results_dir>/.cache/inputs.json``; deleting it only costs time.
+:func:`check_corpus` checks a corpus: the bibliography, every extraction file
+of ``extracted_dir`` and of its ``second-coder/`` folder, studies with two
+files, and constructs that look like a mistyped existing one. The workflow's
+rule ``check_inputs`` (through :func:`check_inputs`), ``review check`` and
+``convert_effects`` all call it, so a file is valid in one place exactly when
+it is valid in the others.
+
+The rule keeps a cache keyed on each file's content (sha256) and on the
+content of the schema and of the checking code, in
+``<results_dir>/.cache/inputs.json``: adding one study to 10,000 reads one
+file. Deleting the cache only costs time.
+
+:func:`check_config` is what runs while Snakemake reads the workflow: it looks
+at the settings and at paths only, and reads no input.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.inputs import bibliography, extraction
+from analysis.inputs.agreement import SECOND_CODER_FOLDER
 from analysis.io import write_text_atomic
 
-CACHE_VERSION = 1
+CACHE_VERSION = 3
+CACHE_FILE = Path(".cache") / "inputs.json"
 
 
 class InputError(ValueError):
@@ -27,94 +44,406 @@ class InputError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def _stamp(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns]
+@dataclass(frozen=True)
+class InputWarning:
+    """Something allowed but usually a mistake, in one file (shown, never failing)."""
+
+    file: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: warning: {self.text}"
 
 
-def _schema_stamp() -> list[list[int]]:
+@dataclass
+class CorpusCheck:
+    """What :func:`check_corpus` found.
+
+    ``problems`` are Problem / BibProblem objects (``str()`` is the one line);
+    ``documents`` and ``second_coder`` are the valid files as (path, content),
+    except files the cache vouched for, which are not read at all.
+    """
+
+    problems: list = field(default_factory=list)
+    warnings: list[InputWarning] = field(default_factory=list)
+    documents: list[tuple[Path, dict]] = field(default_factory=list)
+    second_coder: list[tuple[Path, dict]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    second_coder_files: list[Path] = field(default_factory=list)
+    bib_files: list[Path] = field(default_factory=list)
+    keys: set[str] | None = None
+    files_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ---------------------------------------------------------------- the cache
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _code_digest() -> str:
     # A change of the codebook or of the checks invalidates every earlier check.
-    return [_stamp(extraction.SCHEMA_PATH), _stamp(Path(extraction.__file__))]
+    here = Path(__file__).resolve().parent
+    parts = [extraction.SCHEMA_PATH, *sorted(here.glob("*.py"))]
+    return _sha256(b"".join(p.read_bytes() for p in parts))
 
 
-def _load_cache(path: Path) -> dict:
+class Cache:
+    """Files whose exact content passed the check, and what the check needs of them."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.code = _code_digest()
+        self.entries: dict[str, dict] = {}
+        self.fresh: dict[str, dict] = {}
+        if path is None:
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("version") == CACHE_VERSION and data.get("code") == self.code:
+            self.entries = data.get("files", {})
+
+    def lookup(self, path: Path, digest: str) -> dict | None:
+        entry = self.entries.get(str(path))
+        return entry if isinstance(entry, dict) and entry.get("sha256") == digest else None
+
+    def record(self, path: Path, entry: dict) -> None:
+        self.fresh[str(path)] = entry
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = {"version": CACHE_VERSION, "code": self.code, "files": self.fresh}
+        try:
+            write_text_atomic(self.path, json.dumps(data, sort_keys=True))
+        except OSError:
+            pass  # the cache only saves time
+
+
+# ---------------------------------------------------------------- the checker
+
+
+def _summary(data: dict) -> dict:
+    """What the corpus-wide checks need of one valid file: its constructs, and its
+    moderators as a reduced document (for moderators.corpus_problems)."""
+    effects = [e for e in data.get("effects") or [] if isinstance(e, dict)]
+    constructs = sorted({str(e["construct"]) for e in effects if e.get("construct")})
+    reduced = {"study": data["study"], "moderators": data.get("moderators")}
+    reduced["effects"] = [
+        {"id": e.get("id"), "moderators": e["moderators"]} for e in effects if "moderators" in e
+    ]
+    return {"study": data["study"], "constructs": constructs, "moderators": reduced}
+
+
+def _read_raw(path: Path) -> bytes | None:
     try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if cache.get("version") != CACHE_VERSION or cache.get("schema") != _schema_stamp():
-        return {}
-    return cache
+        if path.stat().st_size > extraction.MAX_FILE_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
-def bibliography_keys(bib_path: str | Path, cache: dict) -> tuple[list[Path], set[str]]:
-    """The bibliography's files and keys; raises BibliographyError on any problem."""
-    files = bibliography.bib_files(bib_path)
-    stamps = {str(f): _stamp(f) for f in files if f.is_file()}
-    cached = cache.get("bibliography", {})
-    if cached.get("stamps") == stamps and stamps:
-        return files, set(cached["keys"])
-    references = bibliography.read_bibliography(bib_path)
-    keys = {r.key for r in references}
-    cache["bibliography"] = {"stamps": stamps, "keys": sorted(keys)}
-    return files, keys
+def _check_folder(
+    folder: Path,
+    keys: set[str] | None,
+    cache: Cache | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[Path], list[tuple[Path, dict]], list[dict], list]:
+    """(files, valid documents, summaries of valid files, problems) of one folder."""
+    if not folder.is_dir() or not extraction.extraction_files(folder):
+        return [], [], [], list(extraction.load_corpus(folder, keys)[1])
+    files = extraction.extraction_files(folder)
+    documents: list[tuple[Path, dict]] = []
+    summaries: list[dict] = []
+    problems: list = list(extraction.duplicate_studies(files))
+    for done, path in enumerate(files, start=1):
+        raw = _read_raw(path) if cache is not None else None
+        digest = _sha256(raw) if raw is not None else None
+        entry = cache.lookup(path, digest) if cache is not None and digest else None
+        if entry is not None and (keys is None or entry["study"] in keys):
+            cache.record(path, entry)
+            summaries.append({**entry, "file": str(path)})
+        else:
+            data, found = extraction.check_file(path, keys)
+            problems.extend(found)
+            if data is not None and not found:
+                documents.append((path, data))
+                summary = _summary(data)
+                summaries.append({**summary, "file": str(path)})
+                if cache is not None and digest:
+                    cache.record(path, {"sha256": digest, **summary})
+        if progress is not None:
+            progress(done, len(files))
+    return files, documents, summaries, problems
+
+
+def check_corpus(
+    extracted_dir: str | Path,
+    bib_path: str | Path | None = None,
+    *,
+    keys: Iterable[str] | None = None,
+    second_coder: bool = True,
+    cache: Cache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CorpusCheck:
+    """Check a corpus; never raises on bad input (every problem is in the result).
+
+    Parameters
+    ----------
+    extracted_dir : folder of extraction files (and of ``second-coder/``)
+    bib_path : the bibliography (file or folder); its keys are the valid study keys.
+    keys : the valid study keys, when the bibliography was read already
+        (``bib_path`` None). With neither, study keys are not checked.
+    second_coder : also check ``<extracted_dir>/second-coder/*.yaml`` (when present)
+    cache : a :class:`Cache`; files it vouches for are not read again
+    progress : called as ``progress(done, total)`` after each file of a folder
+    """
+    result = CorpusCheck()
+    if bib_path is not None:
+        result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
+        try:
+            result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
+        except bibliography.BibliographyError as err:
+            result.problems.extend(err.problems)
+    elif keys is not None:
+        result.keys = set(keys)
+    folder = Path(extracted_dir)
+    result.files, result.documents, summaries, found = _check_folder(folder, result.keys, cache, progress)
+    result.problems.extend(found)
+    second = folder / SECOND_CODER_FOLDER
+    if second_coder and second.is_dir() and extraction.extraction_files(second):
+        result.second_coder_files, result.second_coder, _, found = _check_folder(
+            second, result.keys, cache, progress
+        )
+        result.problems.extend(found)
+    result.files_checked = len(result.files) + len(result.second_coder_files)
+    if not result.problems:
+        from analysis.inputs import moderators
+
+        reduced = [(Path(entry["file"]), entry.get("moderators") or {}) for entry in summaries]
+        result.problems.extend(moderators.corpus_problems(reduced))
+    result.warnings.extend(construct_warnings(summaries))
+    return result
+
+
+# ---------------------------------------------------------------- near-duplicate names
+
+# Words that are spelled several ways in slugs.
+_SAME_WORD = {"versus": "vs", "v": "vs", "vs.": "vs", "and": "", "the": "", "of": ""}
+# difflib ratio above which two slugs look like one mistyped (high-vs-low / high-vs-lo).
+CLOSE_RATIO = 0.8
+
+
+def _normal(slug: str) -> str:
+    words = [_SAME_WORD.get(w, w) for w in re.split(r"[-_]+", slug.lower())]
+    return "-".join(w for w in words if w)
+
+
+def close_names(name: str, existing: Iterable[str]) -> list[str]:
+    """The existing names that ``name`` is probably a mistyped form of (not ``name`` itself)."""
+    others = sorted(set(existing) - {name})
+    same = [o for o in others if _normal(o) == _normal(name)]
+    near = difflib.get_close_matches(name, others, n=3, cutoff=CLOSE_RATIO)
+    return sorted(set(same) | set(near))
+
+
+def near_duplicates(used: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
+    """(name, close existing names) for each name used by one file only that is close to another.
+
+    ``used`` maps each name to the files using it."""
+    out = []
+    for name in sorted(used):
+        if len(used[name]) != 1:
+            continue  # used by several studies: established, not a slip
+        close = close_names(name, used)
+        if close:
+            out.append((name, close))
+    return out
+
+
+def construct_warnings(summaries: list[dict]) -> list[InputWarning]:
+    """A warning for each construct of one study that looks like a mistyped existing construct."""
+    used: dict[str, set[str]] = {}
+    for entry in summaries:
+        for construct in entry.get("constructs", []):
+            used.setdefault(construct, set()).add(entry["file"])
+    warnings = []
+    for name, close in near_duplicates(used):
+        existing = ", ".join(sorted(used))
+        warnings.append(
+            InputWarning(
+                next(iter(used[name])),
+                f"construct {name!r} is used by no other study but is close to "
+                f"{', '.join(repr(c) for c in close)}; effects with different constructs are never "
+                f"pooled together. Suggestion: use the existing spelling if it is the same construct "
+                f"(constructs in use: {existing})",
+            )
+        )
+    return warnings
+
+
+# ---------------------------------------------------------------- the workflow's check
 
 
 def check_inputs(
-    extracted_dir: str | Path, bib_path: str | Path, results_dir: str | Path
+    extracted_dir: str | Path, bib_path: str | Path, results_dir: str | Path | None
 ) -> tuple[list[str], list[str]]:
-    """Validate bibliography and extraction files; return their paths (as strings).
+    """The rule check_inputs: check the corpus with the results folder's cache.
 
-    Raises :class:`InputError` listing every problem found.
+    Returns the extraction files and the .bib files (as strings); raises
+    :class:`InputError` listing every problem, and then writes nothing.
     """
-    cache_path = Path(results_dir) / ".cache" / "inputs.json"
-    cache = _load_cache(cache_path)
-    problems: list[str] = []
-    try:
-        bib_files, keys = bibliography_keys(bib_path, cache)
-    except bibliography.BibliographyError as err:
-        problems.extend(str(p) for p in err.problems)
-        bib_files, keys = [], None
+    result = checked_inputs(extracted_dir, bib_path, results_dir)
+    return [str(p) for p in result.files], [str(f) for f in result.bib_files]
+
+
+def checked_inputs(
+    extracted_dir: str | Path, bib_path: str | Path, results_dir: str | Path | None
+) -> CorpusCheck:
+    cache = Cache(Path(results_dir) / CACHE_FILE if results_dir is not None else None)
+    result = check_corpus(extracted_dir, bib_path, cache=cache)
+    if result.problems:
+        raise InputError([str(p) for p in result.problems])
+    cache.save()
+    return result
+
+
+def listed_inputs(extracted_dir: str | Path, bib_path: str | Path) -> tuple[list[str], list[str], list[str]]:
+    """(extraction files, second-coder files, .bib files) that exist, for Snakemake's inputs.
+
+    Only lists folders: reads no file. Broken entries (a dangling link) are left
+    out here and reported by the check rule, which lists the folder itself."""
+
+    def listing(folder: Path) -> list[str]:
+        if not folder.is_dir():
+            return []
+        return sorted(str(p) for p in extraction.extraction_files(folder) if p.is_file())
+
+    bib = [str(f) for f in bibliography.bib_files(bib_path) if f.is_file()]
     folder = Path(extracted_dir)
-    if not folder.is_dir():
-        raise InputError(problems + [str(p) for p in extraction.load_corpus(folder, keys)[1]])
-    files = extraction.extraction_files(folder)
-    if not files:
-        problems.extend(str(p) for p in extraction.load_corpus(folder, keys)[1])
-    problems.extend(str(p) for p in extraction.duplicate_studies(files))
-    checked = cache.get("extractions", {})
-    fresh: dict[str, dict] = {}
-    for path in files:
-        name = str(path)
-        stamp = _stamp(path)
-        entry = checked.get(name)
-        if entry and entry["stamp"] == stamp:
-            if keys is not None and entry["study"] not in keys:
-                problems.append(
-                    str(
-                        extraction.Problem(
-                            name,
-                            entry["study"],
-                            "",
-                            "study",
-                            f"{entry['study']!r} is not a key in the bibliography",
-                            "add the study's entry to references/ or correct the key",
-                        )
-                    )
-                )
-            fresh[name] = entry
-            continue
-        data, found = extraction.read_extraction(path)
-        if data is not None:
-            found = extraction.validate_document(data, path, keys)
-        problems.extend(str(p) for p in found)
-        if not found:
-            fresh[name] = {"stamp": stamp, "study": data["study"]}
-    if problems:
-        raise InputError(problems)
-    cache.update(version=CACHE_VERSION, schema=_schema_stamp(), extractions=fresh)
+    return listing(folder), listing(folder / SECOND_CODER_FOLDER), bib
+
+
+# ---------------------------------------------------------------- the settings
+
+
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies inside it (both resolved)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _repository_entries(root: Path) -> list[str]:
+    """The repository's own top-level entries (tracked by git, or all but results/ without git)."""
+    import subprocess
+
     try:
-        write_text_atomic(cache_path, json.dumps(cache, sort_keys=True))
-    except OSError:
-        pass  # the cache only saves time
-    return [str(p) for p in files], [str(f) for f in bib_files]
+        done = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=root, capture_output=True, timeout=20, check=True
+        )
+        names = {p.split("/", 1)[0] for p in done.stdout.decode("utf-8", "replace").split("\0") if p}
+    except (OSError, subprocess.SubprocessError):
+        names = {p.name for p in root.iterdir() if p.name != "results"}
+    return sorted(names | {p.name for p in root.iterdir() if p.name.startswith(".")})
+
+
+def results_dir_problem(config: dict, root: str | Path) -> str | None:
+    """One line when ``results_dir`` would overlap an input or the repository, else None.
+
+    The contract: results_dir may not be, contain or lie inside extracted_dir,
+    the bibliography, the repository root or any other input (it may lie in the
+    repository, in a folder of its own such as results/)."""
+    root = os.path.realpath(root)
+    results = os.path.realpath(config["results_dir"])
+    shown = config["results_dir"]
+    fix = "set results_dir to a folder of its own, e.g. --config results_dir=results"
+    if os.path.exists(results) and not os.path.isdir(results):
+        return f"results_dir {shown!r} is an existing file, not a folder. Fix: {fix}"
+    if _inside(root, results):
+        return f"results_dir {shown!r} is or contains the repository {root}. Fix: {fix}"
+    inputs = {
+        "extracted_dir": config["extracted_dir"],
+        "bibliography": config["bibliography"],
+        "atlas.dir": (config.get("atlas") or {}).get("dir", ""),
+    }
+    for name, value in inputs.items():
+        if not value:
+            continue
+        other = os.path.realpath(value)
+        if _inside(results, other) or _inside(other, results):
+            return (
+                f"results_dir {shown!r} overlaps {name} {value!r} (the workflow would overwrite or delete "
+                f"its inputs). Fix: {fix}"
+            )
+    if _inside(results, root):
+        top = os.path.relpath(results, root).split(os.sep)[0]
+        if top in _repository_entries(Path(root)):
+            return (
+                f"results_dir {shown!r} lies inside the repository's own {top!r}, which the workflow "
+                f"reads. Fix: {fix}"
+            )
+    return None
+
+
+def check_config(config: dict, root: str | Path) -> list[str]:
+    """Every problem of the settings that the JSON Schema cannot see, one line each."""
+    problems = []
+
+    def numbers(value, key: str):
+        if isinstance(value, dict):
+            for name, item in value.items():
+                yield from numbers(item, f"{key}.{name}" if key else str(name))
+        elif isinstance(value, float):
+            yield key, value
+
+    for key, value in numbers(config, ""):
+        if not math.isfinite(value):  # NaN passes every bound of a JSON Schema
+            problems.append(f"config: {key} = {value} is not a number. Fix: give a finite number")
+    atlas = config.get("atlas") or {}
+    for name, digest in (atlas.get("sha256") or {}).items():
+        if not re.fullmatch(r"[0-9a-f]{64}", str(digest)):
+            problems.append(f"config: atlas.sha256.{name} is not 64 hex digits. Fix: copy the sha256 again")
+    overlap = results_dir_problem(config, root)
+    if overlap:
+        problems.append(overlap)
+    return problems
+
+
+def report_check(
+    extracted_dir: str, bib_path: str, cache_file: str, settings: dict, checked_path: str
+) -> None:
+    """The rule check_inputs: on bad input print every problem as one plain line and exit 1
+    (no traceback, nothing written); else write the input fingerprint to ``checked_path``."""
+    import logging
+    import sys
+
+    from analysis.provenance import fingerprint
+
+    try:
+        result = checked_inputs(extracted_dir, bib_path, cache_file)
+    except InputError as err:
+        print(
+            f"The inputs have {len(err.problems)} problem(s); nothing was run and earlier results "
+            "are unchanged:\n" + "\n".join(err.problems),
+            file=sys.stderr,
+        )
+        logging.error("%d problem(s):\n%s", len(err.problems), "\n".join(err.problems))
+        sys.exit(1)
+    for warning in result.warnings:
+        logging.warning("%s", warning)
+    inputs = [str(p) for p in (*result.files, *result.bib_files)]
+    record = {
+        "extraction_files": len(result.files),
+        "second_coder_files": len(result.second_coder_files),
+        "bib_files": len(result.bib_files),
+        "fingerprint": fingerprint(inputs, settings),
+    }
+    write_text_atomic(checked_path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    logging.info("checked %d file(s)", result.files_checked)

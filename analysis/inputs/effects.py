@@ -18,6 +18,9 @@ from pathlib import Path
 Z_975 = 1.959963984540054
 # escalc's default correction for 2x2 tables with a zero cell.
 ZERO_CELL_ADD = 0.5
+# The largest |log| of a ratio the workflow takes: ratios from 1e-6 to 1e6, the
+# bounds of the schema's printed ratios (no study reports an odds ratio of a million).
+MAX_LOG_RATIO = math.log(1e6)
 
 FORMULAS: dict[str, str] = {
     "yi_vi": "yi and vi as given",
@@ -267,19 +270,21 @@ def study_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
 def write_effects(
     extracted_dir: str | Path, references_csv: str | Path, effects_csv: str | Path, studies_csv: str | Path
 ) -> tuple[int, int]:
-    """Rule convert_effects: validate every file, then write effects.csv and studies.csv."""
+    """Rule convert_effects: check every file again (the one checker), then write the tables."""
     import csv
 
-    from analysis.inputs.extraction import ExtractionError, load_corpus
-    from analysis.io import csv_text, write_text_atomic
+    from analysis.inputs.check import check_corpus
+    from analysis.inputs.extraction import ExtractionError
+    from analysis.io import csv_text, unneutralise, write_text_atomic
 
     with open(references_csv, encoding="utf-8") as handle:
-        keys = {row["key"] for row in csv.DictReader(handle)}
-    # The workflow checked every file before any job ran (rules/common.smk);
-    # reading them again is enough here.
-    documents, problems = load_corpus(extracted_dir, keys, validate=False)
-    if problems:
-        raise ExtractionError(problems)
+        keys = {unneutralise(row["key"]) for row in csv.DictReader(handle)}
+    # The rule check_inputs ran first; checking again costs little and guards
+    # against a file changed since.
+    checked = check_corpus(extracted_dir, keys=keys, second_coder=False)
+    if checked.problems:
+        raise ExtractionError(checked.problems)
+    documents = checked.documents
     effects = effect_rows(documents)
     studies = study_rows(documents)
     write_text_atomic(effects_csv, csv_text(effects, COLUMNS))

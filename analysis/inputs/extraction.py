@@ -13,14 +13,26 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "extraction.schema.yaml"
+from analysis.inputs import guards, yaml12
+from analysis.inputs.problem import ExtractionError, Problem
+from analysis.inputs.schema import (
+    NOT_ISO_CODES,
+    SCHEMA_PATH,
+    describe,
+    extraction_schema,
+    schema_problem,
+    schema_validator,
+    validator,
+)
+
+# Defined elsewhere, used from here by the review command, the release and the tests.
+__all__ = ["ExtractionError", "Problem", "SCHEMA_PATH", "extraction_schema", "schema_validator"]
+
 
 # Larger files are not hand-written extraction files; refuse before parsing.
 MAX_FILE_BYTES = 2_000_000
@@ -62,96 +74,12 @@ FORM_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One problem in one extraction file."""
-
-    file: str
-    study: str
-    effect_id: str
-    field: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        where = [f"study {self.study}"] if self.study else []
-        where += [f"effect {self.effect_id}"] if self.effect_id else []
-        where += [f"field '{self.field}'"] if self.field else []
-        prefix = f"{self.file}: " + (", ".join(where) + ": " if where else "")
-        return f"{prefix}{self.message}. Fix: {self.fix}"
-
-
-class ExtractionError(ValueError):
-    """Raised with every problem found, one per line."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
 # ---------------------------------------------------------------- YAML loading
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys and aliases (no billion laughs)."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                "YAML aliases (*name) are not allowed in extraction files",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
-            seen.add(key)
-        return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep=deep)
-
-
-# YAML 1.1 reads 1e-3 (no dot) as text; reviewers mean a number.
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-class _FastStrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's parser (about 4x faster) with the same duplicate-key refusal."""
-
-    construct_mapping = _StrictLoader.construct_mapping
-
-
-_FastStrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
 def load_yaml_text(text: str) -> Any:
-    """Parse YAML strictly (raises yaml.YAMLError).
-
-    Plain files (no anchors, aliases, tabs or deep brackets) take libyaml's fast
-    parser; anything else, and anything the fast parser rejects, goes through
-    the pure-Python strict loader, so that messages are always the same.
-    """
-    if not any(mark in text for mark in ("*", "&", "\t", "[[", "{{")):
-        try:
-            return yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - safe loader
-        except (yaml.YAMLError, RecursionError):
-            pass
-    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    """Parse YAML strictly, with YAML 1.2 core semantics (see analysis.inputs.yaml12)."""
+    return yaml12.load(text)
 
 
 def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
@@ -162,16 +90,24 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
     def problem(message: str, fix: str) -> tuple[None, list[Problem]]:
         return None, [Problem(name, study, "", "", message, fix)]
 
+    if path.is_symlink() and not path.exists():
+        return problem(
+            "is a symbolic link to a file that does not exist",
+            "replace the link with the extraction file itself, or delete the link",
+        )
     try:
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return problem(
+                f"is {size:,} bytes, far more than an extraction file holds",
+                "split the study or remove pasted material; keep quotes short",
+            )
+        raw = path.read_bytes()
     except OSError as err:
-        return problem(f"cannot be read ({err.strerror})", "check that the file exists")
-    if size > MAX_FILE_BYTES:
         return problem(
-            f"is {size:,} bytes, far more than an extraction file holds",
-            "split the study or remove pasted material; keep quotes short",
+            f"cannot be read ({err.strerror or err})",
+            "check that the file exists and that you may read it (its permissions)",
         )
-    raw = path.read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return problem("is UTF-16 text", "save the file as UTF-8 (most editors offer it under 'Save as')")
     if b"\x00" in raw:
@@ -182,10 +118,10 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
         return problem(f"is not UTF-8 text (byte {err.start})", "save the file as UTF-8")
     try:
         data = load_yaml_text(text)
-    except RecursionError:  # hostile-input guard (issue 7): see below
-        return problem(*_TOO_DEEP)
-    except yaml.reader.ReaderError as err:  # hostile-input guard (issue 7): see below
-        return problem(*_unacceptable_character(err, text))
+    except RecursionError:  # hostile-input guard (issue 7): see analysis.inputs.guards
+        return problem(*guards.TOO_DEEP)
+    except yaml.reader.ReaderError as err:  # hostile-input guard (issue 7)
+        return problem(*guards.unacceptable_character(err, text))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -193,7 +129,11 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
         context = getattr(err, "context", None)
         detail = f"{what} ({context})" if context and "alias" not in str(what) else what
         fix = "fix the YAML syntax there (indent with spaces, not tabs; quote text containing ': ' or '#')"
-        if "duplicate key" in str(what):
+        if "not text" in str(what) or "used as a key" in str(what):
+            fix = (
+                "field names are words (study:, design:, ...); put a number or date used as a name in quotes"
+            )
+        elif "duplicate key" in str(what):
             fix = "keep one value for that key and delete the other"
         elif "alias" in str(what):
             fix = "write the value out in full instead of using &anchor / *alias"
@@ -204,156 +144,6 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
             "start from the template of `review new KEY` or the README example",
         )
     return data, []
-
-
-# ---------------------------------------------------------------- schema checks
-
-
-@lru_cache(maxsize=1)
-def extraction_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def _validator():
-    import jsonschema
-
-    schema = extraction_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
-
-
-# Common look-alikes of ISO 3166-1 alpha-2 codes, and the code meant.
-NOT_ISO_CODES = {
-    "UK": "GB for the United Kingdom",
-    "EN": "GB for England (the UK's code)",
-    "EL": "GR for Greece",
-    "KO": "KR for South Korea",
-}
-
-# JSON Schema types in a reviewer's words.
-TYPE_WORDS = {
-    "string": "text",
-    "number": "a number",
-    "integer": "a whole number",
-    "boolean": "true or false",
-    "array": "a list ([a, b])",
-    "object": "a set of fields",
-}
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    if value is None:
-        return "an empty value"
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
-    path = list(error.absolute_path)
-    effect_id = ""
-    if len(path) >= 2 and path[0] == "effects" and isinstance(path[1], int):
-        effects = data.get("effects") or []
-        effect = effects[path[1]] if path[1] < len(effects) else None
-        effect_id = (
-            str(effect.get("id")) if isinstance(effect, dict) and effect.get("id") else f"#{path[1] + 1}"
-        )
-        field_path = path[2:]
-    else:
-        field_path = path
-    field = ".".join(str(p) for p in field_path)
-    if field_path and field_path[0] == "moderators":
-        from analysis.inputs import moderators  # imports this module: import on use
-
-        return moderators.schema_problem(error, name, study, effect_id, field)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    kind = error.validator
-    value = error.instance
-    if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        field = ".".join([*map(str, field_path), missing]) if field_path else missing
-        return Problem(
-            name, study, effect_id, field, "is missing", f"add `{missing}:` ({_describe(missing)})"
-        )
-    if kind == "additionalProperties":
-        extra = sorted(set(value) - set(schema.get("properties", {})))
-        allowed = ", ".join(sorted(schema.get("properties", {})))
-        return Problem(
-            name,
-            study,
-            effect_id,
-            field or (extra[0] if extra else ""),
-            f"unknown field(s) {', '.join(extra)}",
-            f"remove or rename it; allowed fields here: {allowed}",
-        )
-    if kind == "enum":
-        return Problem(
-            name,
-            study,
-            effect_id,
-            field,
-            f"{_short(value)} is not an allowed value",
-            f"use one of: {', '.join(map(str, schema['enum']))}",
-        )
-    if kind == "type":
-        wanted = schema.get("type")
-        fix = f"write {TYPE_WORDS.get(wanted, wanted)}"
-        if wanted == "string" and isinstance(value, bool):
-            fix = "put the value in quotes (YAML reads NO, yes, on, off as true/false)"
-        elif wanted in ("number", "integer") and isinstance(value, str):
-            fix = (
-                f"write {TYPE_WORDS[wanted]} without quotes, thousands separators, "
-                "percent signs or decimal commas (e.g. 1234 or 0.5)"
-            )
-        return Problem(
-            name, study, effect_id, field, f"{_short(value)} is not {TYPE_WORDS.get(wanted, wanted)}", fix
-        )
-    if kind == "pattern":
-        return Problem(
-            name,
-            study,
-            effect_id,
-            field,
-            f"{_short(value)} has a form that is not allowed",
-            _pattern_fix(field_path, schema.get("pattern", "")),
-        )
-    if kind in ("exclusiveMinimum", "minimum", "exclusiveMaximum", "maximum"):
-        return Problem(
-            name,
-            study,
-            effect_id,
-            field,
-            f"{_short(value)} is out of range ({error.message})",
-            "check the number against the source",
-        )
-    if kind in ("minItems", "maxItems"):
-        fix = (
-            "write the CI as [lower, upper]"
-            if field_path and field_path[-1] == "ci"
-            else "list at least one two-letter country code, e.g. [GB]"
-        )
-        return Problem(name, study, effect_id, field, f"{_short(value)} has the wrong number of items", fix)
-    if kind == "minLength":
-        return Problem(name, study, effect_id, field, "is empty", "fill it in from the source")
-    return Problem(name, study, effect_id, field, error.message, "see schemas/extraction.schema.yaml")
-
-
-def _pattern_fix(field_path: list, pattern: str) -> str:
-    last = str(field_path[-1]) if field_path else ""
-    if last == "id" or last == "construct":
-        return "use lower-case letters, digits and hyphens only (e.g. gcse-benchmark)"
-    if "country" in map(str, field_path):
-        return "use two-letter ISO 3166-1 codes in capitals, e.g. GB, US (XX for several)"
-    if last == "study":
-        return "use the BibTeX key: letters, digits, '_', ':' or '-', no spaces or slashes"
-    return f"the value must match {pattern}"
-
-
-def _describe(field: str) -> str:
-    props = extraction_schema()["properties"]
-    effect_props = extraction_schema()["$defs"]["effect"]["properties"]
-    spec = props.get(field) or effect_props.get(field) or {}
-    return str(spec.get("description", "see the schema")).rstrip(".")
 
 
 # ---------------------------------------------------------------- semantic checks
@@ -368,6 +158,7 @@ def _is_num(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# Over 80 lines on purpose: one flat rule per input form, read top to bottom like the codebook.
 def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> list[Problem]:
     out: list[Problem] = []
 
@@ -393,7 +184,7 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
     form = forms[0]
     for needed in INPUT_FORMS[form]:
         if needed not in effect:
-            add(needed, f"is needed with '{form}'", f"add `{needed}:` ({_describe(needed)})")
+            add(needed, f"is needed with '{form}'", f"add `{needed}:` ({describe(needed)})")
     allowed_measures = FORM_MEASURES.get(form)
     measure = effect.get("measure")
     if measure is not None and allowed_measures is None:
@@ -458,6 +249,12 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
     return out
 
 
+def conversion_problems(effect: dict, name: str, study: str, effect_id: str) -> list[Problem]:
+    """The effect converted as the workflow will convert it: refused unless usable (issue 16)."""
+    found = guards.conversion_problem(effect)
+    return [Problem(name, study, effect_id, effect_form(effect)[0], *found)] if found else []
+
+
 def _check_ratio_ci(effect: dict, form: str, add) -> None:
     estimate, ci = effect.get(form), effect.get("ci")
     if not (_is_num(estimate) and isinstance(ci, list) and len(ci) == 2 and all(map(_is_num, ci))):
@@ -487,15 +284,16 @@ def _check_counts(effect: dict, add) -> None:
         )
 
 
+# Over 80 lines on purpose: the file-level rules in the order a reviewer fixes them.
 def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) -> list[Problem]:
     """Every problem of one parsed extraction file."""
     name = str(path)
     study = data.get("study") if isinstance(data.get("study"), str) else path.stem
     problems = [
-        _schema_problem(e, name, study, data)
-        for e in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        schema_problem(e, name, study, data)
+        for e in sorted(validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     ]
-    problems += non_finite_problems(data, name, study)  # hostile-input guard (issue 7)
+    problems += guards.value_problems(data, name, study)  # hostile-input guards (issues 7, 16)
     for code in data.get("country") or [] if isinstance(data.get("country"), list) else []:
         if code in NOT_ISO_CODES:
             problems.append(
@@ -586,7 +384,10 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
                 )
             )
         seen.add(effect_id)
-        problems.extend(_effect_problems(effect, name, study, effect_id))
+        found = _effect_problems(effect, name, study, effect_id)
+        if not found and not any(p.effect_id == effect_id for p in problems):
+            found = conversion_problems(effect, name, study, effect_id)  # as the workflow will convert it
+        problems.extend(found)
     if not problems:
         from analysis.inputs import moderators  # imports this module: import on use
 
@@ -594,10 +395,25 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     return problems
 
 
+def check_file(path: Path, bib_keys: Iterable[str] | None) -> tuple[dict | None, list[Problem]]:
+    """Read and validate one extraction file: (content or None, every problem)."""
+    data, problems = read_extraction(path)
+    if data is not None:
+        problems = validate_document(data, path, bib_keys)
+    return data, problems
+
+
 def extraction_files(folder: str | Path) -> list[Path]:
-    """The extraction files of a folder (*.yaml and *.yml, not in subfolders), sorted."""
+    """The extraction files of a folder (*.yaml and *.yml, not in subfolders), sorted.
+
+    A symbolic link that leads nowhere is listed too (reading it gives the
+    problem), so that a study is never dropped silently."""
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml") and (p.is_file() or (p.is_symlink() and not p.exists()))
+    )
 
 
 def duplicate_studies(files: Iterable[Path]) -> list[Problem]:
@@ -663,71 +479,3 @@ def load_corpus(
 
         problems += moderators.corpus_problems(documents)
     return documents, problems
-
-
-# ---------------------------------------------------------------- hostile-input guards
-# Added for issue 7 (the bad-input corpus, tests/data/bad/). What the schema and
-# the YAML parser let through or crash on:
-# - YAML reads `.nan`, `.inf` and overflowing numbers (1.0e+400) as floats, and
-#   JSON Schema's `exclusiveMinimum: 0` lets NaN and infinity through;
-# - PyYAML parses nesting recursively: `[[[[...` a few thousand deep raises
-#   RecursionError, not a YAMLError;
-# - a control character gives a ReaderError whose text spans two lines and
-#   counts characters, not lines.
-
-_TOO_DEEP = (
-    "is nested far too deeply to be an extraction file",
-    "start from the template of `review new KEY`; an extraction file is a few levels deep",
-)
-
-
-def _unacceptable_character(err: yaml.reader.ReaderError, text: str) -> tuple[str, str]:
-    """One line for a character YAML refuses (control characters such as ESC)."""
-    line = text.count("\n", 0, max(err.position, 0)) + 1
-    char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
-    return (
-        f"is not valid YAML: line {line}: contains the control character #x{char:04x}, "
-        "which is not allowed in text",
-        "delete the character (it often comes from copying out of a PDF or a terminal)",
-    )
-
-
-def non_finite_problems(data: Any, name: str, study: str) -> list[Problem]:
-    """A problem for every NaN or infinite number anywhere in one parsed file."""
-    out: list[Problem] = []
-
-    def walk(value: Any, effect_id: str, field: str) -> None:
-        if isinstance(value, float) and not math.isfinite(value):
-            written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-            out.append(
-                Problem(
-                    name,
-                    study,
-                    effect_id,
-                    field,
-                    f"{written} is not a finite number",
-                    "write the number as printed in the source (a huge value such as 1.0e+400 is "
-                    "read as infinity); if the source gives none, leave the field or effect out",
-                )
-            )
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, effect_id, f"{field}.{key}" if field else str(key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, effect_id, f"{field}.{index}" if field else str(index))
-
-    for key, value in data.items():
-        if key == "effects" and isinstance(value, list):
-            for index, effect in enumerate(value):
-                effect_id = (
-                    str(effect.get("id"))
-                    if isinstance(effect, dict) and effect.get("id")
-                    else f"#{index + 1}"
-                )
-                if isinstance(effect, dict):
-                    for field, item in effect.items():
-                        walk(item, effect_id, str(field))
-        else:
-            walk(value, "", str(key))
-    return out

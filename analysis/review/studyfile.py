@@ -3,8 +3,6 @@ written atomically and never over an existing file."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -89,19 +87,6 @@ def comparable(value: Any, spec: dict | None = None) -> Any:
 
 def write_new_file(path: Path, text: str) -> None:
     """Write ``text`` to a new file atomically; never replace an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; extraction files are shared
-        try:
-            os.link(tmp, path)  # atomic, and fails if the file appeared meanwhile
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links
-            if path.exists():
-                raise FileExistsError(path) from None
-            os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    from analysis.io import write_text_atomic  # the project's one atomic writer
+
+    write_text_atomic(path, text, replace=False)

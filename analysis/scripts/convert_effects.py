@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 studies, effects = write_effects(
-    snakemake.params.extracted_dir,
+    snakemake.params.corpus["extracted_dir"],
     snakemake.input.references,
     snakemake.output.effects,
     snakemake.output.studies,

@@ -9,5 +9,5 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-count = write_references(snakemake.params.bibliography, snakemake.output.csv, snakemake.output.bib)
+count = write_references(snakemake.params.corpus["bibliography"], snakemake.output.csv, snakemake.output.bib)
 logging.info("%d references", count)

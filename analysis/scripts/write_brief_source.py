@@ -1,6 +1,8 @@
 """Rule write_brief_source: the brief's Quarto source (brief/brief.qmd) from the results."""
 
+import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.context import write_brief_source
@@ -37,10 +39,11 @@ analyses = write_brief_source(
     output=snakemake.output.qmd,
     bib=inp.bib,
     css=inp.css,
-    build=snakemake.params.build,
+    # The input fingerprint comes from the rule check_inputs (not computed at parse time).
+    build={**snakemake.params.build, "fingerprint": json.loads(Path(inp.checked).read_text())["fingerprint"]},
     settings=snakemake.params.settings,
     software=snakemake.params.software,
-    agreement=agreement_summary(snakemake.params.extracted_dir),
+    agreement=agreement_summary(snakemake.params.corpus["extracted_dir"]),
     records_json=inp.records,
     atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
     prisma_svg=inp.prisma,

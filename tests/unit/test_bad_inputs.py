@@ -2,13 +2,16 @@
 gets its exact, one-line error (or is handled correctly), never a traceback, and
 nothing is written where it should not be.
 
-Each case goes through the check the workflow runs before any job
-(``analysis.inputs.check.check_inputs``, called from rules/common.smk) and through the
-``review`` command a reviewer runs.
+Each case goes through the check the workflow runs before any other job
+(``analysis.inputs.check.check_inputs``, the rule check_inputs) and through the
+``review`` command a reviewer runs; the settings go through the parse-time
+``check_config`` (rules/common.smk).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.inputs.check import InputError, check_inputs
+from analysis.inputs.check import InputError, check_config, check_corpus, check_inputs
 from analysis.inputs.extraction import read_extraction
 from analysis.review import cli as review
 from analysis.review import sheet
@@ -51,6 +54,10 @@ def setup_case(case: dict, root: Path) -> tuple[Path, Path]:
     kind = case["kind"]
     if kind == "extraction":
         (extracted / case.get("as", "rothon2012.yaml")).write_bytes(case_bytes(case))
+    elif kind == "second-coder":
+        shutil.copy(GOOD_STUDY, extracted)
+        (extracted / "second-coder").mkdir()
+        (extracted / "second-coder" / "rothon2012.yaml").write_bytes(case_bytes(case))
     elif kind == "bibliography":
         shutil.copy(GOOD_STUDY, extracted)
         bib = root / "refs.bib"
@@ -67,6 +74,8 @@ def setup_case(case: dict, root: Path) -> tuple[Path, Path]:
         elif setup == "missing-extracted":
             extracted.rmdir()
             extracted = root / "no-such-folder"
+        elif setup == "dangling-link":
+            (extracted / "other2020.yaml").symlink_to(root / "moved-away.yaml")
         elif setup == "only-second-coder":
             (extracted / "rothon2012.yaml").unlink()
             (extracted / "second-coder").mkdir()
@@ -94,7 +103,10 @@ def test_the_corpus_is_large_and_every_file_is_used():
 # ---------------------------------------------------------------- the workflow's check
 
 
-@pytest.mark.parametrize("name", ids("extraction") + ids("bibliography") + ids("folder"))
+CHECKED = ids("extraction") + ids("second-coder") + ids("bibliography") + ids("folder")
+
+
+@pytest.mark.parametrize("name", CHECKED)
 def test_workflow_check(name, tmp_path):
     case = CASES[name]
     extracted, bib = setup_case(case, tmp_path)
@@ -147,7 +159,7 @@ def run_review(capsys, *argv: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-@pytest.mark.parametrize("name", ids("extraction") + ids("bibliography") + ids("folder"))
+@pytest.mark.parametrize("name", CHECKED)
 def test_review_check(name, tmp_path, capsys):
     case = CASES[name]
     extracted, bib = setup_case(case, tmp_path)
@@ -204,3 +216,99 @@ def test_review_new(name, tmp_path, capsys, monkeypatch):
     assert not extracted.exists() or list(extracted.iterdir()) == []
     assert list(tmp_path.iterdir()) == [] or [p.name for p in tmp_path.iterdir()] == ["project"]
     assert not (tmp_path / "pwned").exists()
+
+
+# ---------------------------------------------------------------- settings (parse time, issue 16)
+
+
+def config_for(tmp_path: Path, **changes) -> dict:
+    config = {
+        "extracted_dir": str(ROOT / "extracted"),
+        "bibliography": str(ROOT / "references"),
+        "results_dir": str(tmp_path / "results"),
+        "rho": 0.6,
+        "alpha": 0.05,
+        "atlas": {"dir": str(tmp_path / "atlas"), "sha256": {}},
+    }
+    config.update(changes)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"results_dir": str(ROOT / "references")}, "overlaps bibliography"),
+        ({"results_dir": str(ROOT / "extracted")}, "overlaps extracted_dir"),
+        ({"results_dir": str(ROOT / "extracted" / "out")}, "overlaps extracted_dir"),
+        ({"bibliography": "RESULTS/references.bib"}, "overlaps bibliography"),
+        ({"results_dir": str(ROOT)}, "is or contains the repository"),
+        ({"results_dir": "/"}, "is or contains the repository"),
+        ({"results_dir": str(ROOT / "analysis")}, "lies inside the repository's own 'analysis'"),
+        ({"results_dir": str(ROOT / ".git" / "x")}, "lies inside the repository's own '.git'"),
+        ({"results_dir": "FILE"}, "is an existing file, not a folder"),
+        ({"alpha": math.nan}, "config: alpha = nan is not a number"),
+        ({"rho": math.nan}, "config: rho = nan is not a number"),
+        ({"atlas": {"dir": "x", "sha256": {"a.csv": "0" * 64 + "\n"}}}, "atlas.sha256.a.csv is not 64 hex"),
+    ],
+)
+def test_settings_that_are_refused(tmp_path, changes, expected):
+    (tmp_path / "a-file").write_text("x")
+    changes = {
+        k: (v.replace("RESULTS", str(tmp_path / "results")) if isinstance(v, str) else v)
+        for k, v in changes.items()
+    }
+    if changes.get("results_dir") == "FILE":
+        changes["results_dir"] = str(tmp_path / "a-file")
+    problems = check_config(config_for(tmp_path, **changes), ROOT)
+    assert len(problems) == 1 and expected in problems[0], problems
+    assert "\n" not in problems[0] and "Fix: " in problems[0]
+
+
+def test_settings_that_are_fine(tmp_path):
+    assert check_config(config_for(tmp_path), ROOT) == []
+    assert check_config(config_for(tmp_path, results_dir=str(ROOT / "results")), ROOT) == []
+    assert check_config(config_for(tmp_path, results_dir="results"), ROOT) == []
+
+
+# ---------------------------------------------------------------- the checker's cache and warnings
+
+
+def test_cache_is_keyed_on_content_not_on_size_and_time(tmp_path):
+    """A same-size edit with the old modification time (touch -r) is checked again."""
+    extracted = tmp_path / "extracted"
+    extracted.mkdir()
+    study = extracted / "rothon2012.yaml"
+    shutil.copy(GOOD_STUDY, study)
+    results = tmp_path / "results"
+    check_inputs(extracted, GOOD_BIB, results)
+    assert (results / ".cache" / "inputs.json").is_file()
+    stat = study.stat()
+    text = study.read_text(encoding="utf-8")
+    bad = text.replace("design: cohort", "design: cohorX")
+    assert len(bad) == len(text)
+    study.write_text(bad, encoding="utf-8")
+    os.utime(study, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(InputError, match="'cohorX' is not an allowed value"):
+        check_inputs(extracted, GOOD_BIB, results)
+
+
+def test_a_construct_close_to_an_existing_one_is_a_warning(tmp_path):
+    extracted = tmp_path / "extracted"
+    extracted.mkdir()
+    text = GOOD_STUDY.read_text(encoding="utf-8")
+    for key, construct in (("rothon2012", "high-vs-low"), ("other2020", "high-versus-low")):
+        doc = text.replace("rothon2012", key).replace(
+            "    or: 2.57", f"    construct: {construct}\n    or: 2.57"
+        )
+        (extracted / f"{key}.yaml").write_text(doc, encoding="utf-8")
+    third = text.replace("rothon2012", "third2021").replace(
+        "    or: 2.57", "    construct: high-vs-low\n    or: 2.57"
+    )
+    (extracted / "third2021.yaml").write_text(third, encoding="utf-8")
+    result = check_corpus(extracted, keys={"rothon2012", "other2020", "third2021"})
+    assert result.problems == []
+    assert len(result.warnings) == 1, result.warnings
+    warning = result.warnings[0]
+    assert warning.file.endswith("other2020.yaml")
+    assert "'high-versus-low' is used by no other study but is close to 'high-vs-low'" in warning.text
+    assert "constructs in use: high-versus-low, high-vs-low" in warning.text

@@ -7,6 +7,7 @@ import pytest
 
 from analysis.inputs.bibliography import (
     BibliographyError,
+    parse_text,
     read_bibliography,
     reference_rows,
     rows_to_csv,
@@ -117,3 +118,60 @@ def test_project_bibliography_parses_with_every_seed_work():
     assert refs["calvoarmengol2004"].get("author").startswith("Calvó-Armengol")
     # `note` flags on unverified metadata are kept
     assert "unverified" in refs["putnam2000"].get("note")
+
+
+# ---------------------------------------------------------------- issue 16: LaTeX is text
+
+
+def test_unknown_commands_are_text_for_pandoc():
+    from analysis.inputs.latex import inert_bibtex
+
+    text = r"title = {A \'e \"o {\"U} \& \_ \textit{x} \includegraphics{/etc/passwd} \input{f} \\url{j} ^^5c}"
+    out = inert_bibtex(text)
+    assert r"\'e \"o {\"U} \& \_ \textit{x}" in out  # what LaTeX means, kept
+    assert r"\textbackslash{}includegraphics{/etc/passwd}" in out
+    assert r"\textbackslash{}input{f}" in out
+    assert r"\textbackslash{}\textbackslash{}url{j}" in out  # \\ cannot make \url a command again
+    assert "^^" not in out
+    assert inert_bibtex(inert_bibtex(text)) == inert_bibtex(text)
+
+
+def test_latex_to_text_matches_what_references_csv_showed():
+    from analysis.inputs.latex import to_text
+
+    # As pylatexenc (the decoder before issue 16) gave them.
+    for latex, text in [
+        (r"Calv{\'o}-Armengol", "Calvó-Armengol"),
+        (r"Nordstr{\"o}m", "Nordström"),
+        (r"Social Science \& Medicine", "Social Science & Medicine"),
+        (r"social\_capital", "social_capital"),
+        (r"community ``social capital''", "community “social capital”"),
+        ("697--709", "697–709"),
+        (r"\'{\i} \c{c} \v{s} \ss \o", "í ç š ßø"),
+        (r"\includegraphics{/etc/passwd}", r"\includegraphics/etc/passwd"),
+    ]:
+        assert to_text(latex) == text
+
+
+def test_a_long_field_is_parsed_in_linear_time():
+    import time
+
+    def seconds(n: int) -> float:
+        text = "@misc{a2020, author={A, B}, title={" + "w\\'e " * n + "}, year={2020}}\n"
+        start = time.perf_counter()
+        parse_text(text, "x.bib")
+        return time.perf_counter() - start
+
+    small, large = seconds(20_000), seconds(80_000)
+    assert large < 8 * small + 0.5, (small, large)  # 4x the text: about 4x the time, not 16x
+
+
+def test_references_bib_for_pandoc_is_inert(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text(
+        "@misc{a2020, author={A, B}, title={\\includegraphics{/etc/passwd} x}, year={2020}}\n",
+        encoding="utf-8",
+    )
+    write_references(bib, tmp_path / "references.csv", tmp_path / "references.bib")
+    assert "\\textbackslash{}includegraphics" in (tmp_path / "references.bib").read_text(encoding="utf-8")
+    assert "\\includegraphics/etc/passwd x" in (tmp_path / "references.csv").read_text(encoding="utf-8")

@@ -132,7 +132,7 @@ def edit(old, new):
             "field 'or': '2,57' is not a number. Fix: write a number without quotes, thousands separators",
         ),
         (
-            edit("country: [GB]", "country: [NO]"),
+            edit("country: [GB]", "country: [false]"),
             "field 'country.0': False is not text. Fix: put the value in quotes",
         ),
         (
@@ -213,3 +213,66 @@ def test_narrative_record(tmp_path):
     findings: Interviewees found jobs through <b>friends</b>.
     """
     assert problems_of(tmp_path, text, name="other2020.yaml") == []
+
+
+# ---------------------------------------------------------------- issue 16
+
+
+def test_yaml_1_2_core_semantics():
+    from analysis.inputs.yaml12 import load
+
+    assert load("n: 01000\nm: 0o17\nh: 0x1F\nt: 16:40\nb: yes\nc: NO\nd: 2012-01-01\ne: 1e-3") == {
+        "n": 1000,
+        "m": 15,
+        "h": 31,
+        "t": "16:40",
+        "b": "yes",
+        "c": "NO",
+        "d": "2012-01-01",
+        "e": 0.001,
+    }
+
+
+def test_norway_is_a_country_again(tmp_path):
+    assert problems_of(tmp_path, GOOD.replace("country: [GB]", "country: [NO]")) == []
+
+
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    path = tmp_path / "rothon2012.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    data, problems = read_extraction(path)
+    assert data is None and len(problems) == 1
+    assert str(problems[0]).endswith(
+        "cannot be read (Permission denied). Fix: check that the file exists and that you may read it "
+        "(its permissions)"
+    )
+
+
+def test_every_schema_pattern_is_anchored_and_matches_whole_texts():
+    import re
+
+    from analysis.inputs.schema import extraction_schema, validator
+
+    def patterns(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                yield node["pattern"]
+            for value in node.values():
+                yield from patterns(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    found = list(patterns(extraction_schema()))
+    assert len(found) >= 4
+    assert all(p.startswith("^") and p.endswith("$") for p in found)
+    assert re.search(found[0], "rothon2012\n"), "Python's $ matches before a final newline"
+    errors = list(validator().iter_errors({"study": "rothon2012\n"}))
+    assert any(e.validator == "pattern" for e in errors)
