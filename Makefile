@@ -12,7 +12,12 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete --nolock
 
 .DEFAULT_GOAL := help
 .PHONY: help brief test test-fast system-deps lint atlas lock clean
-.PHONY: release verify-release zenodo
+.PHONY: release verify-release zenodo quarto
+# Quarto for the Quarto tests (tests/workflow/test_quarto.py): installed from the
+# bundle beside this project, when there is one, into an ignored cache folder.
+# `make brief` never needs it (it uses a `quarto` on PATH, else pandoc + typst).
+QUARTO_BUNDLE ?= ../shared/tools/quarto
+QUARTO_CACHE := .cache/quarto
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 brief: $(STAMP) ## Build everything: results/ and the brief (results/brief/brief.html, .pdf)
 	$(SNAKEMAKE)
 
-test: $(STAMP) system-deps ## Run the whole test suite (what CI runs)
+test: $(STAMP) system-deps quarto ## Run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Unit and reference tests only
@@ -77,6 +82,21 @@ system-deps: ## Install the browser and PDF tools the reader tests use (Debian: 
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	else echo "chromium/pdftotext missing and cannot be installed here: the reader tests will be skipped"; fi
+
+quarto: ## Install Quarto from ../shared/tools/quarto into .cache/quarto (once per bundle checksum), if there
+	@if [ ! -x "$(QUARTO_BUNDLE)/install-quarto" ]; then \
+	  echo "No $(QUARTO_BUNDLE)/install-quarto: the Quarto tests will be skipped"; \
+	else \
+	  sum="$$(cat "$(QUARTO_BUNDLE)"/install-quarto "$(QUARTO_BUNDLE)"/*.tar.xz | sha256sum | cut -d' ' -f1)"; \
+	  if [ -x $(QUARTO_CACHE)/bin/quarto ] && [ "$$(cat $(QUARTO_CACHE)/bundle.sha256 2>/dev/null)" = "$$sum" ]; then :; \
+	  else \
+	    echo "Installing Quarto from $(QUARTO_BUNDLE) into $(QUARTO_CACHE) (about 10 s, 440 MB)"; \
+	    rm -rf $(QUARTO_CACHE) $(QUARTO_CACHE).tmp && \
+	    "$(QUARTO_BUNDLE)"/install-quarto $(QUARTO_CACHE).tmp >$(QUARTO_CACHE).log 2>&1 && \
+	    echo "$$sum" > $(QUARTO_CACHE).tmp/bundle.sha256 && mv $(QUARTO_CACHE).tmp $(QUARTO_CACHE) || \
+	    { tail -20 $(QUARTO_CACHE).log; rm -rf $(QUARTO_CACHE).tmp; echo "Quarto install failed: the Quarto tests will fail"; exit 1; }; \
+	  fi; \
+	fi
 
 lock: ## Re-resolve requirements.in into requirements.lock (exact versions)
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv

@@ -5,6 +5,16 @@ from analysis.brief.context import software_versions as _software_versions
 # change of environment is a change of params, so the brief is rewritten.
 _SOFTWARE = _software_versions()
 
+# The brief's renderer (config renderer: auto | quarto | pandoc), resolved once: its
+# name and version are params, so a change of renderer re-renders the brief.
+from analysis.brief import render as _render
+
+try:
+    RENDERER = _render.resolve_renderer(config["renderer"])
+except _render.RendererError as _err:
+    print(_err, file=sys.stderr)
+    sys.exit(1)
+
 
 rule write_brief_source:
     input:
@@ -57,6 +67,7 @@ rule write_brief_source:
             "alpha": config["alpha"],
         },
         software=_SOFTWARE,
+        renderer=RENDERER,
     script:
         "../analysis/scripts/write_brief_source.py"
 
@@ -71,7 +82,11 @@ rule render_brief_html:
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_html"),
     output:
-        html=results("brief", "brief.html"),
+        # update(): Snakemake keeps the earlier file while the job runs and puts it
+        # back if the job fails (a failed render never loses the last good brief).
+        html=update(results("brief", "brief.html")),
+        # The renderer and its version, for the release's provenance.json.
+        renderer=results("brief", "renderer.json"),
     log:
         results("logs", "render_brief_html.log"),
     benchmark:
@@ -82,6 +97,7 @@ rule render_brief_html:
         runtime=30,
     params:
         epoch=build_info()["epoch"],
+        renderer=RENDERER,
     script:
         "../analysis/scripts/render_brief_html.py"
 
@@ -95,7 +111,7 @@ rule render_brief_pdf:
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_pdf"),
     output:
-        pdf=results("brief", "brief.pdf"),
+        pdf=update(results("brief", "brief.pdf")),
     log:
         results("logs", "render_brief_pdf.log"),
     benchmark:
@@ -106,6 +122,7 @@ rule render_brief_pdf:
         runtime=30,
     params:
         epoch=build_info()["epoch"],
+        renderer=RENDERER,
     script:
         "../analysis/scripts/render_brief_pdf.py"
 

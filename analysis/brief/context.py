@@ -450,12 +450,14 @@ def write_brief_source(
     atlas_county=None,
     prisma_svg=None,
     csl=None,
+    renderer: Mapping[str, str] | None = None,
 ) -> int:
     """Rule write_brief_source: read the results, write results_dir/brief/brief.qmd.
 
     ``agreement`` is analysis.inputs.agreement.agreement_summary() of the double coding (None: none).
     ``atlas_county`` is results/atlas/county_correlations.csv, or None when the public data
     are absent (the Atlas section then says the nationwide figures are unavailable).
+    ``renderer`` is analysis.brief.render.resolve_renderer() (its "label" goes in the methods).
     """
     import yaml
 
@@ -495,6 +497,7 @@ def write_brief_source(
         css=css,
     )
     context["agreement"] = dict(agreement or {"second_coder": False})
+    context["renderer"] = dict(renderer or {})
     text_ = render_source(template, context)
     write_text_atomic(output, text_)
     return len(context["headline"]) + len(context["single"])

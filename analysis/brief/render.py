@@ -1,21 +1,42 @@
 """Render the brief's Quarto source to HTML and PDF.
 
-With Quarto on PATH, ``quarto render`` does it. Elsewhere the same ``.qmd``
-goes through the engines Quarto itself drives: pandoc (from the
-``pypandoc-binary`` wheel) for self-contained HTML and for Typst markup, and
-the ``typst`` wheel for the PDF. The brief has no executable code cells, so
-both paths show the same content. Outputs are written atomically and carry no
-run date (the PDF's date is the commit time), so a build is byte-reproducible.
+Two renderers read the same ``.qmd`` (it has no executable code cells):
+
+- ``quarto``: ``quarto render`` (Quarto's HTML theme; PDF through Typst);
+- ``pandoc``: the engines Quarto itself drives, called directly: pandoc (from
+  the ``pypandoc-binary`` wheel) for self-contained HTML and for Typst markup,
+  and the ``typst`` wheel for the PDF.
+
+The ``renderer`` setting (``auto``, ``quarto`` or ``pandoc``) picks one;
+``auto`` takes Quarto when a ``quarto`` command is on PATH.
+
+Every render runs in its own scratch folder (the HTML and the PDF job never
+share Quarto's ``.quarto/`` or ``_files`` folders or its cache, so both can run
+at once), and the output is written atomically only once the render has
+succeeded: a failed render leaves the earlier file as it was. Nothing carries
+the time of the run: the PDF's date is the commit time (``epoch``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.io import write_bytes_atomic
+
+RENDERERS = ("auto", "quarto", "pandoc")
+
+
+class RendererError(RuntimeError):
+    """The renderer asked for cannot run here, or a render failed."""
+
+
+# --- which renderer ------------------------------------------------------------------
 
 
 def pandoc_path() -> str:
@@ -24,10 +45,70 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def _run(command: list[str], cwd: Path) -> None:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+def quarto_version(quarto: str) -> str:
+    done = subprocess.run([quarto, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
+def pandoc_typst_versions() -> tuple[str, str]:
+    """Versions of the pandoc binary (pypandoc-binary) and the typst wheel."""
+    from importlib import metadata
+
+    import pypandoc
+
+    try:
+        typst_version = metadata.version("typst")
+    except metadata.PackageNotFoundError:
+        typst_version = "not installed"
+    return pypandoc.get_pandoc_version(), typst_version
+
+
+def resolve_renderer(setting: str = "auto") -> dict[str, str]:
+    """The renderer ``setting`` stands for here: name, version and a label for the methods.
+
+    ``{"name": "quarto", "version": "1.10.18", "label": "Quarto 1.10.18"}`` or
+    ``{"name": "pandoc", "version": "pandoc 3.6, typst 0.13.1", "label": "..."}``.
+    Raises :class:`RendererError` for an unknown setting, or ``quarto`` without Quarto.
+    """
+    if setting not in RENDERERS:
+        raise RendererError(
+            f"renderer: {setting!r} is not one of {', '.join(RENDERERS)} (config/config.yaml)"
+        )
+    quarto = shutil.which("quarto")
+    if setting == "quarto" and not quarto:
+        raise RendererError(
+            "renderer: quarto, but no `quarto` command is on PATH: install Quarto "
+            "(https://quarto.org) or set renderer: auto or pandoc (config/config.yaml or --config)"
+        )
+    if setting != "pandoc" and quarto:
+        version = quarto_version(quarto)
+        return {"name": "quarto", "version": version, "label": f"Quarto {version}"}
+    pandoc, typst = pandoc_typst_versions()
+    return {
+        "name": "pandoc",
+        "version": f"pandoc {pandoc}, typst {typst}",
+        "label": f"pandoc {pandoc} and typst {typst} (no Quarto)",
+    }
+
+
+def write_renderer_record(path: str | Path, used: dict[str, str]) -> None:
+    """results_dir/brief/renderer.json: the renderer of this build (read into provenance.json)."""
+    import json
+
+    from analysis.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(used, indent=2, sort_keys=True) + "\n")
+
+
+# --- shared helpers -----------------------------------------------------------------
+
+
+def _run(command: list[str], cwd: Path, env: dict | None = None) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}):\n{done.stderr.strip()}")
+        name = " ".join(Path(command[0]).name.split() + command[1:2])
+        said = (done.stderr.strip() or done.stdout.strip())[-4000:]
+        raise RendererError(f"{name} failed ({done.returncode}):\n{said}")
 
 
 @contextlib.contextmanager
@@ -40,6 +121,9 @@ def scratch(folder: Path, name: str):
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+# --- pandoc + typst -----------------------------------------------------------------
 
 
 def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
@@ -74,8 +158,6 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
 
 def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: Path) -> None:
     """PDF through pandoc's Typst writer and the typst compiler (fixed timestamp)."""
-    import datetime
-
     import typst
 
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
@@ -101,65 +183,132 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
-        stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
-        data = typst.compile(str(typ), root=str(root.resolve()), timestamp=int(stamp.timestamp()))
+        data = typst.compile(str(typ), root=str(root.resolve()), timestamp=epoch)
         write_bytes_atomic(pdf, data)
 
 
-def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int) -> None:
-    """One format with Quarto: "html" (embed-resources) or "typst" (PDF)."""
-    import os
+# --- Quarto -------------------------------------------------------------------------
 
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
-    done = subprocess.run(
-        ["quarto", "render", qmd.name, "--to", fmt], cwd=qmd.parent, capture_output=True, text=True, env=env
+
+def stage_sources(qmd: Path, sources: list[Path], stage: Path) -> Path:
+    """Copy ``qmd`` and the files and folders it refers to (``sources``) into ``stage``,
+    keeping their relative layout, so the ``.qmd``'s relative paths hold unchanged and
+    every file sits under one project root (Typst reads nothing outside its root).
+    Return the staged ``.qmd``."""
+    paths = [qmd.resolve(), *(p.resolve() for p in sources)]
+    anchor = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in paths]))
+    for path in paths:
+        target = stage / path.relative_to(anchor)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            shutil.copytree(path, target, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(path, target)
+    return stage / qmd.resolve().relative_to(anchor)
+
+
+def project_file(epoch: int) -> str:
+    """``_quarto.yml`` of the staged project: the PDF's date is the commit time.
+
+    Typst stamps a PDF with the time of the run unless the document sets its date,
+    and Quarto has no build timestamp of its own (quarto-cli issue 11123)."""
+    t = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    date = (
+        f"datetime(year: {t.year}, month: {t.month}, day: {t.day}, "
+        f"hour: {t.hour}, minute: {t.minute}, second: {t.second})"
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr.strip()}")
-    produced = qmd.with_suffix(".html" if fmt == "html" else ".pdf")
-    if produced != target:
+    return (
+        "# Written by analysis/brief/render.py for one render.\n"
+        "project:\n  type: default\n"
+        "format:\n  typst:\n    include-in-header:\n"
+        f'      text: "#set document(date: {date})"\n'
+    )
+
+
+def quarto_scratch(target: Path, fmt: str) -> Path:
+    """The scratch folder of one Quarto job, in the system's temporary folder.
+
+    Quarto sees no project in a path with a hidden (dot) folder, so the scratch
+    cannot sit in a hidden folder next to the output; its name is fixed per output
+    file (emptied first, as :func:`scratch`), so a killed job leaves nothing for long."""
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(str(target.resolve()).encode("utf-8")).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()).resolve()
+    if any(part.startswith(".") for part in folder.parts):
+        raise RendererError(
+            f"Quarto cannot render under {folder} (a hidden folder in the path): "
+            "set TMPDIR to a folder without one"
+        )
+    return folder / f"brief-quarto-{fmt}-{key}.tmp"
+
+
+def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int, sources: list[Path]) -> None:
+    """One format with Quarto, "html" or "typst" (PDF), in a scratch project of its own."""
+    folder = quarto_scratch(target, fmt)
+    with scratch(folder.parent, folder.name) as stage:
+        staged = stage_sources(qmd, sources, stage / "project")
+        (stage / "project" / "_quarto.yml").write_text(project_file(epoch), encoding="utf-8")
+        env = dict(
+            os.environ,
+            SOURCE_DATE_EPOCH=str(epoch),
+            # Quarto's Sass and Deno caches: per job, not the user's, so two jobs never share them.
+            XDG_CACHE_HOME=str(stage / "cache"),
+        )
+        _run(["quarto", "render", staged.name, "--to", fmt], cwd=staged.parent, env=env)
+        produced = staged.with_suffix(".html" if fmt == "html" else ".pdf")
+        if not produced.is_file():
+            raise RendererError(f"quarto render --to {fmt} wrote no {produced.name}")
         write_bytes_atomic(target, produced.read_bytes())
 
 
-def use_quarto(engine: str) -> bool:
-    return engine == "quarto" or (engine == "auto" and shutil.which("quarto") is not None)
+# --- the rules' entry points ----------------------------------------------------------
 
 
 def render_html(
-    qmd: str | Path, bib: str | Path, css: str | Path, html: str | Path, *, epoch: int, engine: str = "auto"
-) -> str:
-    """Rule render_brief_html: ``qmd`` to self-contained HTML; return the engine used."""
-    qmd, bib, css, html = map(Path, (qmd, bib, css, html))
-    if use_quarto(engine):
-        render_quarto(qmd, "html", html, epoch)
-        return "quarto"
-    render_html_pandoc(qmd, bib, css, html)
-    return "pandoc"
-
-
-def render_pdf(
-    qmd: str | Path, bib: str | Path, pdf: str | Path, *, epoch: int, root: str | Path, engine: str = "auto"
-) -> str:
-    """Rule render_brief_pdf: ``qmd`` to PDF through Typst; return the engine used."""
-    qmd, bib, pdf, root = map(Path, (qmd, bib, pdf, root))
-    if use_quarto(engine):
-        render_quarto(qmd, "typst", pdf, epoch)
-        return "quarto"
-    render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
-    return "pandoc"
-
-
-def render_brief(
     qmd: str | Path,
     bib: str | Path,
     css: str | Path,
     html: str | Path,
+    *,
+    epoch: int,
+    figures: str | Path,
+    others: Sequence[str | Path] = (),
+    renderer: str = "auto",
+) -> dict[str, str]:
+    """Rule render_brief_html: ``qmd`` to self-contained HTML; return the renderer used.
+
+    ``figures`` is the folder of the figures the ``.qmd`` shows, ``others`` the other
+    files it names (the CSL style, the PRISMA diagram)."""
+    qmd, bib, css, html, figures = map(Path, (qmd, bib, css, html, figures))
+    used = resolve_renderer(renderer)
+    if used["name"] == "quarto":
+        render_quarto(qmd, "html", html, epoch, [bib, css, figures, *map(Path, others)])
+    else:
+        render_html_pandoc(qmd, bib, css, html)
+    return used
+
+
+def render_pdf(
+    qmd: str | Path,
+    bib: str | Path,
     pdf: str | Path,
     *,
     epoch: int,
+    figures: str | Path,
     root: str | Path,
-    engine: str = "auto",
-) -> str:
-    """Both formats in one call; return the engine used ("quarto" or "pandoc")."""
-    render_html(qmd, bib, css, html, epoch=epoch, engine=engine)
-    return render_pdf(qmd, bib, pdf, epoch=epoch, root=root, engine=engine)
+    others: Sequence[str | Path] = (),
+    renderer: str = "auto",
+) -> dict[str, str]:
+    """Rule render_brief_pdf: ``qmd`` to PDF through Typst; return the renderer used.
+
+    ``root`` holds the ``.qmd`` and ``figures`` (typst reads only files under it);
+    ``others`` as for :func:`render_html`."""
+    qmd, bib, pdf, figures, root = map(Path, (qmd, bib, pdf, figures, root))
+    used = resolve_renderer(renderer)
+    if used["name"] == "quarto":
+        render_quarto(qmd, "typst", pdf, epoch, [bib, figures, *map(Path, others)])
+    else:
+        render_pdf_pandoc_typst(qmd, bib, pdf, epoch, root)
+    return used

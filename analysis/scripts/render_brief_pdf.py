@@ -1,4 +1,4 @@
-"""Rule render_brief_pdf: brief.qmd to brief.pdf (Quarto, else pandoc's Typst writer + typst)."""
+"""Rule render_brief_pdf: brief.qmd to brief.pdf (Quarto, or pandoc's Typst writer + typst)."""
 
 import logging
 from pathlib import Path
@@ -10,12 +10,16 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-engine = render_pdf(
+figures = Path(snakemake.input.figures).parent
+used = render_pdf(
     snakemake.input.qmd,
     snakemake.input.bib,
     snakemake.output.pdf,
     epoch=snakemake.params.epoch,
+    figures=figures,
     # typst reads the figures under results_dir: the root must hold them and the .qmd.
-    root=Path(snakemake.input.figures).parent.parent,
+    root=figures.parent,
+    others=[snakemake.input.csl, snakemake.input.prisma],
+    renderer=snakemake.params.renderer["name"],
 )
-logging.info("rendered with %s", engine)
+logging.info("rendered with %s", used["label"])

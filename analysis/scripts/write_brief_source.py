@@ -48,5 +48,6 @@ analyses = write_brief_source(
     atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
     prisma_svg=inp.prisma,
     csl=inp.csl,
+    renderer=snakemake.params.renderer,
 )
 logging.info("brief source written: %d analyses", analyses)

@@ -418,32 +418,6 @@ def test_phone_layout_does_not_overflow(built, tmp_path):
     assert found.group(2).strip() == "", f"sticks out on a phone: {found.group(2)}"
 
 
-# --- Quarto ------------------------------------------------------------------------------
-
-
-def test_quarto_renders_the_same_source(built, tmp_path):
-    if not shutil.which("quarto"):
-        pytest.skip(
-            "quarto not installed: the pandoc + typst path is tested above; "
-            "install Quarto 1.7 or later to test the Quarto path too"
-        )
-    from analysis.brief.render import render_brief
-
-    copy = tmp_path / "results"
-    shutil.copytree(built, copy, ignore=shutil.ignore_patterns("brief.html", "brief.pdf"))
-    qmd = copy / "brief" / "brief.qmd"
-    css = ROOT / "report" / "brief.css"
-    text = re.sub(r"(?m)^    css: .*$", f'    css: "{css}"', qmd.read_text(encoding="utf-8"))
-    qmd.write_text(text, encoding="utf-8")
-    html, pdf = copy / "brief" / "quarto.html", copy / "brief" / "quarto.pdf"
-    engine = render_brief(qmd, copy / "references.bib", css, html, pdf, epoch=0, root=copy, engine="quarto")
-    assert engine == "quarto"
-    rendered = html.read_text(encoding="utf-8")
-    assert "@fig-" not in rendered and "{{<" not in rendered
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
-    assert pdf.stat().st_size > 10_000
-
-
 # --- issue 11: the reader's first screen, counts, PDF breaks, phone width ------------------
 
 
