@@ -7,8 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
-# --rerun-incomplete and --nolock: a run killed midway is simply redone by the next one.
-SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete --nolock
+# --rerun-incomplete and --nolock: a run killed midway is simply redone by the next one
+# (the workflow takes a lock of its own, so two builds of one folder never run at once).
+# CORES is checked before any shell sees it (SAFE_CORES, below).
+SNAKEMAKE = $(BIN)/snakemake --cores "$(SAFE_CORES)" --rerun-incomplete --nolock
 
 .DEFAULT_GOAL := help
 .PHONY: help brief test test-fast system-deps lint atlas lock clean
@@ -29,9 +31,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 brief: $(STAMP) ## Build everything: results/ and the brief (results/brief/brief.html, .pdf)
+	$(check_cores)
 	$(SNAKEMAKE)
 
-test: $(STAMP) system-deps quarto ## Run the whole test suite (what CI runs)
+test: $(STAMP) lint system-deps quarto ## Lint, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Unit and reference tests only
@@ -44,6 +47,7 @@ lint: $(STAMP) ## ruff (check and format), snakefmt and snakemake --lint; fails 
 	$(BIN)/python tools/lint_workflow.py $(BIN)/snakemake
 
 atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (needs ../shared/data)
+	$(check_cores)
 	$(SNAKEMAKE) results/atlas/sca2022.yaml
 	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
 
@@ -62,6 +66,7 @@ SAFE_CORES = $(if $(or $(word 2,$(RAW_CORES)),$(call no_digits,$(RAW_CORES))),,$
 VERSION_MISSING = @echo "Say which version: make $@ VERSION=X.Y.Z (see README, Releases and versioning)"; exit 1
 VERSION_REFUSED = @echo "release refused: VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH): digits and dots only." >&2; exit 1
 CORES_REFUSED = @echo "release refused: CORES must be a whole number, e.g. CORES=2." >&2; exit 1
+check_cores = $(if $(SAFE_CORES),,@echo "CORES must be a whole number, e.g. make brief CORES=2." >&2; exit 1)
 check_release_args = $(if $(RAW_VERSION),$(if $(SAFE_VERSION),$(if $(SAFE_CORES),,$(CORES_REFUSED)),$(VERSION_REFUSED)),$(VERSION_MISSING))
 
 release: $(STAMP) ## Freeze a citable release in releases/vX.Y.Z and tag it: make release VERSION=X.Y.Z

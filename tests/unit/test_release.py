@@ -584,6 +584,22 @@ def test_make_refuses_cores_that_are_not_a_number(fake_make):
     assert not (folder / "called").exists() and not (folder / "hacked").exists()
 
 
+def test_make_brief_refuses_cores_that_are_not_a_number(fake_make):
+    folder, make = fake_make
+    snakemake = folder / ".venv" / "bin" / "snakemake"
+    snakemake.write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/../../called"\n', encoding="utf-8"
+    )
+    snakemake.chmod(0o755)
+    for value in ("2; touch {folder}/hacked", "$(shell touch {folder}/hacked)", "2 --forceall"):
+        done = make("brief", "CORES=" + value.format(folder=folder))
+        assert done.returncode != 0 and "CORES must be a whole number" in done.stderr
+    assert not (folder / "called").exists() and not (folder / "hacked").exists()
+    done = make("brief", "CORES=3")
+    assert done.returncode == 0, done.stderr
+    assert (folder / "called").read_text(encoding="utf-8").splitlines()[:2] == ["--cores", "3"]
+
+
 def test_make_without_a_version_says_which_to_give(fake_make):
     folder, make = fake_make
     done = make("release")
