@@ -20,7 +20,7 @@ from analysis.figures.scales import (
     prepare_units,
 )
 from analysis.figures.words import (
-    BIAS_MIN_STUDIES,
+    EGGER_MIN_STUDIES,
     ascii_text,
     decimals,
     fmt,
@@ -121,7 +121,7 @@ def alt_text_funnel(pooled_row: Mapping[str, Any] | pd.Series, units: pd.DataFra
         if math.isfinite(i2):
             text += f", I-squared = {i2:.1f}%"
         egger_p = num(pooled_row, "egger_p")
-        if math.isfinite(egger_p) and unit_words(units).n_studies >= BIAS_MIN_STUDIES:
+        if math.isfinite(egger_p) and unit_words(units).n_studies >= EGGER_MIN_STUDIES:
             text += f", Egger's test {p_text(egger_p)}"
         text += "."
     return ascii_text(text)

@@ -34,7 +34,7 @@ from analysis.figures.style import (
 )
 from analysis.figures.ticks import choose_ticks
 from analysis.figures.words import (
-    BIAS_MIN_STUDIES,
+    EGGER_MIN_STUDIES,
     decimals,
     fit_width,
     fmt,
@@ -236,7 +236,7 @@ class _Forest:
                 f"Q({df_txt}) = {fmt(q, 2)}, {p_text(q_p)}"
             )
             egger_p = num(row, "egger_p")
-            if math.isfinite(egger_p) and words.n_studies >= BIAS_MIN_STUDIES:
+            if math.isfinite(egger_p) and words.n_studies >= EGGER_MIN_STUDIES:
                 footers.append(f"Egger's test for funnel asymmetry: {p_text(egger_p)}")
         if (self.shown["n_effects"] > 1).any():
             footers.append("† several effects from one sample, combined before pooling")

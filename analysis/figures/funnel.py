@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.figures.scales import Z95, analysis_scale_label, is_pooled, measure_of, num, prepare_units
 from analysis.figures.style import DARK_BLUE, FIG_WIDTH_IN, FUNNEL_SHADES, NULL_GREY, style
-from analysis.figures.words import BIAS_MIN_STUDIES, p_text, unit_words
+from analysis.figures.words import BIAS_MIN_STUDIES, EGGER_MIN_STUDIES, p_text, unit_words
 
 # Contour levels of the funnel (metafor funnel(level = c(90, 95, 99))):
 # two-sided p thresholds and their normal quantiles.
@@ -61,7 +61,7 @@ def _notes(row: Mapping[str, Any] | pd.Series, units: pd.DataFrame) -> list[str]
     elif k < 10:
         notes.append(f"k = {k}: too few studies to judge asymmetry (10 or more advised).")
     egger_p = num(row, "egger_p")
-    if math.isfinite(egger_p) and n_studies >= BIAS_MIN_STUDIES:
+    if math.isfinite(egger_p) and n_studies >= EGGER_MIN_STUDIES:
         notes.append(f"Egger's test for funnel asymmetry: {p_text(egger_p)}")
     return notes
 

@@ -17,11 +17,15 @@ from analysis.codebook.formats import fmt as _codebook_fmt
 from analysis.codebook.vocabulary import CI_METHOD_SHORT, ESTIMATOR_SHORT, US_STATE_NAME
 from analysis.figures.scales import as_text, get
 from analysis.figures.style import text_width_in
+from analysis.rating.certainty import EGGER_MIN_K
 
 # Small-study and publication-bias statistics (Egger's test, funnel plots, trim-and-fill)
 # compare studies: figures show them only where the units come from at least this many
 # studies (the samples of one study cannot be selectively published; CONTRACT.md).
 BIAS_MIN_STUDIES = 3
+# Egger's test is shown (and judged) only from this many studies, as the certainty rules
+# say (analysis/rating/certainty.py): below it the test has too little power to read.
+EGGER_MIN_STUDIES = EGGER_MIN_K
 # A study label longer than this is cut, so the label column stays clear of the plot.
 LABEL_CHARS = 40
 

@@ -322,13 +322,22 @@ def test_several_samples_of_several_studies_keep_study_labels():
     assert "4 independent samples from 3 studies" in alt
     texts = _texts(plots.forest_plot(_pooled(units), units, None))
     assert "Study" in texts and "a [x]" in texts
-    assert any("Egger" in t for t in texts)  # 3 studies: Egger's test is shown
+    assert not any("Egger" in t for t in texts)  # 3 studies: too few to read Egger's test
 
 
-def test_egger_in_funnel_needs_three_studies():
-    units = _units(6)
+def test_egger_is_shown_from_ten_studies_as_the_certainty_rules_say():
+    for k, shown in ((9, False), (10, True)):
+        units = _units(k)
+        texts = _texts(plots.forest_plot(_pooled(units, "OR"), units, None))
+        assert any("Egger" in t for t in texts) is shown
+        assert any("Egger" in t for t in _texts(plots.funnel_plot(_pooled(units, "OR"), units))) is shown
+        assert ("Egger" in plots.alt_text_funnel(_pooled(units, "OR"), units)) is shown
+
+
+def test_egger_in_funnel_needs_studies_not_samples():
+    units = _units(12)
     assert any("Egger" in t for t in _texts(plots.funnel_plot(_pooled(units, "OR"), units)))
-    two = units.assign(study=["a", "a", "a", "b", "b", "b"])
+    two = _units(6).assign(study=["a", "a", "a", "b", "b", "b"])
     texts = _texts(plots.funnel_plot(_pooled(two, "OR"), two))
     assert not any("Egger" in t for t in texts)
     assert any("publication bias compares studies" in t for t in texts)
