@@ -191,8 +191,12 @@ def measured_block(raw: dict) -> str:
         "### Commands",
         "",
         "```",
-        "# this harness (writes the tables above, and the raw JSON)",
-        "$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *raw.get("argv", [])]),
+        "# this harness (writes the tables above, and the raw JSON of each size)",
+    ]
+    argvs = [raw.get("argv", [])] + [c["argv"] for c in corpora if "argv" in c]
+    for argv in dict.fromkeys(tuple(a) for a in argvs):
+        lines.append("$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *argv]))
+    lines += [
         "# the runs it times, for a corpus made by `benchmarks/generate.py N DIR --seed 1`:",
     ]
     for c in corpora[:1]:

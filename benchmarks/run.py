@@ -23,13 +23,15 @@ records its wall time, the peak of the summed RSS of the Snakemake process
 tree (psutil, every 50 ms), the jobs that ran with Snakemake's reason, and each
 job's time and max RSS from its ``benchmark:`` file. The markdown
 (``benchmarks/report.py``) goes between the markers in BENCHMARKS.md
-(``--markdown``), the raw data to ``--json``.
+(``--markdown``), the raw data of each size to ``WORK/nN.json``.
 
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/run.py                          # 1,000 and 10,000, ~15 min
     .venv/bin/python benchmarks/run.py --huge 100000            # and 100,000 once, ~+15 min
     .venv/bin/python benchmarks/run.py --sizes 200 --repeats 1  # a quick check
+    .venv/bin/python benchmarks/run.py --sizes 1000 10000 --huge 100000 --report-only
+        # the markdown again from the raw results of earlier runs (WORK/nN.json)
 """
 
 from __future__ import annotations
@@ -340,25 +342,34 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--huge", type=int, nargs="*", default=[], help="sizes built once (e.g. 100000)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of runs under a minute")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/evidence-bench"))
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--json", type=Path, default=None, help="raw results (default: WORK/results.json)")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write the markdown from WORK/nN.json of earlier runs of these sizes",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     info = machine()
-    corpora = [bench_corpus(n, args) for n in args.sizes]
-    corpora += [bench_corpus(n, args, huge=True) for n in args.huge]
-    raw = {"machine": info, "corpora": corpora, "argv": sys.argv[1:]}
-    json_path = args.json or args.work / "results.json"
-    json_path.write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    corpora = []
+    for n in [*args.sizes, *args.huge]:
+        saved = args.work / f"n{n}.json"
+        if args.report_only:
+            corpora.append(json.loads(saved.read_text(encoding="utf-8")))
+            continue
+        corpora.append(bench_corpus(n, args, huge=n in args.huge) | {"machine": info, "argv": sys.argv[1:]})
+        saved.write_text(json.dumps(corpora[-1], indent=1), encoding="utf-8")
+    raw = {"machine": corpora[0].get("machine", info) if corpora else info, "corpora": corpora}
+    raw["argv"] = sys.argv[1:]
     block = report.measured_block(raw)
     report.write_markdown(args.markdown, block)
     print(block)
-    print(f"raw results: {json_path}")
+    print(f"raw results: {args.work}/n*.json")
 
 
 if __name__ == "__main__":
