@@ -42,13 +42,30 @@ atlas: $(STAMP) ## Recompute extracted/sca2022.yaml from the public Atlas data (
 	$(SNAKEMAKE) results/atlas/sca2022.yaml
 	cp results/atlas/sca2022.yaml extracted/sca2022.yaml
 
-release: $(STAMP) ## Freeze a citable release in releases/vX.Y.Z and tag it: make release VERSION=X.Y.Z
-	@test -n "$(VERSION)" || { echo "Say which version: make release VERSION=X.Y.Z (see README, Releases and versioning)"; exit 1; }
-	@$(BIN)/python -m analysis.release.build $(VERSION) --cores $(CORES)
+# VERSION (and CORES) of the release targets are checked here, by make, before any shell
+# sees them: one word of digits and dots (a leading v allowed), or the target stops with one
+# line. $(value ...) reads the text as typed, so a value like $(shell ...) is never expanded.
+# Python then checks the exact form, MAJOR.MINOR.PATCH. Not exported: make would expand them
+# to build the recipes' environment.
+unexport VERSION CORES
+no_digits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+RAW_VERSION = $(strip $(value VERSION))
+SAFE_VERSION = $(if $(or $(word 2,$(RAW_VERSION)),$(subst v,,$(subst .,,$(call no_digits,$(RAW_VERSION))))),,$(RAW_VERSION))
+RAW_CORES = $(strip $(value CORES))
+SAFE_CORES = $(if $(or $(word 2,$(RAW_CORES)),$(call no_digits,$(RAW_CORES))),,$(RAW_CORES))
+# The first recipe line of each release target: stop with one line unless both are safe.
+VERSION_MISSING = @echo "Say which version: make $@ VERSION=X.Y.Z (see README, Releases and versioning)"; exit 1
+VERSION_REFUSED = @echo "release refused: VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH): digits and dots only." >&2; exit 1
+CORES_REFUSED = @echo "release refused: CORES must be a whole number, e.g. CORES=2." >&2; exit 1
+check_release_args = $(if $(RAW_VERSION),$(if $(SAFE_VERSION),$(if $(SAFE_CORES),,$(CORES_REFUSED)),$(VERSION_REFUSED)),$(VERSION_MISSING))
 
-verify-release: $(STAMP) ## Rebuild a release's commit and compare every file: make verify-release VERSION=X.Y.Z
-	@test -n "$(VERSION)" || { echo "Say which version: make verify-release VERSION=X.Y.Z"; exit 1; }
-	@$(BIN)/python -m analysis.release.build $(VERSION) --verify --cores $(CORES)
+release: $(STAMP) ## Freeze a citable release in releases/vX.Y.Z and tag it: make release VERSION=X.Y.Z
+	$(check_release_args)
+	@$(BIN)/python -m analysis.release "$(SAFE_VERSION)" --cores "$(SAFE_CORES)"
+
+verify-release: $(STAMP) ## Rebuild a release's commit (from its tag or the history) and compare every file: make verify-release VERSION=X.Y.Z
+	$(check_release_args)
+	@$(BIN)/python -m analysis.release "$(SAFE_VERSION)" --verify --cores "$(SAFE_CORES)"
 
 zenodo: $(STAMP) ## Check CITATION.cff and regenerate .zenodo.json from it
 	@$(BIN)/python -m analysis.release.zenodo

@@ -410,6 +410,7 @@ def state_effects_document(
         "country": ["US"],
         "status": "coded",
         "identified_by": "report-references",  # the public data of Chetty et al. (2022)
+        "moderators": {"uk_sample": False},  # US counties and states
         "kind": "study",
         "findings": _findings(state_table, county_table, min_counties),
         "notes": NOTES,
@@ -434,6 +435,7 @@ _TOP_KEYS = (
     "country",
     "status",
     "identified_by",
+    "moderators",
     "kind",
     "findings",
     "notes",

@@ -41,15 +41,55 @@ def fingerprint(paths: list[str], settings: dict) -> str:
     return digest.hexdigest()[:16]
 
 
+# Set by the release build (analysis.release.build.build_environment) to the version it builds.
+RELEASE_ENV = "BRIEF_RELEASE"
+
+
+def released_commits(root: Path = ROOT) -> dict[str, str]:
+    """Version -> commit of every release folder (releases/v*/provenance.json)."""
+    import json
+
+    out = {}
+    for path in sorted((root / "releases").glob("v*/provenance.json")):
+        try:
+            out[path.parent.name[1:]] = str(json.loads(path.read_text(encoding="utf-8")).get("commit", ""))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _version_key(text: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in text.split("."))
+
+
+def release_label(version: str, commit: str, releases: dict[str, str], building: str = "") -> dict:
+    """Whether this build is a release, and the words that say what it is.
+
+    A release: the release build of ``version`` itself (``building``), or a clean build of
+    the commit a release folder names. Anything else is an unreleased build after the
+    latest release, with its commit (and "modified" when the tree is dirty)."""
+    dirty = commit.endswith("-dirty")
+    clean = commit.removesuffix("-dirty")
+    if (building and building == version and not dirty) or (releases.get(version) == clean and not dirty):
+        return {"released": True, "label": f"Version {version}", "after": ""}
+    after = max(releases, key=_version_key) if releases else ""
+    short = clean[:12] if clean and clean != "unknown" else "unknown"
+    words = f"unreleased build after v{after}" if after else "unreleased build"
+    words += f", commit {short}" + (", modified" if dirty else "")
+    return {"released": False, "label": words[:1].upper() + words[1:], "after": after}
+
+
 def build_info(inputs: list[str], settings: dict, root: Path = ROOT) -> dict:
-    """Version, commit, commit epoch and input fingerprint of this build."""
+    """Version, commit, commit epoch, input fingerprint and release label of this build."""
     commit = _git("rev-parse", "HEAD", cwd=root) or "unknown"
     if commit != "unknown" and _git("status", "--porcelain", "--untracked-files=no", cwd=root):
         commit += "-dirty"
     epoch = os.environ.get("SOURCE_DATE_EPOCH") or _git("log", "-1", "--format=%ct", cwd=root) or "0"
+    version = str(citation(root).get("version", "0.0.0"))
     return {
-        "version": str(citation(root).get("version", "0.0.0")),
+        "version": version,
         "commit": commit,
         "epoch": int(epoch),
         "fingerprint": fingerprint(inputs, settings),
+        **release_label(version, commit, released_commits(root), os.environ.get(RELEASE_ENV, "")),
     }

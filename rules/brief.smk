@@ -10,6 +10,15 @@ rule write_brief_source:
     input:
         template=report_file("brief.qmd"),
         claims=report_file("claims.yaml"),
+        themes=report_file("themes.yaml"),
+        certainty=results("certainty.csv"),
+        records=results("records.json"),
+        prisma=results("brief", "prisma.svg"),
+        csl=report_file("brief.csl"),
+        # The nationwide county correlations exist only with the public Atlas data.
+        atlas_county=[
+            p for p in atlas_targets(config) if p.endswith("county_correlations.csv")
+        ],
         pooled=results("pooled.csv"),
         units=results("units.csv"),
         effects=results("effects.csv"),
@@ -23,6 +32,8 @@ rule write_brief_source:
         rho=results("sensitivity", "rho.csv"),
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
+        dependence=results("sensitivity", "dependence.csv"),
+        metaregression=results("sensitivity", "metaregression.csv"),
         second_coder=SECOND_CODER_FILES,
         code=analysis_code("write_brief_source"),
     output:
@@ -54,6 +65,8 @@ rule render_brief_html:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
         css=report_file("brief.css"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_html"),
     output:
@@ -76,6 +89,8 @@ rule render_brief_pdf:
     input:
         qmd=results("brief", "brief.qmd"),
         bib=results("references.bib"),
+        csl=report_file("brief.csl"),
+        prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         code=analysis_code("render_brief_pdf"),
     output:
@@ -92,3 +107,41 @@ rule render_brief_pdf:
         epoch=build_info()["epoch"],
     script:
         "../analysis/scripts/render_brief_pdf.py"
+
+
+rule count_records:
+    input:
+        extracted=EXTRACTION_FILES,
+        references=results("references.csv"),
+        pooled=results("pooled.csv"),
+        units=results("units.csv"),
+        code=analysis_code("count_records"),
+    output:
+        counts=results("records.json"),
+    log:
+        results("logs", "count_records.log"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/count_records.py"
+
+
+rule draw_prisma:
+    input:
+        counts=results("records.json"),
+        code=analysis_code("draw_prisma"),
+    output:
+        svg=results("brief", "prisma.svg"),
+        png=results("brief", "prisma.png"),
+    log:
+        results("logs", "draw_prisma.log"),
+    benchmark:
+        results("benchmarks", "draw_prisma.tsv")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../analysis/scripts/draw_prisma.py"

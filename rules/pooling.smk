@@ -7,7 +7,15 @@
 # them with the last run's by checksum after the checkpoint, and re-runs only
 # the run_sensitivity jobs whose shard changed (analysis/pooling/shards.py).
 SENSITIVITY_SHARDS = list(range(config["sensitivity_shards"]))
-SENSITIVITY_TABLES = ["leave_one_out", "estimators", "rho", "trimfill", "subgroups"]
+SENSITIVITY_TABLES = [
+    "leave_one_out",
+    "estimators",
+    "rho",
+    "trimfill",
+    "subgroups",
+    "dependence",
+    "metaregression",
+]
 
 
 wildcard_constraints:
@@ -73,6 +81,8 @@ rule run_sensitivity:
         rho=results("sensitivity", "shards", "{shard}", "rho.csv"),
         trimfill=results("sensitivity", "shards", "{shard}", "trimfill.csv"),
         subgroups=results("sensitivity", "shards", "{shard}", "subgroups.csv"),
+        dependence=results("sensitivity", "shards", "{shard}", "dependence.csv"),
+        metaregression=results("sensitivity", "shards", "{shard}", "metaregression.csv"),
     log:
         results("logs", "run_sensitivity-{shard}.log"),
     benchmark:
@@ -104,6 +114,8 @@ rule combine_sensitivity:
         rho=results("sensitivity", "rho.csv"),
         trimfill=results("sensitivity", "trimfill.csv"),
         subgroups=results("sensitivity", "subgroups.csv"),
+        dependence=results("sensitivity", "dependence.csv"),
+        metaregression=results("sensitivity", "metaregression.csv"),
     log:
         results("logs", "combine_sensitivity.log"),
     benchmark:

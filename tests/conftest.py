@@ -7,7 +7,8 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-REFERENCE_DATA = SHARED / "reference" / "datasets"
+# metafor's reference datasets, vendored (tests/data/reference/README.md gives their sources).
+REFERENCE_DATA = ROOT / "tests" / "data" / "reference"
 
 # Property tests are derandomised so that CI runs are repeatable.
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100)

@@ -9,6 +9,7 @@ methods section prints the ones used.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ COLUMNS = [
     "locator",
     "quote",
     "computed_by",
+    "moderators",
 ]
 
 
@@ -171,6 +173,12 @@ def convert(effect: dict) -> Converted:
     raise ValueError("effect has no input form")  # validation prevents this
 
 
+def moderators_cell(doc: dict, effect: dict) -> str:
+    """The effect's moderators (its own over the study's) as a JSON object, "" when none."""
+    found = {**(doc.get("moderators") or {}), **(effect.get("moderators") or {})}
+    return json.dumps(found, sort_keys=True, separators=(",", ":")) if found else ""
+
+
 def effect_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
     """One row per coded effect, harmonised so that positive = more capital, better outcome."""
     rows = []
@@ -210,6 +218,7 @@ def effect_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
                     "locator": effect.get("locator", ""),
                     "quote": " ".join(str(effect.get("quote", "")).split()),
                     "computed_by": computed.get("by", ""),
+                    "moderators": moderators_cell(doc, effect),
                 }
             )
     rows.sort(key=lambda r: (r["study"], r["effect_id"]))

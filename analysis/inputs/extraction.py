@@ -262,6 +262,10 @@ def _schema_problem(error, name: str, study: str, data: dict) -> Problem:
     else:
         field_path = path
     field = ".".join(str(p) for p in field_path)
+    if field_path and field_path[0] == "moderators":
+        from analysis.inputs import moderators  # imports this module: import on use
+
+        return moderators.schema_problem(error, name, study, effect_id, field)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
     value = error.instance
@@ -583,6 +587,10 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
             )
         seen.add(effect_id)
         problems.extend(_effect_problems(effect, name, study, effect_id))
+    if not problems:
+        from analysis.inputs import moderators  # imports this module: import on use
+
+        problems += moderators.document_problems(data, name, study)
     return problems
 
 
@@ -650,6 +658,10 @@ def load_corpus(
         problems.extend(found)
         if not found:
             documents.append((path, data))
+    if validate:
+        from analysis.inputs import moderators  # imports this module: import on use
+
+        problems += moderators.corpus_problems(documents)
     return documents, problems
 
 

@@ -15,6 +15,7 @@ therefore floats.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.pooling import bias, meta, moderators, sensitivity
+from analysis.pooling import bias, dependence, meta, moderators, sensitivity
 from analysis.pooling.aggregate import aggregate_units
 
 KEY = ["theme", "outcome", "measure", "construct"]
@@ -39,7 +40,8 @@ TEXT_COLUMNS = [
     "design",
     "country",
 ]
-INPUT_COLUMNS = [*TEXT_COLUMNS, "yi", "vi", "n"]
+# "moderators": the effect's moderators as a JSON object (effects.csv); optional.
+INPUT_COLUMNS = [*TEXT_COLUMNS, "yi", "vi", "n", "moderators"]
 # Only these effects are pooled; "sensitivity" effects are coded but kept out.
 POOLED_ROLE = "primary"
 POOLED_COLUMNS = [
@@ -108,7 +110,7 @@ MISSING_COUNTS = ["n_participants", "q_df", "egger_df", "trimfill_k0", "n"]
 FIT_COLUMNS = ["k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "note"]
 SUBGROUP_MODERATORS = ("design", "country")
 # Columns of ``Analysis.units`` after study and sample.
-UNIT_FIELDS = ["n_effects", "yi", "vi", "n", "design", "country"]
+UNIT_FIELDS = ["n_effects", "yi", "vi", "n", "design", "country", "moderators"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +127,8 @@ class Analysis:
     units : pandas.DataFrame
         One row per (study, sample), sorted: study, sample, n_effects, yi, vi
         (combined), n (the largest n among its effects: they share participants),
-        design, country (the first country code).
+        design, country (the first country code), moderators (dict: the values
+        all its effects agree on).
     dropped : int
         Effects left out for lack of a finite yi and a finite positive vi.
     """
@@ -145,17 +148,29 @@ def analysis_id(theme: str, outcome: str, measure: str, construct: str) -> str:
 
 def _prepare(effects: pd.DataFrame) -> pd.DataFrame:
     """Primary effects with clean types, in a canonical row order."""
-    missing = [column for column in INPUT_COLUMNS if column not in effects.columns]
+    missing = [column for column in INPUT_COLUMNS[:-1] if column not in effects.columns]
     if missing:
         raise ValueError(f"The effects table lacks the column(s) {', '.join(missing)}.")
-    table = effects.loc[:, INPUT_COLUMNS].copy()
-    for column in TEXT_COLUMNS:
-        table[column] = table[column].fillna("").astype(str)
+    table = effects.reindex(columns=INPUT_COLUMNS).copy()
+    for column in [*TEXT_COLUMNS, "moderators"]:
+        table[column] = table[column].astype(object).fillna("").astype(str)
     for column in ("yi", "vi", "n"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     table = table[table["role"] == POOLED_ROLE]
     order = [*KEY, *UNIT, "effect_id", "yi", "vi", "n", "design", "country"]
     return table.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _agreed_moderators(cells: pd.Series) -> dict:
+    """The moderators (JSON cells of one unit's effects) on whose value every effect agrees."""
+    found = [json.loads(cell) if cell else {} for cell in cells]
+    names = set().union(*found)
+    return {
+        name: found[0][name]
+        for name in sorted(names)
+        if all(name in item and item[name] == found[0][name] and type(item[name]) is type(found[0][name])
+               for item in found)
+    }  # fmt: skip
 
 
 def analyses(effects: pd.DataFrame, *, rho: float) -> list[Analysis]:
@@ -185,6 +200,7 @@ def analyses(effects: pd.DataFrame, *, rho: float) -> list[Analysis]:
             n=("n", "max"),
             design=("design", "first"),
             country=("country", "first"),
+            moderators=("moderators", _agreed_moderators),
         )
         .reset_index()
     )
@@ -227,7 +243,8 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
     row.update(estimator=result.estimator, pooled=result.pooled)
     row.update({name: getattr(result, name) for name in MODEL_COLUMNS})
     notes += [result.note] if result.note else []
-    egger = bias.egger_test(y, v, **settings)
+    # Small-study tests compare studies: none when the samples come from fewer than 3 studies.
+    egger = bias.egger_test(y, v, **settings) if bias.compares_studies(units["study"]) else None
     trimfill = (
         None if egger is None else bias.trim_and_fill(y, v, **settings, side=bias.missing_side(egger.slope))
     )
@@ -239,7 +256,9 @@ def _pooled_row(analysis: Analysis, *, estimator: str, ci_method: str, alpha: fl
             trimfill_side=trimfill.side,
             trimfill_estimate=trimfill.fit.estimate,
         )
-    if len(units) > 1 and (egger is None or trimfill is None):
+    if len(units) >= bias.MIN_UNITS and not bias.compares_studies(units["study"]):
+        notes.append("Egger's test and trim-and-fill not run: the samples come from fewer than 3 studies")
+    elif len(units) > 1 and (egger is None or trimfill is None):
         notes.append(
             "Egger's test and trim-and-fill need at least 3 units with differing effects and standard errors"
         )
@@ -326,6 +345,8 @@ SENSITIVITY_KEYS = {
     "rho": ["analysis_id", "rho"],
     "trimfill": ["analysis_id"],
     "subgroups": ["analysis_id", "moderator", "subgroup"],
+    "dependence": ["analysis_id"],
+    "metaregression": ["analysis_id", "moderator"],
 }
 SENSITIVITY_COLUMNS = {
     "leave_one_out": [*SENSITIVITY_KEYS["leave_one_out"], *FIT_COLUMNS],
@@ -334,6 +355,8 @@ SENSITIVITY_COLUMNS = {
     "trimfill": ["analysis_id", "side", "k0", *FIT_COLUMNS, "q", "q_df"],
     "subgroups": [*SENSITIVITY_KEYS["subgroups"], *FIT_COLUMNS, "test", "test_stat", "test_df1",
                   "test_df2", "test_p"],
+    "dependence": dependence.COLUMNS,
+    "metaregression": moderators.METAREGRESSION_COLUMNS,
 }  # fmt: skip
 
 
@@ -367,6 +390,8 @@ def _rho_rows(analysis: Analysis, settings: dict, rhos: tuple[float, ...]) -> li
 
 
 def _trimfill_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    if not bias.compares_studies(analysis.units["study"]):
+        return []
     found = bias.trim_and_fill(analysis.units["yi"], analysis.units["vi"], **settings, side=None)
     if found is None:
         return []
@@ -394,6 +419,29 @@ def _subgroup_rows(analysis: Analysis, settings: dict) -> list[dict]:
     return rows
 
 
+def _dependence_rows(analysis: Analysis, settings: dict, rho: float) -> list[dict]:
+    """dependence.csv rows when some unit gives two or more effects (contract)."""
+    if analysis.units["n_effects"].max() < 2:
+        return []
+    effects = analysis.effects
+    aggregated = meta.fit(analysis.units["yi"], analysis.units["vi"], **settings)
+    return dependence.dependence_rows(analysis.analysis_id, effects["yi"].to_numpy(), effects["vi"].to_numpy(),
+                                      effects["unit"].to_numpy(), aggregated, rho=rho,
+                                      alpha=settings["alpha"])  # fmt: skip
+
+
+def _metaregression_rows(analysis: Analysis, settings: dict) -> list[dict]:
+    """metaregression.csv rows: every moderator known for all units, in name order."""
+    units = analysis.units
+    names = sorted(set().union(*units["moderators"]))
+    rows = []
+    for name in names:
+        values = [found.get(name) for found in units["moderators"]]
+        rows += moderators.metaregression_rows(analysis.analysis_id, units["yi"].to_numpy(),
+                                               units["vi"].to_numpy(), name, values, **settings)  # fmt: skip
+    return rows
+
+
 def sensitivity_tables(
     effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float
 ) -> dict[str, pd.DataFrame]:
@@ -409,7 +457,9 @@ def sensitivity_tables(
         ``trimfill`` (k >= 3: side, k0, the filled model, its Q),
         ``subgroups`` (by design and by first country: each subgroup's model
         and, repeated on its rows, the test for subgroup differences: "QM"
-        (chi²) or "F" with its df and p, empty where there is no test).
+        (chi²) or "F" with its df and p, empty where there is no test),
+        ``dependence`` (where a unit gives >= 2 effects: ``dependence.MODELS``)
+        and ``metaregression`` (per coded moderator, ``moderators.metaregression_rows``).
     """
     settings = {"estimator": estimator, "ci_method": ci_method, "alpha": alpha}
     rhos = tuple(sorted({*sensitivity.RHO_GRID, rho}))
@@ -422,6 +472,8 @@ def sensitivity_tables(
         tables["rho"] += _rho_rows(analysis, settings, rhos)
         tables["trimfill"] += _trimfill_rows(analysis, settings)
         tables["subgroups"] += _subgroup_rows(analysis, settings)
+        tables["dependence"] += _dependence_rows(analysis, settings, rho)
+        tables["metaregression"] += _metaregression_rows(analysis, settings)
     return {
         name: _typed(
             pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS[name]).sort_values(

@@ -26,6 +26,15 @@ from analysis.pooling.meta import MetaFit, check_inputs, fit, fit_model
 TRIMFILL_MAX_ITERATIONS = 100
 # Egger's test and trim-and-fill need a slope: at least 3 units (df k - 2 >= 1).
 MIN_UNITS = 3
+# ... and they compare studies: publication bias acts on studies, not on the samples (say,
+# the states) of one study, so the units must come from at least 3 studies (CONTRACT.md).
+MIN_STUDIES = 3
+
+
+def compares_studies(studies) -> bool:
+    """Whether units from these studies (one study key per unit) can be tested for small-study
+    effects: they come from at least MIN_STUDIES different studies."""
+    return len(set(studies)) >= MIN_STUDIES
 
 
 @dataclass(frozen=True)

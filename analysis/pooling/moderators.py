@@ -194,3 +194,70 @@ def subgroup_analysis(
             y, v, dummies, list(levels[1:]), estimator=estimator, ci_method=ci_method, alpha=alpha
         )
     return SubgroupAnalysis(levels, fits, test, note)
+
+
+# Columns of sensitivity/metaregression.csv (contract, "Dependent effects and moderators").
+METAREGRESSION_COLUMNS = ["analysis_id", "moderator", "kind", "term", "estimate", "se", "stat", "p",
+                          "ci_low", "ci_high", "qm", "qm_df", "qm_df2", "qm_p", "r2", "tau2", "k"]  # fmt: skip
+
+
+def label(value) -> str:
+    """A categorical moderator value as its level name: booleans are "false" / "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def moderator_kind(values: list) -> str | None:
+    """ "numeric", "categorical", or None when some unit lacks it, kinds mix or it does not vary."""
+    if any(value is None for value in values):
+        return None
+    numeric = [isinstance(value, (int, float)) and not isinstance(value, bool) for value in values]
+    if all(numeric):
+        return "numeric" if len(set(values)) > 1 else None
+    if any(numeric):
+        return None
+    return "categorical" if len({label(value) for value in values}) > 1 else None
+
+
+def metaregression_rows(
+    analysis_id: str, y, v, name: str, values: list, *, estimator: str, ci_method: str, alpha: float
+) -> list[dict]:
+    """Rows of metaregression.csv for one analysis and one unit-level moderator.
+
+    ``rma(yi, vi, mods = ~ x)`` for a number, ``~ factor(x)`` for labels (reference
+    level the first in ``sorted()`` order, terms ``<name>:<level>``). No rows when
+    the moderator is not usable (``moderator_kind`` None) or the model has no
+    residual df (k <= number of coefficients), where metafor stops with an error.
+
+    Parameters
+    ----------
+    y, v : array_like of shape (k,)
+        Aggregated unit effects and variances.
+    values : list of length k
+        The moderator's value for each unit (None: unknown).
+    """
+    kind = moderator_kind(values)
+    if kind is None:
+        return []
+    if kind == "numeric":
+        mods, terms = np.asarray(values, dtype=float)[:, None], [name]
+    else:
+        labels = [label(value) for value in values]
+        levels = sorted(set(labels))
+        mods = np.column_stack([[item == level for item in labels] for level in levels[1:]]).astype(float)
+        terms = [f"{name}:{level}" for level in levels[1:]]
+    if len(y) <= mods.shape[1] + 1:
+        return []
+    try:
+        fit = meta_regression(y, v, mods, terms, estimator=estimator, ci_method=ci_method, alpha=alpha)
+    except ValueError:  # levels that coincide with others: not estimable, as in metafor
+        return []
+    shared = {"qm": fit.qm, "qm_df": fit.qm_df1, "qm_df2": fit.qm_df2 if fit.qm_df2 < math.inf else math.nan,
+              "qm_p": fit.qm_p, "r2": fit.r2, "tau2": fit.tau2, "k": fit.k}  # fmt: skip
+    return [
+        {"analysis_id": analysis_id, "moderator": name, "kind": kind, "term": term,
+         "estimate": fit.estimate[i], "se": fit.se[i], "stat": fit.stat[i], "p": fit.p[i],
+         "ci_low": fit.ci_low[i], "ci_high": fit.ci_high[i], **shared}
+        for i, term in enumerate(fit.names)
+    ]  # fmt: skip

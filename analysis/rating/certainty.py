@@ -28,7 +28,9 @@ RANDOMISED = frozenset({"rct"})
 I2_SERIOUS = 50.0
 
 # Imprecision: GRADE's optimal information size for a continuous outcome is
-# about 400 participants (Guyatt et al. 2011, GRADE guidelines 6).
+# about 400 participants (Guyatt et al. 2011, GRADE guidelines 6). Imprecision is judged on
+# the CI and this size, never on the number of studies: one large study with a narrow CI
+# is precise (GRADE handbook 5.2.6).
 MIN_PARTICIPANTS = 400
 
 # Imprecision: a 95% CI this wide (on the scale a reader sees) spans effects
@@ -41,9 +43,16 @@ WIDE_R = 0.4
 WIDE_SMD = 0.8
 
 # Small-study effects: Egger's test has little power below 10 studies
-# (Cochrane Handbook 13.3.5.4); p < 0.10 is its usual threshold.
+# (Cochrane Handbook 13.3.5.4); p < 0.10 is its usual threshold. It counts studies, not
+# samples: publication bias acts on studies, not on the states of one dataset.
 EGGER_MIN_K = 10
 EGGER_P = 0.10
+
+# Indirectness: the question is about the UK. An analysis is rated down when more than this
+# share of its samples, or of its weight, comes from outside the UK (most of the evidence
+# answers the question for another country); below it, a mix of UK and other samples is
+# said, not rated down (GRADE handbook 5.2.5: judge how much of the evidence is indirect).
+NON_UK_SERIOUS = 0.5
 
 # The UK's ISO 3166-1 code (the codebook codes England, Scotland, ... as GB).
 UK = "GB"
@@ -67,6 +76,15 @@ class Evidence:
     i2: float = math.nan
     participants: int | None = None
     egger_p: float = math.nan
+    # Studies behind the samples (0: as many as k) and the share (0-1) of the model's
+    # weight that comes from samples outside the UK (NaN: judge on ``countries``).
+    n_studies: int = 0
+    non_uk_share: float = math.nan
+    non_uk_samples: int = -1  # samples with no UK country (-1: unknown)
+
+    @property
+    def studies(self) -> int:
+        return self.n_studies or self.k
 
 
 @dataclass(frozen=True)
@@ -129,8 +147,6 @@ def inconsistency(ev: Evidence) -> str | None:
 def imprecision(ev: Evidence) -> str | None:
     """The reason to rate down for imprecision, or None."""
     reasons = []
-    if ev.k < 2:
-        reasons.append("a single sample, not replicated")
     if crosses_null(*ev.ci):
         reasons.append("the CI includes no effect")
     if is_very_wide(ev.measure, *ev.ci):
@@ -140,16 +156,40 @@ def imprecision(ev: Evidence) -> str | None:
     return "imprecision: " + " and ".join(reasons) if reasons else None
 
 
+def _share(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
 def indirectness(ev: Evidence) -> str | None:
-    """The reason to rate down for indirectness (no UK sample), or None."""
-    if any(UK in c.split(";") for c in ev.countries):
+    """The reason to rate down for indirectness (most of the weight from outside the UK), or None."""
+    share = ev.non_uk_share
+    if not _finite(share):
+        share = 0.0 if any(UK in c.split(";") for c in ev.countries) else 1.0
+    samples = ev.non_uk_samples / ev.k if ev.non_uk_samples >= 0 and ev.k else share
+    if share >= 1.0 and samples >= 1.0:
+        return "indirectness: no UK sample"
+    if max(share, samples) > NON_UK_SERIOUS:
+        return f"indirectness: {_outside(ev, share)}"
+    return None
+
+
+def _outside(ev: Evidence, share: float) -> str:
+    if ev.non_uk_samples >= 0:
+        return f"{ev.non_uk_samples} of {ev.k} samples ({_share(share)} of the weight) from outside the UK"
+    return f"{_share(share)} of the weight from samples outside the UK"
+
+
+def indirectness_note(ev: Evidence) -> str | None:
+    """Words for a mix of UK and other samples that is not rated down."""
+    share = ev.non_uk_share
+    if not _finite(share) or indirectness(ev) or share <= 0.0:
         return None
-    return "indirectness: no UK sample"
+    return f"mixed evidence: {_outside(ev, share)}"
 
 
 def small_study_effects(ev: Evidence) -> str | None:
     """The reason to rate down for small-study effects, or None."""
-    if ev.k >= EGGER_MIN_K and _finite(ev.egger_p) and ev.egger_p < EGGER_P:
+    if ev.studies >= EGGER_MIN_K and _finite(ev.egger_p) and ev.egger_p < EGGER_P:
         return f"small-study effects: Egger's test p < {EGGER_P:.2f}"
     return None
 
@@ -162,11 +202,21 @@ def rate(ev: Evidence) -> Rating:
         for reason in (inconsistency(ev), imprecision(ev), indirectness(ev), small_study_effects(ev))
         if reason
     )
-    notes = ()
-    if ev.k < EGGER_MIN_K:
-        notes = (f"small-study effects not assessed (fewer than {EGGER_MIN_K} samples)",)
+    notes = []
+    if ev.k < 2:
+        notes.append("inconsistency not judged (one sample)")
+    mixed = indirectness_note(ev)
+    if mixed:
+        notes.append(mixed)
+    if ev.studies < EGGER_MIN_K:
+        notes.append(f"small-study effects not assessed (fewer than {EGGER_MIN_K} studies)")
     index = min(LEVELS.index(start) + len(downgrades), len(LEVELS) - 1)
-    return Rating(start=start, level=LEVELS[index], downgrades=downgrades, notes=notes)
+    return Rating(start=start, level=LEVELS[index], downgrades=downgrades, notes=tuple(notes))
+
+
+def small_study_assessed(ev: Evidence) -> bool:
+    """Whether small-study effects were judged (Egger's test is shown only then)."""
+    return ev.studies >= EGGER_MIN_K and _finite(ev.egger_p)
 
 
 # The rules as the brief prints them: one line per rule, in the order applied.
@@ -175,13 +225,17 @@ RULES: tuple[str, ...] = (
     "cross-sectional, quasi-experimental, ecological) low. We never rate up.",
     f"Inconsistency (down one level): I² above {I2_SERIOUS:.0f}%, or the prediction "
     "interval includes no effect (not judged for a single sample).",
-    "Imprecision (down one level): a single sample (the estimate is not replicated), or "
-    "the confidence interval includes no effect, or it is "
+    "Imprecision (down one level): the confidence interval includes no effect, or it is "
     "very wide (odds or risk ratio: upper limit at least 4 times the lower; correlation: "
     f"wider than {WIDE_R}; Hedges' g: wider than {WIDE_SMD}), or fewer than "
-    f"{MIN_PARTICIPANTS} participants where sample sizes are known.",
-    "Indirectness (down one level): no sample from the UK.",
+    f"{MIN_PARTICIPANTS} participants (GRADE's optimal information size) where sample sizes "
+    "are known. A single study is not imprecise for being single: a large study with a "
+    "narrow CI is precise.",
+    f"Indirectness (down one level): more than {100 * NON_UK_SERIOUS:.0f}% of the analysis' "
+    "samples, or of its weight, come from outside the UK; a smaller share is said (mixed "
+    "evidence), not rated down.",
     f"Small-study effects (down one level): Egger's test p < {EGGER_P:.2f}, judged only with "
-    f"{EGGER_MIN_K} or more samples.",
+    f"{EGGER_MIN_K} or more independent studies (not samples of one study); below that it "
+    "is not assessed and Egger's test is left out.",
     "Each domain costs at most one level; the floor is very low.",
 )

@@ -1,6 +1,6 @@
-"""`python -m analysis.release X.Y.Z [--verify]`: the same as analysis.release.build."""
+"""``python -m analysis.release X.Y.Z [--verify]``: see analysis.release.cli."""
 
-from analysis.release.build import main
+from analysis.release.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

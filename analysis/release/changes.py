@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.codebook.measures import natural
+from analysis.inputs.records import count_records
 
 # Two numbers are "the same" within this relative tolerance: pooled.csv holds
 # 15 significant digits, and a rebuild on another platform may differ in the
@@ -324,12 +325,16 @@ def _plural(n: int, word: str, words: str = "") -> str:
 
 
 def _summary(tables: ReleaseTables) -> str:
-    studies = {r.get("study") for r in tables.extractions}
+    """The counts of the release, from analysis.inputs.records (the brief's counts too)."""
+    counts = count_records(
+        {**r, "status": r.get("status") or ("coded" if r.get("effect_id") else "narrative")}
+        for r in tables.extractions
+    )
     effects = [r for r in tables.extractions if r.get("effect_id")]
-    coded = {r.get("study") for r in effects}
+    context = f" and {_plural(counts.context, 'context record')}" if counts.context else ""
     return (
-        f"{_plural(len(studies), 'study', 'studies')} ({len(coded)} with coded effects, "
-        f"{len(studies) - len(coded)} narrative), {_plural(len(effects), 'effect')}, "
+        f"{_plural(counts.studies, 'study', 'studies')} ({counts.coded} with coded effects, "
+        f"{counts.narrative} narrative){context}, {_plural(len(effects), 'effect')}, "
         f"{_plural(len(tables.pooled), 'analysis', 'analyses')}"
     )
 

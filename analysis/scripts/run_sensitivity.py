@@ -1,4 +1,4 @@
-"""Rule run_sensitivity: leave-one-out, estimators, rho, trim-and-fill and subgroups."""
+"""Rule run_sensitivity: leave-one-out, estimators, rho, trim-and-fill, subgroups, dependence, meta-regression."""
 
 import logging
 from typing import TYPE_CHECKING

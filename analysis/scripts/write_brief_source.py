@@ -14,13 +14,26 @@ inp = snakemake.input
 analyses = write_brief_source(
     template=inp.template,
     claims_yaml=inp.claims,
+    themes_yaml=inp.themes,
+    certainty=inp.certainty,
     pooled=inp.pooled,
     units=inp.units,
     effects=inp.effects,
     studies=inp.studies,
     references=inp.references,
     figures_index=inp.figures,
-    sensitivity={name: inp[name] for name in ("leave_one_out", "estimators", "rho", "trimfill", "subgroups")},
+    sensitivity={
+        name: inp[name]
+        for name in (
+            "leave_one_out",
+            "estimators",
+            "rho",
+            "trimfill",
+            "subgroups",
+            "dependence",
+            "metaregression",
+        )
+    },
     output=snakemake.output.qmd,
     bib=inp.bib,
     css=inp.css,
@@ -28,5 +41,9 @@ analyses = write_brief_source(
     settings=snakemake.params.settings,
     software=snakemake.params.software,
     agreement=agreement_summary(snakemake.params.extracted_dir),
+    records_json=inp.records,
+    atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
+    prisma_svg=inp.prisma,
+    csl=inp.csl,
 )
 logging.info("brief source written: %d analyses", analyses)

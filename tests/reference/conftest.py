@@ -1,9 +1,9 @@
 """Reference datasets of metafor's documentation, with yi and vi computed as escalc does.
 
 The datasets come from R's ``metadat`` package (Viechtbauer; data-raw files,
-GPL-2+), read from ``../shared/reference/datasets`` beside the repository; the
-formulas are those of metafor's ``escalc`` as stated in
-``../shared/reference/README.md``. They are computed here, inline, so that these
+GPL-2+), vendored in ``tests/data/reference/`` (its README gives the sources);
+the formulas are those of metafor's ``escalc`` as stated in
+``tests/data/reference/metafor-results.md``. They are computed here, inline, so that these
 tests check the statistics engine alone.
 """
 
@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-DATASETS = Path(__file__).parents[2].parent / "shared" / "reference" / "datasets"
+DATASETS = Path(__file__).parents[1] / "data" / "reference"
 
 
 def read(name: str) -> pd.DataFrame:
     """One reference dataset, or a skip saying where it was looked for."""
     path = DATASETS / f"{name}.csv"
     if not path.is_file():
-        pytest.skip(f"metafor reference dataset not found at {path} (../shared is absent)")
+        pytest.fail(f"metafor reference dataset missing: {path} (vendored in the repository)")
     return pd.read_csv(path)
 
 
@@ -73,4 +73,18 @@ def aloe() -> pd.DataFrame:
     r = t / np.sqrt(t**2 + n - preds - 1)
     data["yi_pcor"], data["vi_pcor"] = r, (1 - r**2) ** 2 / (n - preds)
     data["yi_zpcor"], data["vi_zpcor"] = np.arctanh(r), 1 / (n - preds - 2)
+    return data
+
+
+@pytest.fixture(scope="session")
+def konstantopoulos() -> pd.DataFrame:
+    """Konstantopoulos (2011): 56 schools (effect) in 11 districts (unit); yi, vi as given (SMD)."""
+    return read("konstantopoulos2011")
+
+
+@pytest.fixture(scope="session")
+def tannersmith() -> pd.DataFrame:
+    """Tanner-Smith et al. (2016): 113 Fisher z in 17 studies (unit); ``esid`` = position in the study."""
+    data = read("tannersmith2016")
+    data["esid"] = data.groupby("studyid").cumcount() + 1
     return data

@@ -4,7 +4,7 @@ Data: Aloe & Thompson (2013), Journal of the Society for Social Work and
 Research 4:44-57, as distributed in Viechtbauer's R package ``metadat``
 (``dat.aloe2013``). Reference values: metafor (Viechtbauer 2010) manual and
 test suite, metafor >= 4.4 variance formulas, as collected in
-``../shared/reference/README.md`` (``conftest.aloe``).
+``tests/data/reference/metafor-results.md`` (``conftest.aloe``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,7 @@ from __future__ import annotations
 import math
 
 from analysis.pooling import meta
-
-# Half a unit in the 4th and 2nd decimals: the precision metafor prints.
-DEC4 = 5e-5 + 1e-12
-DEC2 = 5e-3 + 1e-12
-
-
-def check(actual: float, expected: float, tol: float) -> None:
-    assert abs(actual - expected) <= tol, f"{actual} differs from metafor's {expected}"
+from tests.reference.tolerance import DEC2, DEC4, check
 
 
 def test_conversions_row_one(aloe):

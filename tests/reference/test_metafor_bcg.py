@@ -3,7 +3,7 @@
 Data: Colditz, Brewer, Berkey et al. (1994), JAMA 271:698-702, as distributed in
 Viechtbauer's R package ``metadat`` (``dat.bcg``). Reference values: metafor
 (Viechtbauer 2010, J Stat Softw 36(3)) reference manual and test suite, as
-collected in ``../shared/reference/README.md``. Effects are log risk ratios
+collected in ``tests/data/reference/metafor-results.md``. Effects are log risk ratios
 (``conftest.bcg``).
 """
 
@@ -15,34 +15,27 @@ import numpy as np
 import pytest
 
 from analysis.pooling import bias, meta, moderators, sensitivity
+from tests.reference.tolerance import DEC2, DEC4, Tolerance, check
 
-# Half a unit in the 4th decimal: the reference values are printed to 4 decimals.
-DEC4 = 5e-5 + 1e-12
-# Half a unit in the 2nd decimal, for values metafor prints to 2 decimals.
-DEC2 = 5e-3 + 1e-12
 # metafor's Fisher scoring stops once tau² changes by less than 1e-5 (its default
 # threshold), so an iterated tau² it prints may sit up to ~1e-5 from the optimum.
 # For mods = ~ablat it stops at 0.0763547 (reproduced by running its algorithm
 # from its Hedges start) while the optimum, found here and by direct maximisation,
 # is 0.0763480: metafor prints 0.0764, this engine 0.0763.
-TAU2_ITERATED = DEC4 + 1e-5
+TAU2_ITERATED = DEC4.plus(1e-5, "metafor's Fisher scoring stops when tau² moves < 1e-5")
 # Statistics of that model that depend on tau² inherit the 1e-5 times their
 # derivative: F moves by about 65 per unit of tau² (12.5910 at the optimum,
 # 12.5905 at metafor's tau²) and R² by 100 / tau²_RE ≈ 320.
-F_ITERATED = DEC4 + 65 * 1e-5
-R2_ITERATED = DEC2 + 320 * 1e-5
+F_ITERATED = DEC4.plus(65 * 1e-5, "F moves 65 per unit of tau², which metafor leaves 1e-5 off")
+R2_ITERATED = DEC2.plus(320 * 1e-5, "R² moves 100 / tau²_RE per unit of tau², metafor leaves 1e-5 off")
 # Q-profile bounds: metafor's confint() stops its root search early (tau² bounds
 # to about 1e-5..1e-4 with default control), so tau² and tau bounds get 1e-4 on
 # top of rounding; I² and H² bounds magnify that near the lower bound by
 # dI²/dtau² = 100 s²/(tau² + s²)² ≈ 124 here, hence 5e-3 (I², percent) and
 # 2e-3 (H²). Our bounds are solved to 1e-12 relative.
-QPROFILE_TAU2 = 1e-4 + DEC4
-QPROFILE_I2 = 5e-3
-QPROFILE_H2 = 2e-3
-
-
-def check(actual: float, expected: float, tol: float) -> None:
-    assert abs(actual - expected) <= tol, f"{actual} differs from metafor's {expected}"
+QPROFILE_TAU2 = DEC4.plus(1e-4, "confint() stops its root search at about 1e-4")
+QPROFILE_I2 = Tolerance(5e-3, "Q-profile bound 1e-4 off, times dI²/dtau² ≈ 124 near the lower bound")
+QPROFILE_H2 = Tolerance(2e-3, "Q-profile bound 1e-4 off, times dH²/dtau² near the lower bound")
 
 
 def fitted(bcg, estimator, ci_method):

@@ -3,7 +3,7 @@
 Data: Molloy, O'Carroll & Ferguson (2014), Annals of Behavioral Medicine
 47:92-101, as distributed in Viechtbauer's R package ``metadat``
 (``dat.molloy2014``). Reference values: metafor (Viechtbauer 2010) manual and
-test suite, as collected in ``../shared/reference/README.md``. Effects are
+test suite, as collected in ``tests/data/reference/metafor-results.md``. Effects are
 Fisher z of the correlations (``conftest.molloy``).
 """
 
@@ -12,21 +12,13 @@ from __future__ import annotations
 import math
 
 from analysis.pooling import meta
+from tests.reference.tolerance import DEC2, DEC3, DEC4, check
 
-# Half a unit in the 4th decimal: the reference values are printed to 4 decimals.
-DEC4 = 5e-5 + 1e-12
-# Half a unit in the 3rd and 2nd decimals, for values printed that way.
-DEC3 = 5e-4 + 1e-12
-DEC2 = 5e-3 + 1e-12
 # metafor's Fisher scoring stops once tau² changes by less than 1e-5 (its default
 # threshold): here at 0.0081105 against the optimum 0.0081096 found by this engine
 # (and PyMARE). z moves by about 143 per unit of tau², so metafor prints 4.7501
 # where the optimum gives 4.7502 (4.75010 at metafor's tau², checked).
-Z_ITERATED = DEC4 + 143 * 1e-5
-
-
-def check(actual: float, expected: float, tol: float) -> None:
-    assert abs(actual - expected) <= tol, f"{actual} differs from metafor's {expected}"
+Z_ITERATED = DEC4.plus(143 * 1e-5, "z moves 143 per unit of tau², which metafor leaves 1e-5 off")
 
 
 def test_fisher_z_row_one(molloy):

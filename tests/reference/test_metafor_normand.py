@@ -3,21 +3,14 @@
 Data: Normand (1999), Statistics in Medicine 18:321-359, as distributed in
 Viechtbauer's R package ``metadat`` (``dat.normand1999``). Reference values:
 metafor (Viechtbauer 2010) manual and test suite, as collected in
-``../shared/reference/README.md``. Effects are Hedges' g with the exact bias
+``tests/data/reference/metafor-results.md``. Effects are Hedges' g with the exact bias
 correction and mean differences (``conftest.normand``).
 """
 
 from __future__ import annotations
 
 from analysis.pooling import meta
-
-# Half a unit in the 4th and 2nd decimals: the precision metafor prints.
-DEC4 = 5e-5 + 1e-12
-DEC2 = 5e-3 + 1e-12
-
-
-def check(actual: float, expected: float, tol: float) -> None:
-    assert abs(actual - expected) <= tol, f"{actual} differs from metafor's {expected}"
+from tests.reference.tolerance import DEC2, DEC4, check
 
 
 def test_smd_reml(normand):

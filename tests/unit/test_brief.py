@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.brief import common as brief_common
 from analysis.brief import context as brief
 from analysis.brief.context import reading, verdict
 from analysis.codebook.formats import escape_md, fmt, fmt_i2, fmt_interval, fmt_tau
@@ -163,7 +164,7 @@ def test_expected_direction_from_the_claims():
     assert brief.expected_direction("bonding", "health", "") == 1
     assert brief.expected_direction("education", "education", "non-directed-activities") == -1
     assert brief.expected_direction("education", "education", "family-social-capital") == 1
-    assert set(brief.THEME_CLAIMS) == set(brief.THEMES)
+    assert set(brief.default_claims().themes) == set(brief.THEMES)  # report/themes.yaml
 
 
 def test_theme_summary():
@@ -560,7 +561,15 @@ def context(tmp_path, **changes):
         css=ROOT / "report" / "brief.css",
     )
     kwargs.update(changes)
+    kwargs.setdefault("certainty", rated(kwargs["pooled"], kwargs["units"], kwargs["studies"]))
     return brief.build_context(**kwargs)
+
+
+def rated(pooled, units, studies) -> pd.DataFrame:
+    """certainty.csv of the tables (what rule rate_certainty writes)."""
+    from analysis.rating.table import COLUMNS, rate_analyses
+
+    return pd.DataFrame(rate_analyses(pooled, units, studies), columns=COLUMNS)
 
 
 def test_context_headline_and_single_studies(tmp_path):
@@ -818,10 +827,10 @@ def many_tables():
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    monkeypatch.setattr(brief, "TABLE_ROWS", 3)
-    monkeypatch.setattr(brief, "THEME_TABLE_ROWS", 2)
-    monkeypatch.setattr(brief, "FIGURE_ANALYSES", 2)
-    monkeypatch.setattr(brief, "CITED_STUDIES", 2)
+    monkeypatch.setattr(brief_common, "TABLE_ROWS", 3)
+    monkeypatch.setattr(brief_common, "THEME_TABLE_ROWS", 2)
+    monkeypatch.setattr(brief_common, "FIGURE_ANALYSES", 2)
+    monkeypatch.setattr(brief_common, "CITED_STUDIES", 2)
 
 
 def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
@@ -919,7 +928,7 @@ def test_below_the_caps_the_brief_is_unchanged(tmp_path, monkeypatch):
     """A corpus that fits the caps (the seed corpus does) gives the same brief as no caps."""
     text = brief.render_source(TEMPLATE, context(tmp_path))
     for name in ("TABLE_ROWS", "THEME_TABLE_ROWS", "FIGURE_ANALYSES", "CITED_STUDIES"):
-        monkeypatch.setattr(brief, name, 10**6)
+        monkeypatch.setattr(brief_common, name, 10**6)
     assert brief.render_source(TEMPLATE, context(tmp_path)) == text
     assert "not shown" not in text and "Other analyses of this theme" not in text
 
@@ -951,3 +960,227 @@ def test_figures_drawn_in_parallel_are_the_same_files(tmp_path):
     assert one == sorted(p.name for p in (tmp_path / "two").iterdir())
     for name in one:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+# --- issue 11: literature and reanalysis apart, key messages, counts, form -------------------
+
+
+def _states(n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An Atlas-like analysis: n state samples of one study (sca2022), as pooled.csv and units.csv rows."""
+    pooled = pd.DataFrame(
+        [
+            dict(
+                analysis_id="linking-mobility-zcor-civic",
+                theme="linking", outcome="mobility", measure="ZCOR", construct="civic-organizations",
+                k=n, n_studies=1, n_effects=n, estimator="REML", ci_method="knha", pooled=True,
+                estimate=math.atanh(0.2), se=0.05, ci_low=math.atanh(0.1), ci_high=math.atanh(0.3),
+                pi_low=math.atanh(-0.4), pi_high=math.atanh(0.7), tau2=0.05, i2=88.0, egger_p=math.nan,
+            )
+        ]
+    )  # fmt: skip
+    units = pd.DataFrame(
+        [
+            dict(analysis_id="linking-mobility-zcor-civic", study="sca2022", sample=f"S{i}", n_effects=1,
+                 yi=math.atanh(0.2), vi=0.01, se=0.1, ci_low=0.0, ci_high=0.4, weight=100 / n, n=50)
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    return pooled, units
+
+
+def _with_states(tmp_path, county=None):
+    t = tables()
+    p, u = _states()
+    pooled = pd.concat([t["pooled"], p], ignore_index=True)
+    units = pd.concat([t["units"], u], ignore_index=True)
+    studies = pd.concat(
+        [t["studies"], pd.DataFrame([dict(study="sca2022", kind="study", design="ecological", country="US",
+                                          status="coded", themes="linking", outcomes="mobility", n_effects=5)])],
+        ignore_index=True,
+    )  # fmt: skip
+    effects = pd.concat(
+        [t["effects"], pd.DataFrame([dict(study="sca2022", effect_id="civic-s0", theme="linking",
+                                          outcome="mobility", measure="ZCOR", construct="civic-organizations",
+                                          exposure="Civic organisations (county, Social Capital Atlas "
+                                          "civic_organizations_county)", role="primary")])],
+        ignore_index=True,
+    )  # fmt: skip
+    return context(
+        tmp_path, pooled=pooled, units=units, studies=studies, effects=effects, atlas_county=county
+    )
+
+
+def test_states_of_one_study_are_not_in_the_pooled_analyses_table(tmp_path):
+    ctx = _with_states(tmp_path)
+    assert [r["analysis_id"] for r in ctx["headline"]] == ["bonding-health-or"]
+    assert [r["analysis_id"] for r in ctx["atlas"]["rows"]] == ["linking-mobility-zcor-civic"]
+    assert ctx["atlas"]["available"] is False
+    text = brief.render_source(TEMPLATE, ctx)
+    assert "nationwide county correlations are unavailable in this build" in text
+
+
+def test_atlas_section_shows_the_nationwide_correlation_and_says_where_it_differs(tmp_path):
+    county = pd.DataFrame(
+        [dict(measure="civic_organizations_county", n_counties=3087, n_cz=740, r=-0.004, se=0.05)]
+    )
+    ctx = _with_states(tmp_path, county=county)
+    (row,) = ctx["atlas"]["rows"]
+    assert row["national"] == "0.00" and row["counties"] == "3,087" and row["zones"] == "740"
+    assert row["within"] == "0.20"
+    # National about zero with a CI over 0; within states positive and excluding 0: both said.
+    assert "about zero" in row["differs"] and "within-state CI excludes it" in row["differs"]
+    assert "holds" not in row["consistency"] or "Not consistently" in row["consistency"]
+    assert ctx["atlas"]["differ"] == [row]
+
+
+def test_a_single_study_value_says_what_it_combines():
+    from analysis.brief.pools import number_note
+    from analysis.brief.results import Analysis
+    from analysis.rating.certainty import Rating
+    from analysis.rating.verdicts import Verdict
+
+    row = dict(analysis_id="x", theme="bonding", outcome="health", measure="OR", construct="high-vs-low")
+    a = Analysis(row, [], ["s"], (), (), "", Rating("low", "low"), "", Verdict("qualifies", ""), [])
+    assert number_note(a, {"n_effects": 4}, {}) == "combined from 4 effects of one sample"
+    unit = {"study": "bond2007", "sample": "", "n_effects": 1, "ci_low": LOG(0.98), "ci_high": LOG(1.72)}
+    effect = {"printed": "OR 1.3 [1.0, 1.76]", "measure": "OR", "reverse": False}
+    key = ("bond2007", "", "bonding", "health", "OR", "high-vs-low")
+    assert number_note(a, unit, {key: [effect]}) == (
+        "printed as OR 1.3 [1.0, 1.76]; the CI shown is recomputed from it"
+    )
+    same = dict(unit, ci_low=LOG(1.0), ci_high=LOG(1.76))
+    assert number_note(a, same, {key: [effect]}) == ""
+    # A reversed effect is compared after its flip: printed 0.5 [0.4, 0.625] is 2.0 [1.6, 2.5].
+    flipped = dict(unit, ci_low=LOG(1.6), ci_high=LOG(2.5))
+    assert number_note(a, flipped, {key: [dict(effect, printed="OR 0.5 [0.4, 0.625]", reverse=True)]}) == ""
+
+
+def test_key_messages_answer_the_question_in_grade_words_within_700_words(tmp_path):
+    import re
+
+    ctx = context(tmp_path)
+    messages = ctx["messages"]
+    assert [m["key"] for m in messages] == ["bridging", "bonding", "education", "workplace", "place"]
+    assert messages[0]["question"].startswith("Does bridging social capital drive upward mobility")
+    wording = ("go together", "probably", "may", "we are very uncertain", "very uncertain")
+    assert all(any(w in m["sure"].lower() for w in wording) for m in messages)
+    # The bonding pool (3 studies, low certainty) leads its message, in "may" words.
+    bonding = messages[1]
+    assert bonding["lead"] == "bonding-health-or" and bonding["level"] == ctx["headline"][0]["certainty"]
+    text = brief.render_source(TEMPLATE, ctx)
+    section = text[text.index("# Key messages") : text.index("# Summary of findings")]
+    words = len(re.sub(r"\\(.)", r"\1", section).split())
+    assert words <= 700, words
+    assert "not a systematic search" in section
+    first = text[text.index("abstract:") : text.index("\n", text.index("abstract:"))]
+    assert "Does bridging social capital drive upward mobility" in first
+
+
+def test_summary_of_findings_has_one_row_per_claim_with_footnoted_reasons(tmp_path):
+    sof = context(tmp_path)["sof"]
+    assert len(sof["rows"]) == 5
+    marks = {m for r in sof["rows"] for m in r["marks"].split(",") if m}
+    assert marks == {n["mark"] for n in sof["notes"]}
+    assert all(r["certainty"] for r in sof["rows"])
+
+
+def test_every_count_comes_from_the_records_function(tmp_path):
+    from analysis.inputs.records import count_records
+    from analysis.release import changes
+
+    t = tables()
+    ctx = context(tmp_path)
+    counts = count_records(t["studies"].to_dict("records"))
+    assert ctx["summary"]["studies"] == str(counts.studies) and ctx["summary"]["context"] == str(
+        counts.context
+    )
+    assert ctx["records"]["studies"] == str(counts.studies)
+    # CHANGES.md counts the same records the same way: studies and context records apart.
+    rows = [
+        dict(study=s["study"], kind=s["kind"], status=s["status"], effect_id="")
+        for s in t["studies"].to_dict("records")
+    ]
+    text = changes.changes_markdown("1.0.0", changes.ReleaseTables(rows, []))
+    assert f"{counts.studies} studies" in text and f"{counts.context} context record" in text
+
+
+def test_a_missing_identified_by_is_counted_as_not_recorded():
+    from analysis.inputs.records import NOT_RECORDED, count_records
+
+    counts = count_records(
+        [
+            {"study": "a", "status": "coded", "identified_by": "report-references"},
+            {"study": "b", "status": "narrative"},
+            {"study": "c", "kind": "context", "identified_by": "packet-2"},
+        ],
+        bibliography=["a", "b", "c", "d", "seed"],
+        pooled_studies=["a"],
+        exclude=["seed"],
+    )
+    assert counts.identified["report-references"] == 1 and counts.identified[NOT_RECORDED] == 1
+    assert (counts.studies, counts.coded, counts.narrative, counts.context) == (2, 1, 1, 1)
+    assert counts.not_retrieved == 1 and counts.pooled == 1 and counts.identified_total == 4
+    assert counts.sources()[-1] == (NOT_RECORDED, "source not recorded", 1)
+
+
+def test_bold_paragraph_leads_keep_their_blank_line(tmp_path):
+    """A Jinja block tag at a line end eats the newline after it; a bold lead ("**Pooling.**")
+    that lost its blank line runs into the paragraph before it."""
+    import re
+
+    for second in (False, True):
+        ctx = context(tmp_path)
+        if second:
+            ctx["agreement"] = {"second_coder": True, "studies_double_coded": 2, "effects_compared": 3,
+                                "effects_differing": 0, "fields": {}, "disagreements": 0}  # fmt: skip
+        lines = brief.render_source(TEMPLATE, ctx).splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"\A\*\*[A-Z][^*]{0,40}\.\*\* ", line):
+                assert lines[i - 1].strip() == "", (
+                    f"no blank line before {line[:40]!r}: {lines[i - 1][:60]!r}"
+                )
+
+
+def test_two_surname_only_authors_have_no_comma_before_and(tmp_path):
+    import pypandoc
+
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{eg2010, author = {Erikson and Goldthorpe}, title = {T}, journal = {J}, year = {2010}}\n"
+                   "@article{abc2011, author = {Abel, Ann and Baker, Bob and Cole, Cy}, title = {U}, journal = {J}, year = {2011}}\n")  # fmt: skip
+    out = pypandoc.convert_text(
+        "[@eg2010; @abc2011]\n\n::: {#refs}\n:::\n",
+        "plain",
+        format="markdown",
+        extra_args=["--citeproc", f"--bibliography={bib}", f"--csl={ROOT / 'report' / 'brief.csl'}"],
+    )
+    text = " ".join(out.split())
+    assert "Erikson and Goldthorpe" in text and "Erikson, and" not in text
+    assert "Baker, and Cy Cole" in text  # three or more: the serial comma stays
+
+
+@pytest.mark.parametrize(
+    "version, commit, releases, building, label, released",
+    [
+        ("0.1.0", "f62c1ecd957a" + "0" * 28, {"0.1.0": "f62c1ecd957a" + "0" * 28}, "", "Version 0.1.0", True),
+        ("0.1.0", "abcdef123456789", {"0.1.0": "f62c"}, "", "Unreleased build after v0.1.0, commit abcdef123456", False),
+        ("0.1.0", "abcdef123456789-dirty", {"0.1.0": "abcdef123456789"}, "",
+         "Unreleased build after v0.1.0, commit abcdef123456, modified", False),
+        ("0.2.0", "abcdef123456789", {"0.1.0": "f62c"}, "0.2.0", "Version 0.2.0", True),
+        ("0.1.0", "abcdef123456789", {}, "", "Unreleased build, commit abcdef123456", False),
+    ],
+)  # fmt: skip
+def test_a_build_says_whether_it_is_a_release(version, commit, releases, building, label, released):
+    from analysis.provenance import release_label
+
+    found = release_label(version, commit, releases, building)
+    assert (found["label"], found["released"]) == (label, released)
+
+
+def test_an_unreleased_build_says_so_in_its_header_and_citation(tmp_path):
+    build = {"version": "1.2.3", "commit": "abcdef1234567890-dirty", "epoch": 1764300000, "fingerprint": "f",
+             "label": "Unreleased build after v1.2.2, commit abcdef123456, modified", "released": False}  # fmt: skip
+    text = brief.render_source(TEMPLATE, context(tmp_path, build=build))
+    header = text[text.index("::: {.build-line}") :].splitlines()[1].replace("\\", "")
+    assert header.startswith("Unreleased build after v1.2.2, commit abcdef123456, modified ·")
+    cite = text[text.index("# How to cite") :]
+    assert "Unreleased build after v1.2.2" in cite.replace("\\", "") and "Version 1.2.3" not in cite

@@ -1,4 +1,4 @@
-"""Effect-size conversions against metafor's escalc (values from ../shared/reference/README.md).
+"""Effect-size conversions against metafor's escalc (values from tests/data/reference/metafor-results.md).
 
 Datasets from R's metadat package (Viechtbauer): bcg (Colditz et al. 1994),
 molloy2014 (Molloy et al. 2014), normand1999 (Normand 1999), aloe2013 (Aloe &

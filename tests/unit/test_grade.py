@@ -69,11 +69,21 @@ def test_inconsistency_counts_once_for_both_reasons():
     assert "prediction interval" in rating.downgrades[0]
 
 
-def test_a_single_sample_is_imprecise_not_inconsistent():
-    """GRADE does not judge the consistency of one study; an unreplicated estimate is imprecise."""
+def test_a_single_large_precise_study_is_not_rated_down():
+    """GRADE judges neither the consistency of one study nor its precision by its being
+    single: a large study with a narrow CI keeps its level (GRADE handbook 5.2.6)."""
     rating = rate(evidence(k=1, pi=(math.nan, math.nan), i2=math.nan))
-    assert not any(d.startswith("inconsistency") for d in rating.downgrades)
-    assert rating.downgrades[0] == "imprecision: a single sample, not replicated"
+    assert rating.downgrades == ()
+    assert rating.level == "high"
+    assert "inconsistency not judged (one sample)" in rating.notes
+
+
+def test_a_single_small_or_wide_study_is_imprecise():
+    one = dict(k=1, pi=(math.nan, math.nan), i2=math.nan)
+    assert rate(evidence(**one, participants=120)).downgrades == ("imprecision: fewer than 400 participants",)
+    assert rate(evidence(**one, ci=(LOG(0.9), LOG(1.3)))).downgrades == (
+        "imprecision: the CI includes no effect",
+    )
 
 
 def test_imprecision_from_ci_crossing_no_effect():
@@ -108,11 +118,34 @@ def test_indirectness_when_no_sample_is_from_the_uk():
     assert rate(evidence(countries=("US", "GB;FR"))).level == "high"  # one UK sample is enough
 
 
-def test_small_study_effects_only_with_ten_samples():
+def test_small_study_effects_only_with_ten_studies():
     assert rate(evidence(k=10, egger_p=0.09)).downgrades == ("small-study effects: Egger's test p < 0.10",)
     assert rate(evidence(k=9, egger_p=0.01)).level == "high"
     assert rate(evidence(k=10, egger_p=0.10)).level == "high"
-    assert rate(evidence(k=9)).notes == ("small-study effects not assessed (fewer than 10 samples)",)
+    assert rate(evidence(k=9)).notes == ("small-study effects not assessed (fewer than 10 studies)",)
+
+
+def test_small_study_effects_count_studies_not_samples():
+    """40 states of one dataset are 40 samples of one study: no small-study judgement."""
+    states = evidence(k=40, n_studies=1, egger_p=0.001)
+    assert rate(states).level == "high"
+    assert not grade.small_study_assessed(states)
+    assert grade.small_study_assessed(evidence(k=12, n_studies=12, egger_p=0.3))
+
+
+def test_indirectness_on_the_share_of_non_uk_evidence():
+    """Rated down when most samples or most of the weight are from outside the UK; a
+    smaller share is said as mixed evidence."""
+    most = rate(evidence(k=6, countries=("GB", "US"), non_uk_samples=5, non_uk_share=0.4))
+    assert most.downgrades == ("indirectness: 5 of 6 samples (40% of the weight) from outside the UK",)
+    heavy = rate(evidence(k=4, countries=("GB", "US"), non_uk_samples=2, non_uk_share=0.7))
+    assert heavy.level == "moderate"
+    mixed = rate(evidence(k=6, countries=("GB", "US"), non_uk_samples=2, non_uk_share=0.3))
+    assert mixed.level == "high"
+    assert "mixed evidence: 2 of 6 samples (30% of the weight) from outside the UK" in mixed.notes
+    assert rate(evidence(k=3, non_uk_samples=0, non_uk_share=0.0)).notes == (
+        "small-study effects not assessed (fewer than 10 studies)",
+    )
 
 
 def test_every_domain_costs_one_level_and_the_floor_is_very_low():
@@ -155,3 +188,38 @@ def test_the_level_never_rises_above_the_start(designs, low, width, i2, k, uk):
     assert grade.LEVELS.index(rating.level) == min(
         grade.LEVELS.index(rating.start) + len(rating.downgrades), 3
     )
+
+
+# --- small-study statistics compare studies, not the samples of one study -----------------
+
+
+def _effects(studies: list[str]):
+    import pandas as pd
+
+    rows = []
+    for i, (study, (y, v)) in enumerate(
+        zip(studies, [(0.3, 0.02), (0.1, 0.03), (0.5, 0.05), (0.25, 0.01), (0.4, 0.04), (-0.1, 0.06)])
+    ):
+        rows.append(dict(study=study, effect_id=f"e{i}", sample=f"state-{i}", theme="linking",
+                         outcome="mobility", measure="ZCOR", construct="", yi=y, vi=v, role="primary",
+                         n=100.0, design="ecological", country="US"))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("studies, tested", [(["atlas"] * 6, False), (["a", "a", "a", "b", "b", "b"], False),
+                                             (["a", "b", "c", "a", "b", "c"], True)])  # fmt: skip
+def test_egger_and_trim_and_fill_only_across_three_or_more_studies(studies, tested):
+    """CONTRACT.md: pooled.csv's egger_* and trimfill_* are empty when the samples come from
+    fewer than 3 studies, and sensitivity/trimfill.csv has no row for them."""
+    from analysis.pooling import analyses as pooling
+
+    settings = dict(estimator="REML", ci_method="knha", alpha=0.05)
+    pooled, _ = pooling.pool_effects(_effects(studies), rho=0.6, **settings)
+    (row,) = pooled.to_dict("records")
+    assert row["k"] == 6
+    assert math.isfinite(row["egger_p"]) is tested and math.isfinite(row["trimfill_k0"]) is tested
+    if not tested:
+        assert "fewer than 3 studies" in row["note"]
+    tables = pooling.sensitivity_tables(_effects(studies), rho=0.6, **settings)
+    assert (len(tables["trimfill"]) == 1) is tested
+    assert len(tables["leave_one_out"]) == 6  # leave-one-out still runs over the samples

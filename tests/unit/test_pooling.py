@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.pooling import analyses as pooling
-from analysis.pooling import bias, meta, sensitivity
+from analysis.pooling import bias, dependence, meta, moderators, robustness, sensitivity
 from analysis.pooling.aggregate import aggregate, aggregate_units
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,7 +243,8 @@ def test_construct_missing_counts_as_one_value(effects):
 
 def test_sensitivity_tables(effects):
     tables = pooling.sensitivity_tables(effects, **SETTINGS)
-    assert set(tables) == {"leave_one_out", "estimators", "rho", "trimfill", "subgroups"}
+    assert set(tables) == {"leave_one_out", "estimators", "rho", "trimfill", "subgroups", "dependence",
+                           "metaregression"}  # fmt: skip
     loo = tables["leave_one_out"]
     assert set(loo["analysis_id"]) == {"bonding-income-smd"} and len(loo) == 7
     assert (loo["k"] == 6).all()
@@ -286,3 +288,111 @@ def test_identical_effects_and_extreme_variances_never_crash(ci_method, scale):
     assert pooled["estimate"].item() == pytest.approx(0.3) and pooled["tau2"].item() == 0
     tables = pooling.sensitivity_tables(pd.DataFrame(rows), **settings)
     assert len(tables["leave_one_out"]) == 6 and len(tables["subgroups"]) == 3
+
+
+def test_dependence_table(effects):
+    """One row per model, in the contract's order, for the analysis whose s0 gives two effects."""
+    table = pooling.sensitivity_tables(effects, **SETTINGS)["dependence"]
+    assert list(table.columns) == dependence.COLUMNS
+    assert set(table["analysis_id"]) == {"bonding-income-smd"}  # health: one effect per unit
+    assert list(table["model"]) == list(dependence.MODELS)
+    rows = table.set_index("model")
+    pooled, _ = pooling.pool_effects(effects, **SETTINGS)
+    primary = pooled.set_index("analysis_id").loc["bonding-income-smd"]
+    assert rows.loc["aggregate", "estimate"] == primary["estimate"]
+    assert rows.loc["aggregate", "tau2"] == primary["tau2"] and rows.loc["aggregate", "df"] == 6
+    assert (rows["k"] == 7).all() and (rows["n_effects"] == 8).all()
+    assert math.isnan(rows.loc["multilevel", "rho"]) and rows.loc["che", "rho"] == 0.6
+    assert math.isnan(rows.loc["multilevel", "df"]) and rows.loc["che-rve", "df"] > 0
+    assert rows.loc["che-rve", "estimate"] == rows.loc["che", "estimate"]
+    assert rows.loc["che-rve", "sigma2_unit"] == rows.loc["che", "sigma2_unit"]
+    assert math.isnan(rows.loc["che", "tau2"]) and math.isnan(rows.loc["aggregate", "sigma2_unit"])
+
+
+def test_rho_reaches_the_che_model(effects):
+    """The config's rho is the one of aggregate and vcalc; the multilevel model ignores it."""
+    low = pooling.sensitivity_tables(effects, **{**SETTINGS, "rho": 0.2})["dependence"].set_index("model")
+    high = pooling.sensitivity_tables(effects, **SETTINGS)["dependence"].set_index("model")
+    assert low.loc["che", "rho"] == 0.2 and low.loc["aggregate", "rho"] == 0.2
+    assert low.loc["che", "estimate"] != high.loc["che", "estimate"]
+    assert low.loc["aggregate", "estimate"] != high.loc["aggregate", "estimate"]
+    assert low.loc["multilevel", "estimate"] == high.loc["multilevel", "estimate"]
+
+
+def with_moderators(effects, values):
+    """Give each study of bonding-income-smd the moderators in ``values`` (study -> dict)."""
+    effects = effects.copy()
+    effects["moderators"] = [json.dumps(values.get(study, {})) if values.get(study) else ""
+                             for study in effects["study"]]  # fmt: skip
+    return effects
+
+
+def income_units(effects):
+    found = {a.analysis_id: a for a in pooling.analyses(effects, rho=0.6)}
+    return found["bonding-income-smd"].units
+
+
+def test_metaregression_categorical_and_numeric(effects):
+    studies = [f"s{i}" for i in range(6)]
+    uk = {s: {"uk_sample": i < 3, "year": 2000 + i} for i, s in enumerate(studies)}
+    table = pooling.sensitivity_tables(with_moderators(effects, uk), **SETTINGS)["metaregression"]
+    assert list(table.columns) == moderators.METAREGRESSION_COLUMNS
+    income = table[table["analysis_id"] == "bonding-income-smd"]
+    # s1's "girls" sample is a unit of s1: it carries s1's study-level moderators.
+    assert list(income["moderator"]) == ["uk_sample", "uk_sample", "year", "year"]
+    # Reference level "false", the first in sorted() order.
+    assert list(income["term"]) == ["intrcpt", "uk_sample:true", "intrcpt", "year"]
+    assert list(income["kind"]) == ["categorical"] * 2 + ["numeric"] * 2
+    assert (income["k"] == 7).all() and (income["qm_df"] == 1).all() and (income["qm_df2"] == 5).all()
+    units = income_units(with_moderators(effects, uk))
+    labels = [moderators.label(m["uk_sample"]) for m in units["moderators"]]
+    fit = moderators.meta_regression(units["yi"], units["vi"], [[x == "true"] for x in labels], ["t"],
+                                     estimator="REML", ci_method="knha", alpha=0.05)  # fmt: skip
+    assert income["estimate"].iloc[1] == pytest.approx(fit.estimate[1], rel=1e-12)
+
+
+def test_metaregression_needs_the_moderator_for_every_unit(effects):
+    partial = {"s0": {"uk_sample": True}, "s1": {"uk_sample": False}}
+    table = pooling.sensitivity_tables(with_moderators(effects, partial), **SETTINGS)["metaregression"]
+    assert table.empty
+
+
+def test_disagreeing_effects_leave_the_unit_unknown(effects):
+    """Validation refuses this; a hand-made effects table gives no value for that unit."""
+    effects = with_moderators(effects, {f"s{i}": {"year": 2000 + i} for i in range(6)})
+    effects.loc[(effects["study"] == "s0") & (effects["effect_id"] == "e2"), "moderators"] = '{"year": 1990}'
+    unit = income_units(effects).iloc[0]
+    assert unit["study"] == "s0" and unit["moderators"] == {}
+
+
+def test_robustness_says_when_rho_changes_the_conclusion(effects):
+    tables = pooling.sensitivity_tables(effects, **SETTINGS)
+    [found] = robustness.robustness(tables["dependence"], tables["rho"])
+    assert found.analysis_id == "bonding-income-smd" and list(found.models["model"]) == list(
+        dependence.MODELS
+    )
+    flags = found.excludes_null
+    assert set(flags) == {*dependence.MODELS, "rho=0.2", "rho=0.6", "rho=0.9"}
+    assert found.depends_on_rho is (len({flags["rho=0.2"], flags["rho=0.6"], flags["rho=0.9"]}) > 1)
+    # A grid on which the CI crosses 0 at one rho only: the conclusion depends on rho.
+    rho = tables["rho"].copy()
+    rho.loc[rho["rho"] == 0.9, ["ci_low", "ci_high"]] = [-0.1, 0.5]
+    rho.loc[rho["rho"] != 0.9, ["ci_low", "ci_high"]] = [0.1, 0.5]
+    [changed] = robustness.robustness(tables["dependence"], rho)
+    assert changed.depends_on_rho and changed.excludes_null["rho=0.9"] is False
+
+
+def test_moderator_tests_carry_their_caveats(effects):
+    uk = {f"s{i}": {"uk_sample": i < 3} for i in range(6)}
+    table = pooling.sensitivity_tables(with_moderators(effects, uk), **SETTINGS)["metaregression"]
+    [test] = robustness.moderator_tests(table)
+    assert (test.moderator, test.kind, test.test, test.k, test.df1, test.df2) == (
+        "uk_sample",
+        "categorical",
+        "F",
+        7,
+        1,
+        5,
+    )
+    assert list(test.terms["term"]) == ["uk_sample:true"]
+    assert test.caveats[0] == robustness.BETWEEN_STUDIES and "few units (7)" in test.caveats[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.release import build as release
-from analysis.release import changes, zenodo
+from analysis.release import assemble, changes, checks, datapackage, extractions, zenodo
+from analysis.release import repo as git_repo
 from analysis.release.changes import ReleaseTables
 from tests.conftest import ROOT
 
@@ -197,12 +198,12 @@ def test_natural_scale():
 
 
 def test_parse_version():
-    assert release.parse_version("1.2.3") == (1, 2, 3)
-    assert release.parse_version("v0.10.0") == (0, 10, 0)
-    assert release.parse_version("0.10.0") > release.parse_version("0.9.9")
+    assert git_repo.parse_version("1.2.3") == (1, 2, 3)
+    assert git_repo.parse_version("v0.10.0") == (0, 10, 0)
+    assert git_repo.parse_version("0.10.0") > git_repo.parse_version("0.9.9")
     for bad in ("1.2", "1.2.3.4", "01.2.3", "1.2.x", ""):
-        with pytest.raises(release.ReleaseError, match="MAJOR.MINOR.PATCH"):
-            release.parse_version(bad)
+        with pytest.raises(git_repo.ReleaseError, match="MAJOR.MINOR.PATCH"):
+            git_repo.parse_version(bad)
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -227,38 +228,38 @@ def tiny_repo(tmp_path) -> Path:
 
 
 def test_check_release_accepts_a_clean_consistent_repository(tiny_repo):
-    assert release.check_release(tiny_repo, "0.3.0") == (0, 3, 0)
+    assert checks.check_release(tiny_repo, "0.3.0") == (0, 3, 0)
 
 
 def test_refuses_a_dirty_tree(tiny_repo):
     (tiny_repo / "new.yaml").write_text("study: x\n", encoding="utf-8")
-    with pytest.raises(release.ReleaseError, match=r"uncommitted changes \(new.yaml\): commit"):
-        release.check_release(tiny_repo, "0.3.0")
+    with pytest.raises(git_repo.ReleaseError, match=r"uncommitted changes \(new.yaml\): commit"):
+        checks.check_release(tiny_repo, "0.3.0")
     (tiny_repo / "new.yaml").unlink()
     with open(tiny_repo / "CITATION.cff", "a", encoding="utf-8") as handle:
         handle.write("# edited\n")
-    with pytest.raises(release.ReleaseError, match=r"uncommitted changes \(CITATION.cff\): commit"):
-        release.check_release(tiny_repo, "0.3.0")
+    with pytest.raises(git_repo.ReleaseError, match=r"uncommitted changes \(CITATION.cff\): commit"):
+        checks.check_release(tiny_repo, "0.3.0")
 
 
 def test_refuses_an_existing_or_lower_version(tiny_repo):
     _git(tiny_repo, "tag", "-a", "v0.3.0", "-m", "x")
-    with pytest.raises(release.ReleaseError, match=r"Version 0.3.0 already exists \(tag v0.3.0\)"):
-        release.check_release(tiny_repo, "0.3.0")
+    with pytest.raises(git_repo.ReleaseError, match=r"Version 0.3.0 already exists \(tag v0.3.0\)"):
+        checks.check_release(tiny_repo, "0.3.0")
     (tiny_repo / "releases" / "v0.4.0").mkdir(parents=True)
     (tiny_repo / "releases" / "v0.4.0" / "pooled.csv").write_text("analysis_id\n", encoding="utf-8")
     _git(tiny_repo, "add", "-A")
     _git(tiny_repo, "commit", "--quiet", "-m", "release folder")
-    with pytest.raises(release.ReleaseError, match="not greater than the last release, 0.4.0"):
-        release.check_release(tiny_repo, "0.3.1")
+    with pytest.raises(git_repo.ReleaseError, match="not greater than the last release, 0.4.0"):
+        checks.check_release(tiny_repo, "0.3.1")
 
 
 def test_refuses_a_version_citation_cff_does_not_state(tiny_repo):
     with pytest.raises(
-        release.ReleaseError,
+        git_repo.ReleaseError,
         match="CITATION.cff says version 0.3.0, not 0.4.0: set version and date-released in CITATION.cff",
     ):
-        release.check_release(tiny_repo, "0.4.0")
+        checks.check_release(tiny_repo, "0.4.0")
 
 
 def test_refuses_a_release_date_before_the_last_release(tiny_repo):
@@ -269,27 +270,27 @@ def test_refuses_a_release_date_before_the_last_release(tiny_repo):
     _git(tiny_repo, "add", "-A")
     _git(tiny_repo, "commit", "--quiet", "-m", "v0.2.0")
     with pytest.raises(
-        release.ReleaseError,
+        git_repo.ReleaseError,
         match=r"date-released 2026-01-31 is before v0.2.0's "
         r"\(2026-03-01\): set date-released",
     ):
-        release.check_release(tiny_repo, "0.3.0")
+        checks.check_release(tiny_repo, "0.3.0")
 
 
 def test_refuses_a_stale_zenodo_json(tiny_repo):
     (tiny_repo / ".zenodo.json").write_text("{}\n", encoding="utf-8")
     _git(tiny_repo, "commit", "--quiet", "-am", "stale")
-    with pytest.raises(release.ReleaseError, match=r"\.zenodo\.json does not match CITATION.cff"):
-        release.check_release(tiny_repo, "0.3.0")
+    with pytest.raises(git_repo.ReleaseError, match=r"\.zenodo\.json does not match CITATION.cff"):
+        checks.check_release(tiny_repo, "0.3.0")
 
 
 def test_previous_release_folder_is_the_highest_below(tmp_path):
     for name in ("v0.1.0", "v0.2.0", "v0.10.0", "v1.0.0", "notes"):
         (tmp_path / "releases" / name).mkdir(parents=True)
         (tmp_path / "releases" / name / "pooled.csv").write_text("analysis_id\n", encoding="utf-8")
-    assert release.previous_release_folder(tmp_path, (0, 10, 1)).name == "v0.10.0"
-    assert release.previous_release_folder(tmp_path, (0, 10, 0)).name == "v0.2.0"
-    assert release.previous_release_folder(tmp_path, (0, 1, 0)) is None
+    assert git_repo.previous_release_folder(tmp_path, (0, 10, 1)).name == "v0.10.0"
+    assert git_repo.previous_release_folder(tmp_path, (0, 10, 0)).name == "v0.2.0"
+    assert git_repo.previous_release_folder(tmp_path, (0, 1, 0)) is None
 
 
 # ------------------------------------------------------------------ tables and package
@@ -347,7 +348,7 @@ def test_extraction_rows_one_per_effect_or_narrative_record(tmp_path):
         ),
         encoding="utf-8",
     )
-    columns, rows = release.extraction_rows(folder, _schema())
+    columns, rows = extractions.extraction_rows(folder, _schema())
     names = [c.name for c in columns]
     assert names[:2] == ["study", "design"] and "effect_id" in names and "file" in names
     assert {
@@ -369,19 +370,19 @@ def test_extraction_rows_one_per_effect_or_narrative_record(tmp_path):
 
 
 def test_infer_type():
-    assert release.infer_type("k", ["1", "12", ""]) == "integer"
-    assert release.infer_type("yi", ["1", "1.5e-05", "-0.2"]) == "number"
-    assert release.infer_type("reverse", ["true", "false", ""]) == "boolean"
-    assert release.infer_type("study", ["2001"]) == "string"  # identifiers stay text
-    assert release.infer_type("label", ["1", "x"]) == "string"
-    assert release.infer_type("empty", ["", ""]) == "string"
+    assert datapackage.infer_type("k", ["1", "12", ""]) == "integer"
+    assert datapackage.infer_type("yi", ["1", "1.5e-05", "-0.2"]) == "number"
+    assert datapackage.infer_type("reverse", ["true", "false", ""]) == "boolean"
+    assert datapackage.infer_type("study", ["2001"]) == "string"  # identifiers stay text
+    assert datapackage.infer_type("label", ["1", "x"]) == "string"
+    assert datapackage.infer_type("empty", ["", ""]) == "string"
 
 
 def test_sha256sums_is_sorted_and_skips_itself(tmp_path):
     (tmp_path / "b.csv").write_text("b\n", encoding="utf-8")
     (tmp_path / "a.txt").write_text("a\n", encoding="utf-8")
     (tmp_path / "SHA256SUMS").write_text("old\n", encoding="utf-8")
-    text = release.sha256sums(tmp_path)
+    text = assemble.sha256sums(tmp_path)
     assert [line.split("  ")[1] for line in text.splitlines()] == ["a.txt", "b.csv"]
     (tmp_path / "SHA256SUMS").write_text(text, encoding="utf-8")
     done = subprocess.run(
@@ -397,7 +398,7 @@ def test_datapackage_validates_with_frictionless_and_catches_a_bad_value(tmp_pat
     (tmp_path / "references.csv").write_text("key,year,title\na2000,2000,T\nb2001,2001,U\n", encoding="utf-8")
     (tmp_path / "pooled.csv").write_text("analysis_id,k,estimate,i2\nx-y-or,3,0.25,1e-05\n", encoding="utf-8")
     (tmp_path / "effects.csv").write_text("study,effect_id,yi,reverse\na2000,e1,0.1,true\n", encoding="utf-8")
-    columns = release.extraction_columns(_schema())
+    columns = extractions.extraction_columns(_schema())
     from analysis.io import csv_text
 
     (tmp_path / "extractions.csv").write_text(
@@ -417,8 +418,8 @@ def test_datapackage_validates_with_frictionless_and_catches_a_bad_value(tmp_pat
         encoding="utf-8",
     )
     cff = zenodo.read_cff(ROOT / "CITATION.cff")
-    package = release.datapackage(
-        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", release.extraction_table_schema(columns)
+    package = datapackage.datapackage(
+        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", extractions.extraction_table_schema(columns)
     )
     (tmp_path / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
     fields = {f["name"]: f for f in package["resources"][2]["schema"]["fields"]}  # pooled
@@ -431,8 +432,8 @@ def test_datapackage_validates_with_frictionless_and_catches_a_bad_value(tmp_pat
         csv_text([{"study": "zzz", "design": "anecdote", "status": "coded"}], [c.name for c in columns]),
         encoding="utf-8",
     )
-    package = release.datapackage(
-        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", release.extraction_table_schema(columns)
+    package = datapackage.datapackage(
+        tmp_path, cff, "0.1.0", "2026-01-01T00:00:00Z", extractions.extraction_table_schema(columns)
     )
     (tmp_path / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
@@ -508,3 +509,90 @@ def test_committed_zenodo_json_is_generated_from_citation_cff():
     if not path.is_file():
         pytest.skip(".zenodo.json is not in this tree yet (run `make zenodo`)")
     assert path.read_text(encoding="utf-8") == zenodo.zenodo_json(zenodo.read_cff(ROOT / "CITATION.cff"))
+
+
+# ------------------------------------------------------------------ make release: VERSION
+
+
+@pytest.fixture
+def fake_make(tmp_path):
+    """The project's Makefile in a folder whose .venv/bin/python only records its arguments."""
+    if shutil.which("make") is None:
+        pytest.skip("make is needed to run the Makefile")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "requirements.lock").touch()
+    (tmp_path / "pyproject.toml").touch()
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/../../called"\n', encoding="utf-8")
+    python.chmod(0o755)
+    (tmp_path / ".venv" / ".installed").touch()
+
+    def make(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["make", "--no-print-directory", "-o", ".venv/.installed", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+
+    return tmp_path, make
+
+
+def test_make_passes_a_plain_version_as_one_argument(fake_make):
+    folder, make = fake_make
+    for target, extra in (("release", []), ("verify-release", ["--verify"])):
+        done = make(target, "VERSION=0.2.0", "CORES=3")
+        assert done.returncode == 0, done.stderr
+        called = (folder / "called").read_text(encoding="utf-8").splitlines()
+        assert called == ["-m", "analysis.release", "0.2.0", *extra, "--cores", "3"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0.2.0; touch {folder}/hacked;",
+        "0.1.0 --repo /tmp",
+        "$(shell touch {folder}/hacked)",
+        "${{shell touch {folder}/hacked}}",
+        "`touch {folder}/hacked`",
+        "0.1.0' && touch {folder}/hacked && '",
+        '0.1.0" && touch {folder}/hacked && "',
+        "0.1.0\ntouch {folder}/hacked",
+        "--help",
+    ],
+)
+def test_make_refuses_a_version_that_is_not_digits_and_dots_before_any_shell_sees_it(fake_make, value):
+    folder, make = fake_make
+    for target in ("release", "verify-release"):
+        done = make(target, "VERSION=" + value.format(folder=folder))
+        assert done.returncode != 0
+        assert "release refused: VERSION must look like 1.2.0 (MAJOR.MINOR.PATCH)" in done.stderr
+        # From the environment too (make reads it as a variable of its own).
+        env = {**os.environ, "VERSION": value.format(folder=folder)}
+        done = make(target, env=env)
+        assert done.returncode != 0 and "release refused: VERSION" in done.stderr
+    assert not (folder / "called").exists() and not (folder / "hacked").exists()
+
+
+def test_make_refuses_cores_that_are_not_a_number(fake_make):
+    folder, make = fake_make
+    done = make("release", "VERSION=0.2.0", "CORES=2; touch hacked")
+    assert done.returncode != 0 and "release refused: CORES must be a whole number" in done.stderr
+    assert not (folder / "called").exists() and not (folder / "hacked").exists()
+
+
+def test_make_without_a_version_says_which_to_give(fake_make):
+    folder, make = fake_make
+    done = make("release")
+    assert done.returncode != 0
+    assert done.stdout.startswith("Say which version: make release VERSION=X.Y.Z")
+    assert not (folder / "called").exists()
+
+
+def test_python_refuses_what_make_lets_through():
+    for bad in ("0.3", "01.2.3", "v", "1.2.3.4", "..", "1.2.3\n"):
+        with pytest.raises(git_repo.ReleaseError, match="MAJOR.MINOR.PATCH"):
+            git_repo.parse_version(bad)

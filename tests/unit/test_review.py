@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.inputs import bibliography
 from analysis.inputs.effects import effect_rows
 from analysis.inputs.extraction import (
     FORM_KEYS,
@@ -27,8 +28,8 @@ from analysis.inputs.extraction import (
     validate_document,
 )
 from analysis.io import csv_text
+from analysis.review import cells, check, new, sheet, studyfile
 from analysis.review import cli as review
-from analysis.review import sheet
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -83,7 +84,7 @@ def test_new_works_from_a_subfolder(project, capsys, monkeypatch):
 
 def test_template_holds_every_field_of_the_codebook():
     """The template is generated from the schema, so it cannot drift from the codebook."""
-    text = review.template("rothon2012")
+    text = new.template("rothon2012")
     comments = " ".join(line.strip().lstrip("#").strip() for line in text.splitlines())
     schema = extraction_schema()
     effect = schema["$defs"]["effect"]["properties"]
@@ -102,7 +103,7 @@ def test_template_holds_every_field_of_the_codebook():
 
 def test_empty_template_is_valid_yaml_and_check_says_what_to_fill(tmp_path):
     path = tmp_path / "rothon2012.yaml"
-    path.write_text(review.template("rothon2012"), encoding="utf-8")
+    path.write_text(new.template("rothon2012"), encoding="utf-8")
     data, problems = read_extraction(path)
     assert problems == []
     found = {(p.field, p.message) for p in validate_document(data, path, {"rothon2012"})}
@@ -125,7 +126,7 @@ def fill_template(text: str) -> str:
 
 def test_filled_template_passes(tmp_path):
     path = tmp_path / "rothon2012.yaml"
-    path.write_text(fill_template(review.template("rothon2012")), encoding="utf-8")
+    path.write_text(fill_template(new.template("rothon2012")), encoding="utf-8")
     data, problems = read_extraction(path)
     assert problems == [] and validate_document(data, path, {"rothon2012"}) == []
     assert set(data["effects"][0]) & FORM_KEYS == {"or", "ci"}
@@ -133,7 +134,7 @@ def test_filled_template_passes(tmp_path):
 
 def test_template_comments_cannot_inject_yaml():
     """A title with a line separator stays a comment (YAML breaks lines at U+2028 and U+0085)."""
-    ref = review.bibliography.Reference(
+    ref = bibliography.Reference(
         "evil2020",
         "misc",
         (
@@ -144,7 +145,7 @@ def test_template_comments_cannot_inject_yaml():
         "f.bib",
         1,
     )
-    data = load_yaml_text(review.template("evil2020", ref))
+    data = load_yaml_text(new.template("evil2020", ref))
     assert data["design"] is None and data["status"] is None
 
 
@@ -257,7 +258,7 @@ class FakeTerminal(io.StringIO):
 )
 def test_progress_only_for_long_runs_on_a_terminal(files, tty, shown):
     stream = FakeTerminal(tty)
-    progress = review.Progress(files, "Checking extraction files", stream)
+    progress = check.Progress(files, "Checking extraction files", stream)
     for done in range(1, files + 1):
         progress.update(done)
     progress.close()
@@ -366,7 +367,7 @@ def test_import_writes_typed_study_files(project, capsys):
     path = write_sheet(project / "sheet.csv", SHEET)
     code, out, _ = run(capsys, "import", str(path))
     assert code == 0, out
-    assert "Wrote extracted/rothon2012.yaml (rows 2, 3, 4)" in out
+    assert "Wrote extracted/rothon2012.yaml (rows 2-4)" in out
     assert "Imported 2 new study file(s); 0 already up to date." in out
     documents, problems = load_corpus(project / "extracted", {"rothon2012", "other2020"})
     assert problems == []
@@ -450,7 +451,7 @@ def test_import_warns_about_reverse_without_reason(project, capsys):
 
 
 def test_sheet_numbers_are_never_silently_converted():
-    number = sheet.parse_number
+    number = cells.parse_number
     assert number("12") == 12 and isinstance(number("12"), int)
     assert number("0.5") == 0.5 and number("-.5") == -0.5 and number("1e-3") == 0.001
     assert number("+2.0E+2") == 200.0
@@ -468,9 +469,9 @@ def test_sheet_numbers_are_never_silently_converted():
         "0x10",
         "1_000",
     ):
-        with pytest.raises(sheet.CellError):
+        with pytest.raises(cells.CellError):
             number(text)
-    with pytest.raises(sheet.CellError, match="is not a whole number"):
+    with pytest.raises(cells.CellError, match="is not a whole number"):
         number("12.0", integer=True)
 
 
@@ -538,7 +539,7 @@ def test_unexpected_errors_are_one_short_line(project, capsys, monkeypatch):
     def boom(paths):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(review, "run_check", boom)
+    monkeypatch.setattr(check, "run_check", boom)
     code, out, err = run(capsys, "check")
     assert code == 2 and out == ""
     assert err.startswith(
@@ -551,7 +552,7 @@ def test_file_system_errors_are_explained(project, capsys, monkeypatch):
     def denied(path, text):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(review.sheet, "write_new_file", denied)
+    monkeypatch.setattr(studyfile, "write_new_file", denied)
     code, _, err = run(capsys, "new", "rothon2012")
     assert code == 1
     assert "review new: could not read or write a file (extracted/rothon2012.yaml): Permission denied." in err
@@ -561,7 +562,7 @@ def test_interrupt_is_quiet(project, capsys, monkeypatch):
     def interrupted(paths):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(review, "run_check", interrupted)
+    monkeypatch.setattr(check, "run_check", interrupted)
     code, _, err = run(capsys, "check")
     assert code == 130 and err == "Stopped.\n"
 
@@ -592,11 +593,9 @@ def test_console_script(project):
 
 
 def release_module():
-    try:
-        from analysis.release import build as release
-    except ImportError as err:  # pragma: no cover - the release tools are another module
-        pytest.skip(f"analysis.release.build cannot be imported ({err})")
-    return release
+    from analysis.release import extractions
+
+    return extractions
 
 
 def test_sheet_columns_are_a_release_tables_columns():
@@ -617,8 +616,8 @@ def test_a_release_table_imports_back_to_the_same_studies(tmp_path, capsys, monk
     original, problems = load_corpus(ROOT / "extracted", None)
     imported, problems_imported = load_corpus(tmp_path / "extracted", None)
     assert problems == problems_imported == []
-    before = {d["study"]: sheet.comparable(d) for _, d in original}
-    after = {d["study"]: sheet.comparable(d) for _, d in imported}
+    before = {d["study"]: studyfile.comparable(d) for _, d in original}
+    after = {d["study"]: studyfile.comparable(d) for _, d in imported}
     assert after == before
 
     # Same effects and numbers; only `printed` may differ, because the table writes 1.0 as 1.
@@ -629,3 +628,99 @@ def test_a_release_table_imports_back_to_the_same_studies(tmp_path, capsys, monk
     # and importing it into the project itself changes nothing: every file is up to date
     code, out, _ = run(capsys, "import", str(table), "--dry-run")
     assert code == 0 and "would be written" not in out, out
+
+
+# ---------------------------------------------------------------- review import: sizes (issue 16)
+
+
+def _effect_row(index: int, **extra: str) -> str:
+    cells = {
+        "study": "rothon2012",
+        "design": "cohort",
+        "country": "GB",
+        "status": "coded",
+        "identified_by": "report-references",
+        "id": f"e{index}",
+        "theme": "education",
+        "outcome": "education",
+        "or": "2.57",
+        "ci_low": "2.11",
+        "ci_high": "3.13",
+        "locator": "Abstract",
+        "quote": '"OR = 2.57; 95% CI 2.11-3.13"',
+        **extra,
+    }
+    return sheet_row(**cells)
+
+
+def test_a_100000_row_study_is_refused_before_anything_is_written(project, capsys):
+    """It would be a file `review check` refuses (over 2 MB): the import says so, in a few lines."""
+    path = project / "sheet.csv"
+    path.write_text(
+        ",".join(SHEET_COLUMNS) + "\n" + "".join(map(_effect_row, range(100_000))), encoding="utf-8"
+    )
+    code, out, err = run(capsys, "import", str(path))
+    assert code == 1 and err == ""
+    assert list((project / "extracted").iterdir()) == []
+    assert "study rothon2012 (100,000 rows) would be an extraction file of more than 2,000,000 bytes" in out
+    assert "nothing was written" in out and len(out) < 2_000 and len(out.splitlines()) == 2
+
+
+def test_a_file_just_over_the_limit_is_refused_after_writing_it_out(project, capsys):
+    """The YAML is larger than the cells (keys, indentation, folding): the written text is measured."""
+    quote = " ".join(["OR = 2.57; 95% CI 2.11-3.13"] * 4_640)  # 129,919 characters: a CSV cell holds 131,072
+    path = project / "sheet.csv"
+    rows = "".join(_effect_row(i, quote=quote) for i in range(15))  # 1.95 MB of cells, 2.03 MB as YAML
+    path.write_text(",".join(SHEET_COLUMNS) + "\n" + rows, encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(path))
+    assert code == 1 and list((project / "extracted").iterdir()) == []
+    assert "would be an extraction file of more than 2,000,000 bytes" in out and len(out) < 2_000
+
+
+def test_what_import_writes_review_check_accepts(project, capsys):
+    """Just under the limit: written, and `review check` reads it (the two limits are one)."""
+    quote = " ".join(["OR = 2.57; 95% CI 2.11-3.13"] * 4_640)
+    path = project / "sheet.csv"
+    rows = "".join(_effect_row(i, quote=quote) for i in range(14))  # 1.82 MB of cells, 1.89 MB as YAML
+    path.write_text(",".join(SHEET_COLUMNS) + "\n" + rows, encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(path))
+    written = project / "extracted" / "rothon2012.yaml"
+    assert code == 0, out  # each quote is under a CSV cell's limit (131,072 characters)
+    assert 1_800_000 < written.stat().st_size <= 2_000_000
+    code, out, _ = run(capsys, "check")
+    assert "bytes, far more than an extraction file holds" not in out
+
+
+def test_thousands_of_problems_are_listed_briefly(project, capsys):
+    path = project / "sheet.csv"
+    rows = "".join(_effect_row(i, n="1,234") for i in range(5_000))
+    path.write_text(",".join(SHEET_COLUMNS) + "\n" + rows, encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(path))
+    assert code == 1 and list((project / "extracted").iterdir()) == []
+    lines = out.splitlines()
+    assert len(lines) == 52 and len(out) < 30_000
+    assert lines[-2] == "  ... and 4,950 more (the first 50 are shown)"
+    assert lines[-1].startswith("5,000 problem(s) in sheet.csv; nothing was written.")
+
+
+def test_a_5000_digit_number_is_a_one_line_problem(project, capsys):
+    path = project / "sheet.csv"
+    path.write_text(",".join(SHEET_COLUMNS) + "\n" + _effect_row(1, n="9" * 5000), encoding="utf-8")
+    code, out, err = run(capsys, "import", str(path))
+    assert code == 1 and err == "" and list((project / "extracted").iterdir()) == []
+    problem = out.splitlines()[0]
+    assert problem.startswith(f"  - {path}, row 2, column n: '99999")
+    assert "has 5,000 characters; no source prints a number that long" in problem and len(problem) < 300
+    for text in ("1" + "0" * 400, "1e-400", "-" + "5" * 4400 + ".5"):
+        with pytest.raises(cells.CellError):
+            cells.parse_number(text)
+
+
+def test_wrote_lines_name_row_runs_not_every_row():
+    from analysis.review.importing import row_span
+
+    assert row_span([2]) == "row 2"
+    assert row_span([2, 3]) == "rows 2, 3"
+    assert row_span([2, 3, 4, 9]) == "rows 2-4, 9"
+    assert row_span(list(range(2, 100_002))) == "rows 2-100001"
+    assert row_span(list(range(2, 100_002, 2))).endswith(" and 49992 more")

@@ -30,11 +30,14 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 MINUS = "\u2212"
 
 SECTIONS = [
-    "in-brief",
+    "key-messages",
+    "summary-of-findings",
     "headline-results",
-    "pooled-analyses",
+    "pooled-analyses-of-independent-studies",
     "single-studies-not-pooled",
     "how-certainty-was-rated",
+    "how-the-key-messages-are-written",
+    "the-atlas-reanalysis-one-us-dataset-state-by-state",
     "theme-by-theme",
     "bonding-social-capital",
     "bridging-social-capital",
@@ -42,6 +45,7 @@ SECTIONS = [
     "family-and-community-capital-in-education",
     "workplace-networks",
     "where-the-evidence-is-missing",
+    "how-the-studies-were-found",
     "how-robust-are-the-results",
     "claims-not-traced-to-a-source",
     "methods-and-provenance",
@@ -150,7 +154,11 @@ def test_every_figure_has_its_alt_text(built, page):
     figures = read_table(built / "figures" / "index.csv")
     assert page.images, "the brief shows no figure"
     assert all((img.get("alt") or "").strip() for img in page.images)
-    assert sorted(plain(i["alt"]) for i in page.images) == sorted(plain(a) for a in figures["alt"])
+    from analysis.figures.prisma import prisma_alt
+    from analysis.inputs.records import read_counts
+
+    expected = [*figures["alt"], prisma_alt(read_counts(built / "records.json"))]
+    assert sorted(plain(i["alt"]) for i in page.images) == sorted(plain(a) for a in expected)
     assert all(img["src"].startswith("data:") for img in page.images), "images not embedded"
 
 
@@ -181,7 +189,9 @@ def test_results_files_named_in_the_brief_exist(built):
     source = "".join(p.read_text(encoding="utf-8") for p in code) + (ROOT / "report" / "brief.qmd").read_text(
         encoding="utf-8"
     )
-    named = set(re.findall(r"[`\"]([\w/.-]+\.csv)[`\"]", source))
+    named = {n.removeprefix("results/") for n in re.findall(r"[`\"]([\w/.-]+\.csv)[`\"]", source)}
+    # The Atlas files exist only with the public data (the fixture has none; the brief says so).
+    named = {n for n in named if not n.startswith("atlas/") or (built / "atlas").is_dir()}
     assert {"pooled.csv", "studies.csv", "effects.csv", "units.csv"} <= named
     missing = [name for name in sorted(named) if not (built / name).is_file()]
     assert not missing, f"the brief names results files that the workflow does not write: {missing}"
@@ -245,10 +255,13 @@ def test_headline_numbers_equal_pooled_csv(built, page):
         "I²",
         "τ",
     ]
-    expected = {r["analysis_id"] for r in pooled if r["k"] >= 2}
+    # Only pools of two or more independent studies (never the samples of one study).
+    expected = {r["analysis_id"] for r in pooled if r["k"] >= 2 and r["n_studies"] >= 2}
     matched = []
     for cells in rows:
-        hits = [r["analysis_id"] for r in pooled if r["k"] >= 2 and headline_matches(cells, r)]
+        hits = [
+            r["analysis_id"] for r in pooled if r["analysis_id"] in expected and headline_matches(cells, r)
+        ]
         assert len(hits) == 1, f"row {cells} matches {hits} in pooled.csv"
         matched += hits
     assert sorted(matched) == sorted(expected)
@@ -275,7 +288,8 @@ def test_pdf_shows_the_same_headline_numbers(built, page):
     )
     text = plain(done.stdout)
     for section in (
-        "In brief",
+        "Key messages",
+        "Summary of findings",
         "Headline results",
         "Where the evidence is missing",
         "How robust are the results",
@@ -428,3 +442,91 @@ def test_quarto_renders_the_same_source(built, tmp_path):
     assert "@fig-" not in rendered and "{{<" not in rendered
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
     assert pdf.stat().st_size > 10_000
+
+
+# --- issue 11: the reader's first screen, counts, PDF breaks, phone width ------------------
+
+
+def test_the_first_screen_answers_the_question(page):
+    text = plain("".join(page.text))
+    question = "Does bridging social capital drive upward mobility, and how sure are we?"
+    assert question in text
+    assert text.index(question) < text.index("Contents") if "Contents" in text else True
+    answer = text[text.index(question) : text.index(question) + 400]
+    assert any(w in answer for w in ("very uncertain", "may", "probably", "go together")), answer
+
+
+def test_every_count_is_the_same_in_the_brief_the_diagram_and_review_status(built, page):
+    from analysis.inputs.records import read_counts
+
+    counts = read_counts(built / "records.json")
+    table = {row[0]: row[1] for row in page.tables["tbl-prisma"][1:]}
+    assert table["Studies read and coded or summarised"] == f"{counts.studies:,}"
+    assert table["Kept as context (reports, policy documents), not studies"] == f"{counts.context:,}"
+    assert table["… with coded effects"] == f"{counts.coded:,}"
+    prisma = [img for img in page.images if "PRISMA" in img.get("alt", "")]
+    assert prisma and f"{counts.studies} studies read" in prisma[0]["alt"]
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "review"), "status", "--extracted", str(FIXTURE / "extracted"),
+         "--bibliography", str(FIXTURE / "references")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"studies: {counts.studies} (coded, with effects: {counts.coded}; " in done.stdout
+    text = plain("".join(page.text))
+    assert f"{counts.studies} studies ({counts.coded} with coded numbers" in text
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed: apt-get install poppler-utils")
+    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return done.stdout.split("\f")
+
+
+def test_pdf_never_ends_a_page_with_a_heading_or_a_table_caption(built, html):
+    """A heading or a caption at the foot of a page, with what it introduces on the next page,
+    is stranded (typst: sticky blocks)."""
+    headings = {
+        plain(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<h[1-3][^>]*>(.*?)</h[1-3]>", html, re.S)
+    }
+    headings = {h for h in headings if h}
+    for number, page_text in enumerate(_pdf_pages(built / "brief" / "brief.pdf")[:-1], start=1):
+        lines = [plain(line) for line in page_text.splitlines() if line.strip()]
+        lines = [line for line in lines if not re.fullmatch(r"\d+", line)]  # the page number
+        if not lines:
+            continue
+        last = lines[-1]
+        assert not re.match(r"\ATable \d+:", last), f"page {number} ends with a table caption: {last!r}"
+        assert last not in headings, f"page {number} ends with the heading {last!r}"
+
+
+def test_no_page_level_horizontal_overflow_at_phone_width(built, tmp_path):
+    """At 390 px the page itself never scrolls sideways; wide tables scroll inside their own
+    block, which shows a visible cue."""
+    shutil.copy(built / "brief" / "brief.html", tmp_path / "brief.html")
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        "<html><head><title>x</title></head><body style='margin:0'>"
+        "<iframe id='f' src='brief.html' style='width:390px;height:800px;border:0'></iframe>"
+        "<script>document.getElementById('f').addEventListener('load', () => {"
+        " const d = document.getElementById('f').contentDocument; const w = d.defaultView;"
+        " const over = d.documentElement.scrollWidth - d.documentElement.clientWidth;"
+        " const wide = [...d.querySelectorAll('.wide')];"
+        " const cued = wide.filter(e => w.getComputedStyle(e, '::before').content.includes('scroll'));"
+        " const scrolls = wide.filter(e => e.scrollWidth > e.clientWidth + 1);"
+        " document.title = 'OVER ' + over + ' WIDE ' + wide.length + ' CUED ' + cued.length"
+        "  + ' SCROLLS ' + scrolls.length;"
+        "});</script></body></html>",
+        encoding="utf-8",
+    )
+    done = run_chromium(
+        probe.as_uri(), tmp_path / "profile", "--dump-dom", "--allow-file-access-from-files",
+        "--virtual-time-budget=10000",
+    )  # fmt: skip
+    found = re.search(r"<title>OVER (-?\d+) WIDE (\d+) CUED (\d+) SCROLLS (\d+)</title>", done.stdout)
+    assert found, done.stdout[:500]
+    over, wide, cued, scrolls = (int(g) for g in found.groups())
+    assert over <= 0, f"the page scrolls sideways by {over} px at 390 px"
+    assert wide > 0 and cued == wide, f"{wide - cued} of {wide} wide tables have no scroll cue"
+    assert scrolls > 0  # the tables do scroll inside their blocks

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analysis.io import sha256_file
 from analysis.release import build as release
 from tests.conftest import ROOT
 
@@ -286,7 +287,90 @@ def test_refuses_a_dirty_tree(repo, second):
 
 def test_rebuilding_a_release_commit_reproduces_every_file(repo, second):
     done = make(repo, "verify-release", "VERSION=0.1.0")
+    tagged = run(repo, "git", "rev-list", "-n", "1", "v0.1.0").stdout.strip()
+    assert f"v0.1.0 was built from commit {tagged} (tag v0.1.0)" in done.stdout
     assert "reproduces every file byte for byte" in done.stdout
+
+
+def clone_of(repo: Path, target: Path, *options: str) -> Path:
+    """A clone of the test repository using the same .venv (``--no-tags``: as a fresh clone of a
+    remote the tags were never pushed to)."""
+    run(repo, "git", "clone", "--quiet", *options, str(repo), str(target))
+    (target / ".venv").symlink_to(Path(sys.prefix))
+    with open(target / ".git" / "info" / "exclude", "a", encoding="utf-8") as handle:
+        handle.write(".venv\n")  # never committed by `git add -A` below
+    run(target, "git", "config", "user.name", "Release Test")
+    run(target, "git", "config", "user.email", "release-test@example.org")
+    return target
+
+
+def test_a_fresh_clone_without_tags_rebuilds_a_release_as_the_readme_says(repo, second, tmp_path):
+    """The README's route, on a clone without tags: the commit is proven from the history."""
+    fresh = clone_of(repo, tmp_path / "fresh", "--no-tags")
+    assert run(fresh, "git", "tag").stdout == ""
+    built = run(repo, "git", "rev-list", "-n", "1", "v0.2.0").stdout.strip()
+    added = run(repo, "git", "log", "--format=%H", "-n", "1", "--", "releases/v0.2.0").stdout.strip()
+    done = make(fresh, "verify-release", "VERSION=0.2.0")
+    assert (
+        f"v0.2.0 was built from commit {built} (commit {added[:12]}, which added releases/v0.2.0 on top "
+        "of it); the rebuild of that commit reproduces every file byte for byte."
+    ) in done.stdout
+    assert "git fetch origin tag v0.2.0" in done.stdout
+    # ... and the sources of the release, as the README says.
+    run(fresh, "git", "fetch", "--quiet", "origin", "tag", "v0.2.0")
+    run(fresh, "git", "checkout", "--quiet", "v0.2.0")
+    assert run(fresh, "git", "rev-parse", "HEAD").stdout.strip() == built
+
+
+@pytest.fixture(scope="module")
+def forged(repo, second, tmp_path_factory) -> Path:
+    """A genuine v0.1.0-labelled build of v0.2.0's commit: consistent in itself (its own
+    provenance.json names the commit it was built from, SHA256SUMS holds), but not the release."""
+    other = run(repo, "git", "rev-list", "-n", "1", "v0.2.0").stdout.strip()
+    folder = tmp_path_factory.mktemp("forged") / "v0.1.0"
+    release.build_release(repo, other, (0, 1, 0), folder)
+    sha256sum_check(folder)
+    assert json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["commit"] == other
+    return folder
+
+
+def _swap_in(clone: Path, forged: Path) -> None:
+    shutil.rmtree(clone / "releases" / "v0.1.0")
+    shutil.copytree(forged, clone / "releases" / "v0.1.0")
+    commit(clone, "Replace v0.1.0")
+
+
+def test_a_forged_release_folder_fails_against_the_tag(repo, forged, tmp_path):
+    clone = clone_of(repo, tmp_path / "tagged")
+    _swap_in(clone, forged)
+    done = make(clone, "verify-release", "VERSION=0.1.0", check=False)
+    tagged = run(repo, "git", "rev-list", "-n", "1", "v0.1.0").stdout.strip()
+    other = run(repo, "git", "rev-list", "-n", "1", "v0.2.0").stdout.strip()
+    assert done.returncode != 0
+    assert (
+        f"release refused: releases/v0.1.0/provenance.json names commit {other[:12]}, but v0.1.0 was "
+        f"built from {tagged[:12]} (tag v0.1.0): the folder is not that release."
+    ) in done.stderr
+
+
+def test_a_forged_release_folder_fails_against_the_history(repo, forged, tmp_path):
+    clone = clone_of(repo, tmp_path / "untagged", "--no-tags")
+    _swap_in(clone, forged)  # a later commit replaces the folder
+    done = make(clone, "verify-release", "VERSION=0.1.0", check=False)
+    assert done.returncode != 0
+    assert "releases/v0.1.0 was changed after commit" in done.stderr
+    assert "a release folder is never changed" in done.stderr
+    # Committed on top of the release's commit, as a release is: its parent is not the commit
+    # its provenance.json names.
+    built = run(repo, "git", "rev-list", "-n", "1", "v0.1.0").stdout.strip()
+    run(clone, "git", "checkout", "--quiet", "-b", "forged", built)
+    shutil.copytree(forged, clone / "releases" / "v0.1.0")
+    commit(clone, "Release v0.1.0")
+    done = make(clone, "verify-release", "VERSION=0.1.0", check=False)
+    assert done.returncode != 0
+    assert "adds releases/v0.1.0, but its provenance.json names commit" in done.stderr
+    assert f"while its parent is {built[:12]}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2  # the line, and make's own
 
 
 def test_two_builds_of_one_commit_are_identical_figures_included(repo, second, tmp_path):
@@ -310,7 +394,7 @@ def test_two_builds_of_one_commit_are_identical_figures_included(repo, second, t
                 if p.is_file() and not volatile & set(p.relative_to(results).parts)
             }
         )
-        return {name: release.sha256_file(path) for name, path in files.items()}
+        return {name: sha256_file(path) for name, path in files.items()}
 
     one, two = map(digests, builds)
     assert any(name.endswith(".svg") for name in one) and any(name.endswith(".png") for name in one)
@@ -319,4 +403,4 @@ def test_two_builds_of_one_commit_are_identical_figures_included(repo, second, t
     assert not differ, f"not reproducible: {differ}"
     # The release folder of the same commit made by `make release` is the same too.
     for path in (repo / "releases" / "v0.2.0").iterdir():
-        assert one[f"release/{path.name}"] == release.sha256_file(path), path.name
+        assert one[f"release/{path.name}"] == sha256_file(path), path.name

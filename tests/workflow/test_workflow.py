@@ -1,6 +1,6 @@
 """The whole workflow on a corpus of metafor's reference datasets, in a temporary folder.
 
-Expected values: metafor's documented results in ../shared/reference/README.md
+Expected values: metafor's documented results in tests/data/reference/metafor-results.md
 (4 decimals; tolerance 5e-5, tau² 1e-4 relative).
 """
 

@@ -1,0 +1,110 @@
+"""Every shown number is what it says: a study's own value in a pool (with the value as
+printed where rounding differs, or the number of effects it combines) and the pool
+without it (leave one out, the with-and-without analysis an extraction file can ask for)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from analysis.brief.common import rows, text, truthy
+from analysis.brief.results import Analysis
+from analysis.codebook.formats import fmt, fmt_interval, is_number
+from analysis.codebook.measures import natural
+
+# "OR 1.3 [1.0, 1.76]": a printed estimate with its CI (effects.csv column `printed`).
+_PRINTED = re.compile(
+    r"\A(?P<name>[A-Za-z ]+?) (?P<est>-?[\d.]+) \[(?P<low>-?[\d.]+), (?P<high>-?[\d.]+)\]\Z"
+)
+# Shown values have two decimals: a printed bound further than half a unit of the last
+# shown digit from the harmonised one is a difference a reader could see.
+_SHOWN_TOL = 0.005
+
+
+def effects_by_unit(effects) -> dict[tuple, list[dict]]:
+    """(study, sample, theme, outcome, measure, construct) -> its primary effects."""
+    out: dict[tuple, list[dict]] = {}
+    for e in rows(effects):
+        if text(e.get("role")) == "sensitivity":
+            continue
+        key = tuple(text(e.get(c)) for c in ("study", "sample", "theme", "outcome", "measure", "construct"))
+        out.setdefault(key, []).append(e)
+    return out
+
+
+def _unit_key(a: Analysis, unit: Mapping[str, Any]) -> tuple:
+    return (
+        text(unit.get("study")),
+        text(unit.get("sample")),
+        *(text(a.row.get(c)) for c in ("theme", "outcome", "measure", "construct")),
+    )
+
+
+def printed_interval(effect: Mapping[str, Any]) -> tuple[str, float, float, float] | None:
+    """(printed text, estimate, low, high) on the harmonised natural scale, or None when the
+    printed form is not an estimate with a bracketed CI on a ratio or correlation scale."""
+    found = _PRINTED.fullmatch(text(effect.get("printed")))
+    measure = text(effect.get("measure")).upper()
+    if not found or measure not in ("OR", "RR", "ZCOR"):
+        return None
+    est, low, high = (float(found.group(g)) for g in ("est", "low", "high"))
+    if truthy(effect.get("reverse")):
+        if measure == "ZCOR":
+            est, low, high = -est, -high, -low
+        elif min(est, low, high) > 0:
+            est, low, high = 1 / est, 1 / high, 1 / low
+        else:
+            return None
+    return text(effect.get("printed")), est, low, high
+
+
+def number_note(a: Analysis, unit: Mapping[str, Any], by_unit: Mapping[tuple, list[dict]]) -> str:
+    """What one sample's shown value is: combined from several effects, or a single effect
+    whose printed CI rounds differently from the harmonised one ('' when neither)."""
+    n = int(float(unit.get("n_effects") or 0)) if is_number(unit.get("n_effects")) else 0
+    if n > 1:
+        return f"combined from {n} effects of one sample"
+    mine = by_unit.get(_unit_key(a, unit), [])
+    if len(mine) != 1:
+        return ""
+    printed = printed_interval(mine[0])
+    if printed is None:
+        return ""
+    shown_text, _, low, high = printed
+    measure = text(a.row.get("measure"))
+    shown = [natural(measure, unit.get(c)) for c in ("ci_low", "ci_high")]
+    if all(math.isfinite(v) for v in shown) and max(abs(shown[0] - low), abs(shown[1] - high)) > _SHOWN_TOL:
+        flipped = " before reversing" if truthy(mine[0].get("reverse")) else ""
+        return f"printed{flipped} as {shown_text}; the CI shown is recomputed from it"
+    return ""
+
+
+def pool_studies(a: Analysis, by_unit, leave_one_out, labels: Mapping[str, str]) -> list[dict]:
+    """Each sample of a pooled analysis: its own value, what that value is, its weight, and
+    the pooled value without it (from sensitivity/leave_one_out.csv)."""
+    measure = text(a.row.get("measure"))
+    without = {
+        (text(r.get("study")), text(r.get("sample"))): r
+        for r in rows(leave_one_out)
+        if text(r.get("analysis_id")) == a.id
+    }
+    out = []
+    for unit in sorted(a.units, key=lambda u: (text(u.get("study")), text(u.get("sample")))):
+        key = (text(unit.get("study")), text(unit.get("sample")))
+        loo = without.get(key, {})
+        out.append(
+            {
+                "study": key[0],
+                "sample": key[1],
+                "effect": fmt(natural(measure, unit.get("yi"))),
+                "ci": fmt_interval(measure, unit.get("ci_low"), unit.get("ci_high")),
+                "note": number_note(a, unit, by_unit),
+                "weight": f"{float(unit['weight']):.0f}%" if is_number(unit.get("weight")) else "",
+                "without": fmt(natural(measure, loo.get("estimate"))) if loo else "",
+                "without_ci": fmt_interval(measure, loo.get("ci_low"), loo.get("ci_high")) if loo else "",
+                "label": labels.get(key[0], key[0]),
+            }
+        )
+    return out
