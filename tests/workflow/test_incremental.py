@@ -20,10 +20,14 @@ from tests.workflow.conftest import run_workflow
 
 SEED = 7
 # Adding a study changes the bibliography, the corpus and every whole-corpus table, so
-# these rerun (each at most once); the brief is rendered again from its new source.
+# these rerun (each at most once; the PRISMA counts and the certainty ratings change with
+# the corpus); the brief is rendered again from its new source.
 ALWAYS = {
     "parse_bibliography",
     "convert_effects",
+    "count_records",
+    "draw_prisma",
+    "rate_certainty",
     "pool_analyses",
     "split_effects",
     "draw_figures",
