@@ -96,7 +96,7 @@ quarto: ## Install Quarto from ../shared/tools/quarto into .cache/quarto (once p
 	  if [ -x $(QUARTO_CACHE)/bin/quarto ] && [ "$$(cat $(QUARTO_CACHE)/bundle.sha256 2>/dev/null)" = "$$sum" ]; then :; \
 	  else \
 	    echo "Installing Quarto from $(QUARTO_BUNDLE) into $(QUARTO_CACHE) (about 10 s, 440 MB)"; \
-	    rm -rf $(QUARTO_CACHE) $(QUARTO_CACHE).tmp && \
+	    mkdir -p "$$(dirname $(QUARTO_CACHE))" && rm -rf $(QUARTO_CACHE) $(QUARTO_CACHE).tmp && \
 	    "$(QUARTO_BUNDLE)"/install-quarto $(QUARTO_CACHE).tmp >$(QUARTO_CACHE).log 2>&1 && \
 	    echo "$$sum" > $(QUARTO_CACHE).tmp/bundle.sha256 && mv $(QUARTO_CACHE).tmp $(QUARTO_CACHE) || \
 	    { tail -20 $(QUARTO_CACHE).log; rm -rf $(QUARTO_CACHE).tmp; echo "Quarto install failed: the Quarto tests will fail"; exit 1; }; \

@@ -1,28 +1,37 @@
-"""Benchmark the whole workflow on synthetic corpora and on the seed corpus.
+"""Benchmark the whole workflow on synthetic corpora: every row of issue 14's table.
 
-For each size N (default 30, 1,000 and 10,000 studies, made by
-``benchmarks/generate.py`` under ``--work``, never in the repository) and for
-each repeat, four runs of ``make brief``'s Snakemake command with ``--config``
-pointing at the corpus:
+For each size N (default 1,000 and 10,000 studies; ``--huge 100000`` adds the
+once-measured large corpus), a corpus is made by ``benchmarks/generate.py``
+under ``--work`` (never in the repository) and built by ``make brief``'s
+Snakemake command with ``--config`` pointing at it:
 
-- cold: an empty results folder (the operating system's file cache is warm:
-  the corpus was just written);
-- no-op: the same again, nothing changed;
-- add one study: the next synthetic study and its BibTeX entry added;
-- edit one effect: one number of one effect changed.
+- **cold, whole brief**: an empty results folder, the default target (HTML,
+  PDF and the rest; the operating system's file cache is warm);
+- **no-op**: the same command again, nothing changed; one more no-op runs
+  under ``strace -f -e trace=openat`` and counts the files it opened under the
+  corpus, the bibliography and the results folder (a no-op should read
+  nothing but file stamps, so the count should be 0);
+- **cold, brief.html only** and **add one study, brief.html only** (the
+  issue's "% of the cold build"): a second results folder, target
+  ``RESULTS/brief/brief.html``; the next synthetic study and its BibTeX entry
+  are added and the HTML rebuilt, repeated with the following studies;
+- **edit one effect**, brief.html only: one number of one effect changed.
 
-Each run records its wall time, the peak memory of the Snakemake process tree
-(the sum of the resident set sizes of Snakemake and all its children, polled
-every 50 ms with psutil), the jobs that ran with Snakemake's reason, and each
-job's time from its ``benchmark:`` file. The seed corpus (``extracted/`` and
-``references/``) gets cold builds, and ``benchmarks/engine.py`` the engine's
-own timings. Figures are medians over the repeats; the markdown goes between
-the markers in BENCHMARKS.md (``--markdown``), the raw data to ``--json``.
+A run that takes under a minute is repeated (``--repeats``, default 3) and
+the median reported; a cold build of a minute or more runs once. Each run
+records its wall time, the peak of the summed RSS of the Snakemake process
+tree (psutil, every 50 ms), the jobs that ran with Snakemake's reason, and each
+job's time and max RSS from its ``benchmark:`` file. The markdown
+(``benchmarks/report.py``) goes between the markers in BENCHMARKS.md
+(``--markdown``), the raw data of each size to ``WORK/nN.json``.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/run.py                       # everything, ~40 min
-    .venv/bin/python benchmarks/run.py --sizes 30 --repeats 1 --no-seed --no-engine
+    .venv/bin/python benchmarks/run.py                          # 1,000 and 10,000, ~15 min
+    .venv/bin/python benchmarks/run.py --huge 100000            # and 100,000 once, ~+15 min
+    .venv/bin/python benchmarks/run.py --sizes 200 --repeats 1  # a quick check
+    .venv/bin/python benchmarks/run.py --sizes 1000 10000 --huge 100000 --report-only
+        # the markdown again from the raw results of earlier runs (WORK/nN.json)
 """
 
 from __future__ import annotations
@@ -34,9 +43,9 @@ import platform
 import re
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,29 +54,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import generate as gen  # noqa: E402 (after the path set-up)
+from benchmarks import report  # noqa: E402
 
-BEGIN = "<!-- BEGIN MEASURED (written by benchmarks/run.py) -->"
-END = "<!-- END MEASURED -->"
-SCENARIOS = ("cold", "noop", "add", "edit")
-SCENARIO_NAMES = {
-    "cold": "cold build",
-    "noop": "no-op rebuild",
-    "add": "add one study",
-    "edit": "edit one effect",
-}
-# One run may not take longer than this (a 10,000-study cold build takes ~2 min).
-RUN_TIMEOUT = 1800
+# One run may not take longer than this (a 100,000-study cold build takes minutes).
+RUN_TIMEOUT = 3600
 # Peak memory is sampled this often; jobs last seconds, so a peak is not missed.
 POLL_SECONDS = 0.05
+# Runs shorter than this are repeated and their median reported (issue 14).
+REPEAT_BELOW_SECONDS = 60.0
+HTML = ("brief", "brief.html")
 
 
-def snakemake_command(extracted: Path | str, bib: Path | str, results: Path | str) -> list[str]:
+def snakemake_command(
+    extracted: Path | str, bib: Path | str, results: Path | str, *targets: str
+) -> list[str]:
     """`make brief`'s command (`.venv/bin/snakemake --cores 2`) with the contract's --config."""
     snakemake = Path(sys.executable).parent / "snakemake"
+    # Targets go before --config, which takes every following word as key=value.
     return [
         str(snakemake),
         "--cores",
         "2",
+        *targets,
         "--config",
         f"extracted_dir={extracted}",
         f"bibliography={bib}",
@@ -97,16 +105,19 @@ def _tree_rss(proc) -> int:
     return total
 
 
+def _env() -> dict:
+    # Jobs import `analysis` from this checkout (also when it is a copy of the repository).
+    return dict(os.environ, PYTHONPATH=str(ROOT))
+
+
 def run_snakemake(command: list[str]) -> dict:
     """Run one Snakemake command; return time, peak tree memory, jobs and output."""
     import psutil
 
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    # Jobs import `analysis` from this checkout (also when it is a copy of the repository).
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
     )
     watched = psutil.Process(proc.pid)
     peak = [0]
@@ -129,13 +140,40 @@ def run_snakemake(command: list[str]) -> dict:
     poller.join()
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake failed ({proc.returncode}):\n{output[-5000:]}")
-    return {
-        "seconds": wall,
-        "peak_rss_mb": peak[0] / 2**20,
-        "load_before": load,
-        "jobs": parse_jobs(output),
-        "output": output,
-    }
+    return record(
+        {"seconds": wall, "peak_rss_mb": peak[0] / 2**20, "load_before": load, "jobs": parse_jobs(output)}
+    )
+
+
+def files_opened(command: list[str], roots: dict[str, Path]) -> dict:
+    """Run ``command`` under ``strace -f -e trace=openat``; the files (not folders) it opened
+    under each root, by root name. Needs strace; without it, says so."""
+    if shutil.which("strace") is None:
+        return {"error": "strace is not installed"}
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "trace"
+        done = subprocess.run(
+            ["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(trace), *command],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=RUN_TIMEOUT,
+        )
+        if done.returncode != 0:
+            return {"error": f"strace/snakemake failed ({done.returncode}): {done.stderr[-500:]}"}
+        lines = trace.read_text(encoding="utf-8", errors="replace").splitlines()
+    opened: dict[str, set[str]] = {name: set() for name in roots}
+    call = re.compile(r'\A(?:\d+\s+)?openat\([^,]+, "((?:[^"\\]|\\.)*)", ([^,)]+)[^=]*= (-?\d+).*\Z')
+    for line in lines:
+        m = call.fullmatch(line)
+        if not m or int(m.group(3)) < 0 or "O_DIRECTORY" in m.group(2):
+            continue
+        path = Path(m.group(1)) if m.group(1).startswith("/") else ROOT / m.group(1)
+        for name, root in roots.items():
+            if path == root or root in path.parents:
+                opened[name].add(str(path))
+    return {name: sorted(paths) for name, paths in opened.items()}
 
 
 def parse_jobs(output: str) -> list[dict]:
@@ -143,12 +181,12 @@ def parse_jobs(output: str) -> list[dict]:
     jobs: list[dict] = []
     current: dict | None = None
     for line in output.splitlines():
-        head = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line)
+        head = re.fullmatch(r"(?:local)?(?:rule|checkpoint) (\w+):", line)
         if head:
             current = {"rule": head.group(1)}
             jobs.append(current)
             continue
-        field = re.match(r"^    (\w+): (.*)$", line)
+        field = re.fullmatch(r"    (\w+): (.*)", line)
         if current is not None and field:
             current[field.group(1)] = field.group(2)
         elif not line.startswith("    "):
@@ -161,8 +199,8 @@ def job_name(job: dict) -> str:
     return f"{job['rule']}[{wildcards.split('=')[-1]}]" if wildcards else job["rule"]
 
 
-def benchmark_seconds(job: dict) -> float | None:
-    """Wall seconds of one job from its benchmark: file (Snakemake's `s` column)."""
+def benchmark_value(job: dict, column: str) -> float | None:
+    """One column (``s``: wall seconds, ``max_rss``: MiB) of a job's benchmark: file."""
     path = job.get("benchmark")
     if not path or not Path(path).is_file():
         return None
@@ -170,31 +208,36 @@ def benchmark_seconds(job: dict) -> float | None:
     if len(lines) < 2:
         return None
     header, values = lines[0].split("\t"), lines[-1].split("\t")
-    return float(values[header.index("s")])
-
-
-def benchmark_rss(job: dict) -> float | None:
-    path = job.get("benchmark")
-    if not path or not Path(path).is_file():
-        return None
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    header, values = lines[0].split("\t"), lines[-1].split("\t")
     try:
-        return float(values[header.index("max_rss")])
+        return float(values[header.index(column)])
     except ValueError:
-        return None
+        return None  # "NA" (a job too short to sample)
+
+
+def record(run: dict) -> dict:
+    """A run with each job's name, reason, benchmark time and max RSS."""
+    jobs = [
+        {
+            "job": job_name(job),
+            "rule": job["rule"],
+            "reason": job.get("reason", ""),
+            "seconds": benchmark_value(job, "s"),
+            "max_rss_mb": benchmark_value(job, "max_rss"),
+        }
+        for job in run["jobs"]
+    ]
+    return run | {"jobs": jobs}
 
 
 def corpus_size(results: Path) -> dict:
     """Studies, effects and analyses of a built corpus (from its CSV outputs)."""
+    import csv
 
     def rows(name: str) -> int:
         path = results / name
         if not path.is_file():
             return 0
         with open(path, encoding="utf-8") as handle:
-            import csv
-
             return sum(1 for _ in csv.DictReader(handle))
 
     figures = results / "figures"
@@ -212,61 +255,76 @@ def _mb(path: Path) -> float:
     return path.stat().st_size / 2**20 if path.is_file() else 0.0
 
 
-def record(run: dict) -> dict:
-    """A run without its full output, with each job's benchmark time."""
-    jobs = []
-    for job in run["jobs"]:
-        jobs.append(
-            {
-                "job": job_name(job),
-                "rule": job["rule"],
-                "reason": job.get("reason", ""),
-                "seconds": benchmark_seconds(job),
-                "max_rss_mb": benchmark_rss(job),
-            }
-        )
-    return {k: v for k, v in run.items() if k not in ("jobs", "output")} | {"jobs": jobs}
+def _cold(command: list[str], results: Path, repeats: int, label: str) -> list[dict]:
+    """Cold builds (results folder emptied first), repeated while each takes under a minute."""
+    runs: list[dict] = []
+    for _ in range(repeats):
+        if results.exists():
+            shutil.rmtree(results)
+        runs.append(run_snakemake(command))
+        print(f"  {label}: {runs[-1]['seconds']:.1f} s, {runs[-1]['peak_rss_mb']:.0f} MiB", flush=True)
+        if runs[-1]["seconds"] >= REPEAT_BELOW_SECONDS:
+            break
+    return runs
 
 
-def bench_corpus(n: int, repeat: int, seed: int, work: Path) -> dict:
-    out = work / f"n{n}"
-    if out.exists():
-        shutil.rmtree(out)
-    extracted, bib = gen.generate(n, seed, out)
-    results = out / "results"
-    command = snakemake_command(extracted, bib, results)
-    runs = {}
-    print(f"N = {n}, repeat {repeat + 1}: cold", flush=True)
-    runs["cold"] = record(run_snakemake(command))
-    size = corpus_size(results)
-    print(f"  {runs['cold']['seconds']:.1f} s; no-op", flush=True)
-    runs["noop"] = record(run_snakemake(command))
-    added = gen.add_study(extracted, bib, seed)
-    print(f"  {runs['noop']['seconds']:.1f} s; add {added.name}", flush=True)
-    runs["add"] = record(run_snakemake(command))
-    edited = gen.edit_effect(extracted)
-    print(f"  {runs['add']['seconds']:.1f} s; edit {edited.name}", flush=True)
-    runs["edit"] = record(run_snakemake(command))
-    print(f"  {runs['edit']['seconds']:.1f} s", flush=True)
-    return {"n": n, "repeat": repeat, "size": size, "runs": runs, "command": shown(command)}
+def _again(command: list[str], repeats: int, label: str, change=None) -> list[dict]:
+    runs: list[dict] = []
+    for _ in range(repeats):
+        note = change() if change else ""
+        runs.append(run_snakemake(command))
+        print(f"  {label} {note}: {runs[-1]['seconds']:.1f} s", flush=True)
+        if runs[-1]["seconds"] >= REPEAT_BELOW_SECONDS:
+            break
+    return runs
 
 
-def bench_seed(repeat: int, work: Path) -> dict:
-    results = work / "seed" / "results"
-    if results.exists():
-        shutil.rmtree(results)
-    command = snakemake_command("extracted", "references", results)
-    print(f"seed corpus, repeat {repeat + 1}: cold", flush=True)
-    cold = record(run_snakemake(command))
-    noop = record(run_snakemake(command))
-    print(f"  {cold['seconds']:.1f} s, no-op {noop['seconds']:.1f} s", flush=True)
-    return {
-        "n": "seed",
-        "repeat": repeat,
-        "size": corpus_size(results),
-        "runs": {"cold": cold, "noop": noop},
-        "command": shown(command),
-    }
+def bench_corpus(n: int, args: argparse.Namespace, huge: bool = False) -> dict:
+    """Every scenario at one size (at a huge size: the whole brief cold and a no-op, once)."""
+    out = args.work / f"n{n}"
+    extracted, bib = out / "extracted", out / "references.bib"
+    if huge and _is_generated(extracted, bib, n):
+        print(f"N = {n:,}: the corpus of an earlier run, unchanged", flush=True)
+        for results in (out / "results", out / "results-html"):
+            shutil.rmtree(results, ignore_errors=True)
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        print(f"N = {n:,}: generating", flush=True)
+        extracted, bib = gen.generate(n, args.seed, out)
+    whole, html = out / "results", out / "results-html"
+    command = snakemake_command(extracted, bib, whole)
+    repeats = 1 if huge else args.repeats
+    runs: dict[str, list[dict]] = {"cold": _cold(command, whole, repeats, "cold, whole brief")}
+    size = corpus_size(whole)
+    runs["noop"] = _again(command, repeats, "no-op")
+    reads = files_opened(command, {"extracted_dir": extracted, "bibliography": bib, "results_dir": whole})
+    print(f"  no-op opened: { {k: len(v) for k, v in reads.items()} }", flush=True)
+    entry = {"n": n, "size": size, "runs": runs, "noop_reads": reads, "command": shown(command)}
+    if huge:
+        return entry
+    target = str(html.joinpath(*HTML))
+    html_command = snakemake_command(extracted, bib, html, target)
+    runs["cold_html"] = _cold(html_command, html, repeats, "cold, brief.html")
+
+    def add() -> str:
+        return gen.add_study(extracted, bib, args.seed).name
+
+    runs["add_html"] = _again(html_command, repeats, "add one study", add)
+    runs["edit_html"] = _again(html_command, 1, "edit one effect", lambda: gen.edit_effect(extracted).name)
+    return entry | {"html_command": shown(html_command)}
+
+
+def _is_generated(extracted: Path, bib: Path, n: int) -> bool:
+    """A huge corpus (built once, never changed by a run) is reused when its files are
+    exactly studies 1..n: generating 100,000 studies takes minutes."""
+    if not bib.is_file() or not extracted.is_dir():
+        return False
+    names = {p.name for p in extracted.iterdir()}
+    return (
+        len(names) == n
+        and f"{gen.study_key(n)}.yaml" in names
+        and f"{gen.study_key(n + 1)}.yaml" not in names
+    )
 
 
 def machine() -> dict:
@@ -282,6 +340,12 @@ def machine() -> dict:
     snakemake = subprocess.run(
         [str(Path(sys.executable).parent / "snakemake"), "--version"], capture_output=True, text=True
     ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -289,193 +353,41 @@ def machine() -> dict:
         "python": platform.python_version(),
         "snakemake": snakemake,
         "os": platform.platform(),
-        "kernel": platform.release(),
+        "commit": commit + (" + uncommitted changes" if dirty else ""),
+        "date": time.strftime("%Y-%m-%d"),
     }
-
-
-def engine_timings() -> str:
-    script = ROOT / "benchmarks" / "engine.py"
-    if not script.is_file():
-        return "benchmarks/engine.py is absent: no engine timings."
-    print("engine timings (benchmarks/engine.py)", flush=True)
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT
-    )
-    if done.returncode != 0:
-        return f"benchmarks/engine.py failed:\n\n```\n{done.stderr[-2000:]}\n```"
-    return done.stdout.strip()
-
-
-# ---------------------------------------------------------------- summary
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def _fmt_spread(values: list[float], digits: int = 1) -> str:
-    if not values:
-        return ""
-    med = _median(values)
-    if len(values) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
-
-
-def summarise(
-    corpora: list[dict], seed_runs: list[dict], engine: str, info: dict, args: argparse.Namespace
-) -> str:
-    lines = [BEGIN, ""]
-    lines += [
-        "### Machine",
-        "",
-        f"- {info['nproc']} cores: {info['cpu']}; {info['ram_gib']} GiB RAM; {info['os']}",
-        f"- Python {info['python']}, Snakemake {info['snakemake']}",
-        f"- measured {time.strftime('%Y-%m-%d')}; load average before each run is in "
-        "the JSON (other processes shared the machine)",
-        "",
-    ]
-    by_n: dict = {}
-    for corpus in corpora:
-        by_n.setdefault(corpus["n"], []).append(corpus)
-    lines += [
-        "### Whole workflow (`make brief`'s command), seconds",
-        "",
-        "Median of the repeats (min-max in brackets). Peak memory: the Snakemake "
-        "process tree's summed RSS, largest over the four runs.",
-        "",
-        "| corpus | studies / effects / analyses | repeats | cold build | no-op | "
-        "add one study | (% of cold) | edit one effect | peak memory (MiB) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for corpus_runs in ([seed_runs] if seed_runs else []) + list(by_n.values()):
-        first = corpus_runs[0]
-        label = "seed (extracted/, references/)" if first["n"] == "seed" else f"N = {first['n']:,}"
-        size = first["size"]
-        times = {s: [c["runs"][s]["seconds"] for c in corpus_runs if s in c["runs"]] for s in SCENARIOS}
-        peaks = [max(r["peak_rss_mb"] for r in c["runs"].values()) for c in corpus_runs]
-        share = [a / c * 100 for a, c in zip(times["add"], times["cold"])]
-        lines.append(
-            f"| {label} | {size['studies']:,} / {size['effects']:,} / {size['analyses']:,} | "
-            f"{len(corpus_runs)} | {_fmt_spread(times['cold'])} | {_fmt_spread(times['noop'])} | "
-            f"{_fmt_spread(times['add'])} | {_fmt_spread(share, 0)} | {_fmt_spread(times['edit'])} | "
-            f"{_median(peaks):.0f} |"
-        )
-    lines.append("")
-    # Per-job times.
-    for scenario in ("cold", "add", "edit"):
-        lines += [
-            f"### Time of each job: {SCENARIO_NAMES[scenario]} (median s, from the `benchmark:` files)",
-            "",
-        ]
-        columns = [
-            c for c in ([seed_runs] if seed_runs else []) + list(by_n.values()) if scenario in c[0]["runs"]
-        ]
-        names: list[str] = []
-        for corpus_runs in columns:
-            for job in corpus_runs[0]["runs"][scenario]["jobs"]:
-                if job["job"] not in names:
-                    names.append(job["job"])
-        header = ["job"] + ["seed" if c[0]["n"] == "seed" else f"N = {c[0]['n']:,}" for c in columns]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for name in names:
-            cells = [f"`{name}`"]
-            for corpus_runs in columns:
-                values = [
-                    j["seconds"]
-                    for c in corpus_runs
-                    for j in c["runs"][scenario]["jobs"]
-                    if j["job"] == name and j["seconds"] is not None
-                ]
-                ran = any(j["job"] == name for c in corpus_runs for j in c["runs"][scenario]["jobs"])
-                cells.append(f"{_median(values):.1f}" if values else ("ran" if ran else "-"))
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    # Which jobs re-ran.
-    lines += [
-        "### Jobs that ran in each rebuild (first repeat; `-` = none)",
-        "",
-        "| corpus | no-op | add one study | edit one effect |",
-        "|---|---|---|---|",
-    ]
-    for corpus_runs in by_n.values():
-        runs = corpus_runs[0]["runs"]
-        cells = [", ".join(j["job"] for j in runs[s]["jobs"]) or "-" for s in ("noop", "add", "edit")]
-        lines.append(f"| N = {corpus_runs[0]['n']:,} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines += [
-        "### Size of the outputs",
-        "",
-        "| corpus | figures (SVG) | brief.html (MB) | brief.pdf (MB) |",
-        "|---|---|---|---|",
-    ]
-    for corpus_runs in ([seed_runs] if seed_runs else []) + list(by_n.values()):
-        size = corpus_runs[0]["size"]
-        label = "seed" if corpus_runs[0]["n"] == "seed" else f"N = {corpus_runs[0]['n']:,}"
-        lines.append(
-            f"| {label} | {size['figures']} | {size['brief_html_mb']:.1f} | {size['brief_pdf_mb']:.1f} |"
-        )
-    lines.append("")
-    lines += [
-        "### Commands",
-        "",
-        "```",
-        "# this harness (writes the tables above and the raw JSON)",
-        "$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]]),
-        f"# each run, for a corpus generated by `benchmarks/generate.py N DIR --seed {args.seed}`:",
-    ]
-    commands = {c["command"] for c in corpora[:1]} | {c["command"] for c in seed_runs[:1]}
-    lines += [f"$ {c}" for c in sorted(commands)] + ["```", ""]
-    if engine:
-        lines += ["### The engine alone (`.venv/bin/python benchmarks/engine.py`)", "", engine, ""]
-    lines.append(END)
-    return "\n".join(lines)
-
-
-def write_markdown(path: Path, block: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text + ("\n" if text else "") + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 1000, 10000])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--large-repeats",
-        type=int,
-        default=1,
-        help="repeats for N >= 10,000 (a cold build there takes minutes)",
-    )
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--huge", type=int, nargs="*", default=[], help="sizes built once (e.g. 100000)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of runs under a minute")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/evidence-bench"))
-    parser.add_argument("--no-seed", action="store_true", help="skip the seed corpus")
-    parser.add_argument("--no-engine", action="store_true", help="skip benchmarks/engine.py")
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--json", type=Path, default=None, help="raw results (default: WORK/results.json)")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write the markdown from WORK/nN.json of earlier runs of these sizes",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     info = machine()
-    seed_runs = [] if args.no_seed else [bench_seed(r, args.work) for r in range(args.repeats)]
-    corpora = [
-        bench_corpus(n, r, args.seed, args.work)
-        for n in args.sizes
-        for r in range(args.repeats if n < 10_000 else args.large_repeats)
-    ]
-    engine = "" if args.no_engine else engine_timings()
-    raw = {"machine": info, "seed": seed_runs, "corpora": corpora, "engine": engine}
-    json_path = args.json or args.work / "results.json"
-    json_path.write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    block = summarise(corpora, seed_runs, engine, info, args)
-    write_markdown(args.markdown, block)
+    corpora = []
+    for n in [*args.sizes, *args.huge]:
+        saved = args.work / f"n{n}.json"
+        if args.report_only:
+            corpora.append(json.loads(saved.read_text(encoding="utf-8")))
+            continue
+        corpora.append(bench_corpus(n, args, huge=n in args.huge) | {"machine": info, "argv": sys.argv[1:]})
+        saved.write_text(json.dumps(corpora[-1], indent=1), encoding="utf-8")
+    raw = {"machine": corpora[0].get("machine", info) if corpora else info, "corpora": corpora}
+    raw["argv"] = sys.argv[1:]
+    block = report.measured_block(raw)
+    report.write_markdown(args.markdown, block)
     print(block)
-    print(f"raw results: {json_path}")
+    print(f"raw results: {args.work}/n*.json")
 
 
 if __name__ == "__main__":

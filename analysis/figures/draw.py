@@ -3,15 +3,16 @@
 :func:`draw_all` draws a forest plot for every analysis (a single-study plot
 when k = 1), a funnel plot when k >= 3 and the units come from at least 3 studies
 (publication bias compares studies, not the samples of one), and the evidence gap map, through
-:mod:`analysis.figures.plots`. Each figure's inputs (the rows it draws, the labels,
-its alt text and the code of :mod:`analysis.figures.plots`) are hashed; the hashes
-are kept in the index (``figures/index.csv``) and in a sidecar
-(``figures/.drawn.json``, which survives Snakemake's removal of the index
-before the rule runs). A figure whose hash and files are unchanged since the
-last run is not drawn again. Figures of analyses that no longer exist are
-removed. The index is the brief's list of figures. The figures to draw are drawn
-in a pool of ``workers`` processes (the rule's threads); each is made from its own
-inputs alone, so the files and the index are the same as drawn one by one.
+:mod:`analysis.figures.plots`. Each figure's inputs (the rows it draws, the labels
+and the code of :mod:`analysis.figures`) are hashed; the hashes and alt texts are
+kept in the index (``figures/index.csv``) and in a sidecar (``figures/.drawn.json``,
+which survives Snakemake's removal of the index before the rule runs). A figure
+whose hash and files are unchanged since the last run is not drawn again and keeps
+its alt text, so a run that draws nothing never imports matplotlib or starts a
+process pool. Figures of analyses that no longer exist are removed. The index is
+the brief's list of figures. The figures to draw are drawn in a pool of ``workers``
+processes (the rule's threads), largest first; each is made from its own inputs
+alone, so the files and the index are the same as drawn one by one.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
 # same thresholds (CONTRACT.md).
 FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
-DRAWING_VERSION = "2"
+DRAWING_VERSION = "3"
 GAP_MAP_ID = "evidence-gap-map"
-# Hash of every figure drawn, by file stem; not a rule output, so it outlives reruns.
+# Hash and alt text of every figure drawn, by file stem; not a rule output, so it
+# outlives reruns.
 SIDECAR = ".drawn.json"
 
 
@@ -98,24 +100,48 @@ def gap_counts(effects: pd.DataFrame | None, studies: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["theme", "outcome", "coded", "narrative"])
 
 
-def _previous(outdir: Path) -> dict[str, str]:
-    """Stem -> hash of the figures drawn by the last run (empty when unknown)."""
+def _previous(outdir: Path) -> dict[str, dict[str, str]]:
+    """Stem -> {"hash", "alt"} of the figures drawn by the last run (empty when unknown)."""
     try:
         drawn = json.loads((outdir / SIDECAR).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return drawn if isinstance(drawn, dict) else {}
+    if not isinstance(drawn, dict):
+        return {}
+    return {
+        str(stem): entry
+        for stem, entry in drawn.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("hash"), str)
+        and isinstance(entry.get("alt"), str)
+    }
 
 
-def _unchanged(previous: Mapping[str, str], stem: str, digest: str, outdir: Path) -> bool:
-    return previous.get(stem) == digest and all(
+def _unchanged(previous: Mapping[str, Mapping[str, str]], stem: str, digest: str, outdir: Path) -> bool:
+    return previous.get(stem, {}).get("hash") == digest and all(
         (outdir / f"{stem}{suffix}").is_file() for suffix in (".svg", ".png")
     )
 
 
-def _units_of(units: pd.DataFrame, analysis_id: str) -> pd.DataFrame:
-    part = units[units["analysis_id"].astype(str) == analysis_id]
-    return part.reset_index(drop=True)
+def _units_by_analysis(units: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str]]:
+    """analysis_id -> (its units in input order, index reset; a digest of them).
+
+    One pass over units.csv: the digest is the columns, their types and pandas' fixed-key
+    64-bit hash of each row (vectorised; the rows as JSON took seconds at 10,000 studies).
+    Units that draw the same may hash differently (an int column read as float), never
+    the reverse."""
+    keys = units["analysis_id"].astype(str)
+    head = json.dumps([[str(c), str(t)] for c, t in zip(units.columns, units.dtypes)]).encode("utf-8")
+    try:
+        rows = pd.util.hash_pandas_object(units, index=False).to_numpy()
+    except TypeError:  # a column pandas cannot hash: each analysis' rows as JSON
+        rows = None
+    out: dict[str, tuple[pd.DataFrame, str]] = {}
+    for aid, positions in keys.groupby(keys, sort=False).indices.items():
+        part = units.iloc[positions].reset_index(drop=True)
+        body = rows[positions].tobytes() if rows is not None else _hash(part).encode("utf-8")
+        out[str(aid)] = (part, hashlib.sha256(head + b"\0" + body).hexdigest())
+    return out
 
 
 def _draw(job: tuple) -> str:
@@ -134,13 +160,18 @@ def _draw(job: tuple) -> str:
 def _draw_jobs(jobs: list[tuple], workers: int) -> None:
     """Draw the figures, in ``workers`` processes when there are more than one and more
     than one figure to draw. Each figure is drawn from its own inputs alone by the same
-    code, so the files are the same bytes whichever process draws them."""
+    code, so the files are the same bytes whichever process draws them. Nothing to draw:
+    nothing is imported and no process started."""
+    if not jobs:
+        return
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             _draw(job)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from analysis.figures import plots  # noqa: F401 (imported once, before the fork)
 
     # fork: the workers start with matplotlib and pandas already imported (spawn would
     # import them again in each); the parent holds no threads or open figures here.
@@ -185,54 +216,84 @@ def draw_all(
     code = _plots_fingerprint()
     labels = study_labels(references)
     sources = citations.study_sources(references)
+    by_analysis = _units_by_analysis(units)
     planned: list[_Planned] = []
     for row in pooled.to_dict("records"):
-        planned += _analysis_figures(row, units, labels, sources, code)
+        planned += _analysis_figures(row, by_analysis, labels, sources, code)
     planned.append(_gap_map_figure(pooled, units, studies, effects, code))
-    jobs = [
-        (p.kind, p.args, p.options, str(outdir / p.stem), p.alt)
-        for p in planned
-        if not _unchanged(previous, p.stem, p.digest, outdir)
-    ]
-    _draw_jobs(jobs, workers)
-    return _write_index(outdir, planned)
+    alts: dict[str, str] = {}
+    jobs: list[tuple[int, tuple]] = []
+    for p in planned:
+        if _unchanged(previous, p.stem, p.digest, outdir):
+            alts[p.stem] = previous[p.stem]["alt"]
+            continue
+        alts[p.stem] = _alt_text(p)
+        jobs.append((p.rows, (p.kind, p.args, p.options, str(outdir / p.stem), alts[p.stem])))
+    # Largest first, so that the last figure of a pool is a small one.
+    jobs.sort(key=lambda weighted: -weighted[0])
+    _draw_jobs([job for _, job in jobs], workers)
+    return _write_index(outdir, planned, alts)
 
 
 class _Planned(NamedTuple):
-    """One figure of the index: what it shows, its file stem, hash, drawing arguments and alt text."""
+    """One figure of the index: what it shows, its file stem, hash, drawing arguments,
+    the arguments of its alt text and its number of rows (the cost of drawing it)."""
 
     analysis_id: str
     kind: str
     stem: str
     digest: str
     args: tuple
-    alt: str
     options: dict
+    alt_args: tuple
+    rows: int
+
+
+def _alt_text(p: _Planned) -> str:
+    """The figure's alt text (pure text: no matplotlib)."""
+    from analysis.figures.alt import alt_text_forest, alt_text_funnel
+
+    if p.kind == "forest":
+        return alt_text_forest(*p.alt_args, **p.options)
+    if p.kind == "funnel":
+        return alt_text_funnel(*p.alt_args)
+    return gap_map_alt(*p.alt_args)
 
 
 def _analysis_figures(
-    row: dict, units: pd.DataFrame, labels: Mapping[str, str], sources: Mapping[str, str], code: str
+    row: dict,
+    by_analysis: Mapping[str, tuple[pd.DataFrame, str]],
+    labels: Mapping[str, str],
+    sources: Mapping[str, str],
+    code: str,
 ) -> list[_Planned]:
     """The forest plot of one analysis, and its funnel plot where one is drawn."""
-    from analysis.figures import plots
     from analysis.figures.words import BIAS_MIN_STUDIES, unit_words
 
     aid = str(row["analysis_id"])
-    its_units = _units_of(units, aid)
-    if its_units.empty:
+    its_units, units_digest = by_analysis.get(aid, (None, ""))
+    if its_units is None or its_units.empty:
         return []
     its_labels = {s: labels.get(s, s) for s in its_units["study"].astype(str)}
     words = unit_words(its_units)
     options = {"source": sources.get(words.study, "")} if words.of_one_study else {}
     # The alt text names the analysis in words, not by its identifier.
     named = dict(row, analysis_id=readable_name(row))
-    alt = plots.alt_text_forest(named, its_units, its_labels, **options)
-    digest = _hash(DRAWING_VERSION, code, "forest", row, its_units, its_labels, options, alt)
-    out = [_Planned(aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), alt, options)]
-    if len(its_units) >= FUNNEL_MIN_K and words.n_studies >= BIAS_MIN_STUDIES:
-        alt = plots.alt_text_funnel(named, its_units)
-        digest = _hash(DRAWING_VERSION, code, "funnel", row, its_units, alt)
-        out.append(_Planned(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), alt, {}))
+    k = len(its_units)
+    digest = _hash(
+        DRAWING_VERSION, code, "forest", row, units_digest, its_labels, options, named["analysis_id"]
+    )
+    out = [
+        _Planned(
+            aid, "forest", f"forest-{aid}", digest, (row, its_units, its_labels), options,
+            (named, its_units, its_labels), k,
+        )
+    ]  # fmt: skip
+    if k >= FUNNEL_MIN_K and words.n_studies >= BIAS_MIN_STUDIES:
+        digest = _hash(DRAWING_VERSION, code, "funnel", row, units_digest, named["analysis_id"])
+        out.append(
+            _Planned(aid, "funnel", f"funnel-{aid}", digest, (row, its_units), {}, (named, its_units), k)
+        )
     return out
 
 
@@ -243,12 +304,11 @@ def _gap_map_figure(
         coded = units.merge(pooled[["analysis_id", "theme", "outcome"]], on="analysis_id")
         effects = coded.assign(kind="study")[["study", "theme", "outcome", "kind"]]
     counts = gap_counts(effects, studies)
-    alt = gap_map_alt(counts)
-    digest = _hash(DRAWING_VERSION, code, "gapmap", counts, alt)
-    return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), alt, {})
+    digest = _hash(DRAWING_VERSION, code, "gapmap", counts)
+    return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), {}, (counts,), len(counts))
 
 
-def _write_index(outdir: Path, planned: list[_Planned]) -> pd.DataFrame:
+def _write_index(outdir: Path, planned: list[_Planned], alts: Mapping[str, str]) -> pd.DataFrame:
     """Write the index and the sidecar; remove figures no longer in the index."""
     entries = [
         {
@@ -256,7 +316,7 @@ def _write_index(outdir: Path, planned: list[_Planned]) -> pd.DataFrame:
             "kind": p.kind,
             "svg": f"{p.stem}.svg",
             "png": f"{p.stem}.png",
-            "alt": p.alt,
+            "alt": alts[p.stem],
             "hash": p.digest,
         }
         for p in planned
@@ -270,8 +330,13 @@ def _write_index(outdir: Path, planned: list[_Planned]) -> pd.DataFrame:
     for path in sorted(outdir.iterdir()):
         if path.is_file() and path.suffix in (".svg", ".png") and path.name not in keep:
             path.unlink()  # a figure of an analysis that no longer exists
-    drawn = {Path(svg).stem: digest for svg, digest in zip(index["svg"], index["hash"])}
-    write_text_atomic(outdir / SIDECAR, json.dumps(drawn, indent=1, sort_keys=True) + "\n")
+    drawn = {
+        Path(svg).stem: {"hash": digest, "alt": alt}
+        for svg, digest, alt in zip(index["svg"], index["hash"], index["alt"])
+    }
+    write_text_atomic(
+        outdir / SIDECAR, json.dumps(drawn, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    )
     write_text_atomic(outdir / "index.csv", csv_text(index.to_dict("records"), INDEX_COLUMNS))
     return index
 

@@ -16,7 +16,6 @@ from analysis.codebook.formats import MINUS, fmt_p
 from analysis.codebook.formats import fmt as _codebook_fmt
 from analysis.codebook.vocabulary import CI_METHOD_SHORT, ESTIMATOR_SHORT, US_STATE_NAME
 from analysis.figures.scales import as_text, get
-from analysis.figures.style import text_width_in
 from analysis.rating.certainty import EGGER_MIN_K
 
 # Small-study and publication-bias statistics (Egger's test, funnel plots, trim-and-fill)
@@ -89,6 +88,10 @@ def unit_label(unit: pd.Series, labels: Mapping[str, str] | None) -> str:
 
 def fit_width(label: str, width_in: float, fontsize: float = 10.0, weight: str = "normal") -> str:
     """The label, cut with '…' until it is at most ``width_in`` inches wide."""
+    # Imported here: the rest of this module is plain text, and alt text (analysis.figures.alt)
+    # is written without importing matplotlib, for the runs of draw_figures that draw nothing.
+    from analysis.figures.style import text_width_in
+
     if text_width_in(label, fontsize, weight) <= width_in:
         return label
     while len(label) > 1 and text_width_in(label + "…", fontsize, weight) > width_in:
