@@ -80,6 +80,7 @@ rule render_brief_html:
         csl=report_file("brief.csl"),
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
+        guard=report_file("guard.lua"),
         code=analysis_code("render_brief_html"),
     output:
         # update(): Snakemake keeps the earlier file while the job runs and puts it
@@ -109,6 +110,7 @@ rule render_brief_pdf:
         csl=report_file("brief.csl"),
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
+        guard=report_file("guard.lua"),
         code=analysis_code("render_brief_pdf"),
     output:
         pdf=update(results("brief", "brief.pdf")),

@@ -126,6 +126,11 @@ def scratch(folder: Path, name: str):
 # --- pandoc + typst -----------------------------------------------------------------
 
 
+# Run after citeproc: drops images that are not the workflow's own figures and links
+# that are not http(s):, doi: or an anchor (report/guard.lua).
+GUARD_FILTER = Path(__file__).resolve().parents[2] / "report" / "guard.lua"
+
+
 def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
     """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
     with scratch(html.parent, ".render-html.tmp") as tmp:
@@ -142,6 +147,7 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
                 "--embed-resources",
                 "--mathml",
                 "--citeproc",
+                f"--lua-filter={GUARD_FILTER}",
                 f"--bibliography={bib.resolve()}",
                 f"--css={css.resolve()}",
                 "--toc",
@@ -172,6 +178,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
                 "typst",
                 "--standalone",
                 "--citeproc",
+                f"--lua-filter={GUARD_FILTER}",
                 f"--bibliography={bib.resolve()}",
                 "--toc",
                 "--toc-depth=2",
