@@ -1,5 +1,5 @@
 # Stage 4: the evidence brief (HTML and PDF) from the results.
-from analysis.brief.context import software_versions as _software_versions
+from analysis.brief.software import software_versions as _software_versions
 
 # Read once while the workflow is parsed (package metadata, no imports): a
 # change of environment is a change of params, so the brief is rewritten.

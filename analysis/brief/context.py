@@ -17,7 +17,7 @@ backslash-escapes every ASCII punctuation character: ``<script>`` or
 ``**bold**`` in a quote reaches the reader literally.
 
 Heavy libraries (pandas, jinja2, matplotlib) are imported inside functions:
-the workflow imports :func:`software_versions` while it is parsed.
+the workflow imports :func:`analysis.brief.software.software_versions` while it is parsed.
 """
 
 from __future__ import annotations
@@ -388,42 +388,6 @@ def build_context(
             for r in estimates
         ],
     }
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of the software that makes the numbers and the brief (no imports; fast)."""
-    import platform
-    import shutil
-    import subprocess
-    from importlib import metadata
-
-    versions = {"Python": platform.python_version()}
-    for name, dist in (
-        ("pymare", "pymare"),
-        ("numpy", "numpy"),
-        ("scipy", "scipy"),
-        ("pandas", "pandas"),
-        ("matplotlib", "matplotlib"),
-        ("Snakemake", "snakemake"),
-        ("Jinja2", "jinja2"),
-        ("pandoc (pypandoc-binary)", "pypandoc-binary"),
-        ("typst", "typst"),
-    ):
-        try:
-            versions[name] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    try:
-        import pypandoc
-
-        versions["pandoc"] = pypandoc.get_pandoc_version()
-        versions.pop("pandoc (pypandoc-binary)", None)
-    except Exception:  # noqa: BLE001 - the version is information, not a requirement
-        pass
-    if shutil.which("quarto"):
-        done = subprocess.run(["quarto", "--version"], capture_output=True, text=True)
-        versions["Quarto"] = done.stdout.strip() or "unknown"
-    return versions
 
 
 def write_brief_source(

@@ -687,8 +687,10 @@ def test_pandoc_renders_the_source_without_warnings(tmp_path):
 
 
 def test_software_versions_are_deterministic():
-    assert brief.software_versions() == brief.software_versions()
-    assert {"Python", "pymare", "numpy", "scipy", "Snakemake", "typst"} <= set(brief.software_versions())
+    from analysis.brief.software import software_versions
+
+    assert software_versions() == software_versions()
+    assert {"Python", "pymare", "numpy", "scipy", "Snakemake", "typst"} <= set(software_versions())
 
 
 # --- figures ----------------------------------------------------------------------
