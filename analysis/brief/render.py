@@ -131,31 +131,38 @@ def scratch(folder: Path, name: str):
 GUARD_FILTER = Path(__file__).resolve().parents[2] / "report" / "guard.lua"
 
 
+def _pandoc(qmd: Path, bib: Path, to: str, out: Path) -> list[str]:
+    """The pandoc command both formats share: citations, then the guard filter, a contents list."""
+    return [
+        pandoc_path(),
+        str(qmd.resolve()),
+        "--from",
+        "markdown",
+        "--to",
+        to,
+        "--standalone",
+        "--citeproc",
+        f"--lua-filter={GUARD_FILTER}",
+        f"--bibliography={bib.resolve()}",
+        "--toc",
+        "--toc-depth=2",
+        "--output",
+        str(out),
+    ]
+
+
 def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
     """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
     with scratch(html.parent, ".render-html.tmp") as tmp:
         out = Path(tmp) / "brief.html"
         _run(
             [
-                pandoc_path(),
-                str(qmd.resolve()),
-                "--from",
-                "markdown",
-                "--to",
-                "html5",
-                "--standalone",
+                *_pandoc(qmd, bib, "html5", out),
                 "--embed-resources",
                 "--mathml",
-                "--citeproc",
-                f"--lua-filter={GUARD_FILTER}",
-                f"--bibliography={bib.resolve()}",
                 f"--css={css.resolve()}",
-                "--toc",
-                "--toc-depth=2",
                 "--section-divs",
                 f"--resource-path={qmd.parent.resolve()}",
-                "--output",
-                str(out),
             ],
             cwd=qmd.parent,
         )
@@ -169,22 +176,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
         _run(
-            [
-                pandoc_path(),
-                str(qmd.resolve()),
-                "--from",
-                "markdown",
-                "--to",
-                "typst",
-                "--standalone",
-                "--citeproc",
-                f"--lua-filter={GUARD_FILTER}",
-                f"--bibliography={bib.resolve()}",
-                "--toc",
-                "--toc-depth=2",
-                "--output",
-                str(typ),
-            ],
+            _pandoc(qmd, bib, "typst", typ),
             cwd=qmd.parent,
         )
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.

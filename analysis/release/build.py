@@ -65,18 +65,19 @@ def run_workflow(tree: Path, epoch: int, cores: int, log: Path, version: str = "
         "--config",
         "results_dir=results",
     ]
-    with open(log, "w", encoding="utf-8") as handle:
+    _run_logged(command, tree, build_environment(tree, epoch, version), log, "w",
+                f"The workflow failed in the release build (log: {log}):")  # fmt: skip
+
+
+def _run_logged(command: list[str], tree: Path, env: dict, log: Path, mode: str, failure: str) -> None:
+    """Run ``command`` in ``tree`` with its output in ``log``; on failure, raise with its tail."""
+    with open(log, mode, encoding="utf-8") as handle:
         done = subprocess.run(
-            command,
-            cwd=tree,
-            env=build_environment(tree, epoch, version),
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            check=False,
+            command, cwd=tree, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
         )
     if done.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
-        raise ReleaseError(f"The workflow failed in the release build (log: {log}):\n" + "\n".join(tail))
+        raise ReleaseError(failure + "\n" + "\n".join(tail))
 
 
 def _assemble_in_tree(tree: Path, out: Path, version: Version, commit: str, epoch: int, log: Path) -> None:
@@ -91,18 +92,8 @@ def _assemble_in_tree(tree: Path, out: Path, version: Version, commit: str, epoc
         "--commit",
         commit,
     ]
-    with open(log, "a", encoding="utf-8") as handle:
-        done = subprocess.run(
-            command,
-            cwd=tree,
-            env=build_environment(tree, epoch, version),
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    if done.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
-        raise ReleaseError("Assembling the release folder failed:\n" + "\n".join(tail))
+    env = build_environment(tree, epoch, version_text(version))
+    _run_logged(command, tree, env, log, "a", "Assembling the release folder failed:")
 
 
 def build_release(
