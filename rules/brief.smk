@@ -1,24 +1,39 @@
 # Stage 4: the evidence brief (HTML and PDF) from the results.
-from analysis.brief.software import software_versions as _software_versions
-
-# Read once while the workflow is parsed (package metadata, no imports): a
-# change of environment is a change of params, so the brief is rewritten.
-_SOFTWARE = _software_versions()
-
-# The brief's renderer (config renderer: auto | quarto | pandoc), resolved once: its
-# name and version are params, so a change of renderer re-renders the brief.
+# While the workflow is parsed only the renderer setting is checked (a PATH look-up):
+# the software versions and the renderer's version are recorded by rule record_software.
 from analysis.brief import render as _render
 
 try:
-    RENDERER = _render.resolve_renderer(config["renderer"])
+    QUARTO_STAMP = _render.quarto_stamp(config["renderer"])
 except _render.RendererError as _err:
     print(_err, file=sys.stderr)
     sys.exit(1)
 
 
+rule record_software:
+    input:
+        # The pinned environment: a new lock file means new versions.
+        lock=os.path.join(workflow.basedir, "requirements.lock"),
+        code=analysis_code("record_software"),
+    output:
+        software=results("brief", "software.json"),
+    log:
+        results("logs", "record_software.log"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        renderer=config["renderer"],
+        quarto=QUARTO_STAMP,
+    script:
+        "../analysis/scripts/record_software.py"
+
+
 rule write_brief_source:
     input:
         template=report_file("brief.qmd"),
+        software=results("brief", "software.json"),
         claims=report_file("claims.yaml"),
         themes=report_file("themes.yaml"),
         certainty=results("certainty.csv"),
@@ -66,8 +81,6 @@ rule write_brief_source:
             "rho": config["rho"],
             "alpha": config["alpha"],
         },
-        software=_SOFTWARE,
-        renderer=RENDERER,
     script:
         "../analysis/scripts/write_brief_source.py"
 
@@ -81,6 +94,7 @@ rule render_brief_html:
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         guard=report_file("guard.lua"),
+        software=results("brief", "software.json"),
         code=analysis_code("render_brief_html"),
     output:
         # update(): Snakemake keeps the earlier file while the job runs and puts it
@@ -98,7 +112,6 @@ rule render_brief_html:
         runtime=30,
     params:
         epoch=build_info()["epoch"],
-        renderer=RENDERER,
     script:
         "../analysis/scripts/render_brief_html.py"
 
@@ -111,6 +124,7 @@ rule render_brief_pdf:
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         guard=report_file("guard.lua"),
+        software=results("brief", "software.json"),
         code=analysis_code("render_brief_pdf"),
     output:
         pdf=update(results("brief", "brief.pdf")),
@@ -124,7 +138,6 @@ rule render_brief_pdf:
         runtime=30,
     params:
         epoch=build_info()["epoch"],
-        renderer=RENDERER,
     script:
         "../analysis/scripts/render_brief_pdf.py"
 

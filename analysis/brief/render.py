@@ -63,13 +63,10 @@ def pandoc_typst_versions() -> tuple[str, str]:
     return pypandoc.get_pandoc_version(), typst_version
 
 
-def resolve_renderer(setting: str = "auto") -> dict[str, str]:
-    """The renderer ``setting`` stands for here: name, version and a label for the methods.
+def check_renderer(setting: str) -> str | None:
+    """The `quarto` on PATH (None: none), after refusing a setting that cannot work.
 
-    ``{"name": "quarto", "version": "1.10.18", "label": "Quarto 1.10.18"}`` or
-    ``{"name": "pandoc", "version": "pandoc 3.6, typst 0.13.1", "label": "..."}``.
-    Raises :class:`RendererError` for an unknown setting, or ``quarto`` without Quarto.
-    """
+    Cheap (a PATH look-up, no program run): the workflow calls it while it is parsed."""
     if setting not in RENDERERS:
         raise RendererError(
             f"renderer: {setting!r} is not one of {', '.join(RENDERERS)} (config/config.yaml)"
@@ -80,6 +77,27 @@ def resolve_renderer(setting: str = "auto") -> dict[str, str]:
             "renderer: quarto, but no `quarto` command is on PATH: install Quarto "
             "(https://quarto.org) or set renderer: auto or pandoc (config/config.yaml or --config)"
         )
+    return quarto
+
+
+def quarto_stamp(setting: str) -> str:
+    """Which `quarto` the build would use, by path, size and time stamp ('' for none):
+    a param, so installing another Quarto re-records the software (no program is run)."""
+    quarto = check_renderer(setting) if setting != "pandoc" else None
+    if not quarto:
+        return ""
+    stat = os.stat(quarto)
+    return f"{os.path.realpath(quarto)} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def resolve_renderer(setting: str = "auto") -> dict[str, str]:
+    """The renderer ``setting`` stands for here: name, version and a label for the methods.
+
+    ``{"name": "quarto", "version": "1.10.18", "label": "Quarto 1.10.18"}`` or
+    ``{"name": "pandoc", "version": "pandoc 3.6, typst 0.13.1", "label": "..."}``.
+    Raises :class:`RendererError` for an unknown setting, or ``quarto`` without Quarto.
+    """
+    quarto = check_renderer(setting)
     if setting != "pandoc" and quarto:
         version = quarto_version(quarto)
         return {"name": "quarto", "version": version, "label": f"Quarto {version}"}

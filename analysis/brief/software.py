@@ -1,7 +1,7 @@
 """The software behind the numbers and the brief, for its methods section.
 
-Read by rules/brief.smk while the workflow is parsed: package metadata only, no heavy
-imports, so that a change of environment is a change of params.
+Recorded by rule record_software (results/brief/software.json): it runs `pandoc --version`
+and `quarto --version`, so the workflow does it in a job, not while it is parsed.
 """
 
 from __future__ import annotations
@@ -41,3 +41,23 @@ def software_versions() -> dict[str, str]:
         done = subprocess.run(["quarto", "--version"], capture_output=True, text=True)
         versions["Quarto"] = done.stdout.strip() or "unknown"
     return versions
+
+
+def write_software(path, renderer_setting: str) -> dict:
+    """Rule record_software: the software versions and the renderer, as JSON at ``path``."""
+    import json
+
+    from analysis.brief.render import resolve_renderer
+    from analysis.io import write_text_atomic
+
+    record = {"renderer": resolve_renderer(renderer_setting), "software": software_versions()}
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")  # software in its own order
+    return record
+
+
+def read_software(path) -> dict:
+    """What :func:`write_software` wrote."""
+    import json
+    from pathlib import Path
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.render import render_html, write_renderer_record
+from analysis.brief.software import read_software
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -19,7 +20,7 @@ used = render_html(
     epoch=snakemake.params.epoch,
     figures=Path(snakemake.input.figures).parent,
     others=[snakemake.input.csl, snakemake.input.prisma],
-    renderer=snakemake.params.renderer["name"],
+    renderer=read_software(snakemake.input.software)["renderer"]["name"],
 )
 write_renderer_record(snakemake.output.renderer, used)
 logging.info("rendered with %s", used["label"])

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.render import render_pdf
+from analysis.brief.software import read_software
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -20,6 +21,6 @@ used = render_pdf(
     # typst reads the figures under results_dir: the root must hold them and the .qmd.
     root=figures.parent,
     others=[snakemake.input.csl, snakemake.input.prisma],
-    renderer=snakemake.params.renderer["name"],
+    renderer=read_software(snakemake.input.software)["renderer"]["name"],
 )
 logging.info("rendered with %s", used["label"])

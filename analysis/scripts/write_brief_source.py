@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.brief.context import write_brief_source
+from analysis.brief.software import read_software
 from analysis.inputs.agreement import agreement_summary
 
 if TYPE_CHECKING:
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 inp = snakemake.input
+software = read_software(inp.software)
 analyses = write_brief_source(
     template=inp.template,
     claims_yaml=inp.claims,
@@ -42,12 +44,12 @@ analyses = write_brief_source(
     # The input fingerprint comes from the rule check_inputs (not computed at parse time).
     build={**snakemake.params.build, "fingerprint": json.loads(Path(inp.checked).read_text())["fingerprint"]},
     settings=snakemake.params.settings,
-    software=snakemake.params.software,
+    software=software["software"],
     agreement=agreement_summary(snakemake.params.corpus["extracted_dir"]),
     records_json=inp.records,
     atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
     prisma_svg=inp.prisma,
     csl=inp.csl,
-    renderer=snakemake.params.renderer,
+    renderer=software["renderer"],
 )
 logging.info("brief source written: %d analyses", analyses)
