@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -33,20 +34,13 @@ RUN_TIMEOUT = 600
 
 
 def makefile_flags() -> list[str]:
-    """The flags of the Makefile's `SNAKEMAKE := $(BIN)/snakemake ...` line, variables resolved."""
-    text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    variables = {
-        m.group(1): m.group(2).strip() for m in re.finditer(r"^([A-Za-z_]+)\s*[:?]?=\s*(.*)$", text, re.M)
-    }
-    variables["CORES"] = "2"
-
-    def expand(value: str, depth: int = 0) -> str:
-        if depth > 10:
-            raise ValueError("Makefile variables nest too deeply")
-        return re.sub(r"\$\((\w+)\)", lambda m: expand(variables.get(m.group(1), ""), depth + 1), value)
-
-    line = expand(variables["SNAKEMAKE"])
-    return line.split("snakemake", 1)[1].split()
+    """The flags of the Makefile's SNAKEMAKE command, as make itself expands them (CORES=2)."""
+    done = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "print-snakemake: ; @echo $(SNAKEMAKE)",
+         "print-snakemake", "CORES=2"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return shlex.split(done.stdout.split("snakemake", 1)[1])
 
 
 def command(extracted: Path, bib: Path, results: Path) -> list[str]:
