@@ -59,10 +59,10 @@ def prisma_boxes(counts: RecordCounts) -> tuple[list[Box], list[tuple[int, int]]
             0.58,
             0.34,
             0.12,
-            f"Full text not reached\n(no extraction file): {_n(counts.not_retrieved)}",
+            f"Full text not reached: {_n(counts.unreached)}\n(findings from the citation only)",
         ),
-        Box(left, 0.38, 0.54, 0.1, f"Studies read and coded or summarised: {_n(counts.studies)}"),
-        Box(right, 0.38, 0.34, 0.12, f"Findings only,\nno poolable number: {_n(counts.narrative)}"),
+        Box(left, 0.38, 0.54, 0.1, f"Studies read and coded or summarised: {_n(counts.read)}"),
+        Box(right, 0.38, 0.34, 0.12, f"Findings only,\nno poolable number: {_n(counts.read_narrative)}"),
         Box(left, 0.14, 0.54, 0.16, f"Studies with coded effects: {_n(counts.coded)}{pooled}"),
     ]
     arrows = [(0, 2), (2, 4), (4, 6), (0, 1), (2, 3), (4, 5)]
@@ -77,7 +77,7 @@ def prisma_alt(counts: RecordCounts) -> str:
         f"PRISMA flow diagram. {counts.identified_total} records identified ({found}). "
         f"{counts.context} kept as context documents, not studies. "
         f"{counts.studies + counts.not_retrieved} studies sought for full text; "
-        f"{counts.not_retrieved} not reached. {counts.studies} studies read: {counts.narrative} with findings "
+        f"{counts.unreached} not reached. {counts.read} studies read: {counts.read_narrative} with findings "
         f"only and no poolable number, {counts.coded} with coded effects{pooled}."
     )
 

@@ -11,6 +11,7 @@ counts work before and after that field is filled in.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ SOURCES: dict[str, str] = {
     "packet-2": "a second targeted search",
 }
 NOT_RECORDED = "not recorded"
+# A narrative record whose reason (``not_poolable``) says its full text was never read:
+# PRISMA counts it as a report not retrieved, not as a study read.
+NOT_READ = re.compile(r"full text (?:was |were |is )?not (?:reached|read|seen|found|obtained)", re.IGNORECASE)
 
 
 def _text(value: Any) -> str:
@@ -43,12 +47,28 @@ class RecordCounts:
     narrative: int  # studies with findings only: no poolable number
     coded: int  # studies with at least one coded effect
     not_retrieved: int = 0  # bibliography entries with no extraction file (source not read)
+    not_read: int = 0  # narrative studies whose full text was not reached (their reason says so)
     pooled: int | None = None  # coded studies in an analysis pooling >= 2 independent studies
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> kind -> n
 
     @property
     def identified_total(self) -> int:
         return self.records + self.not_retrieved
+
+    @property
+    def unreached(self) -> int:
+        """Studies whose full text was not reached: no extraction file, or a record saying so."""
+        return self.not_retrieved + self.not_read
+
+    @property
+    def read(self) -> int:
+        """Studies whose full text (or the packet's reading of it) was read."""
+        return self.studies - self.not_read
+
+    @property
+    def read_narrative(self) -> int:
+        """Studies read that give findings only, no poolable number."""
+        return self.narrative - self.not_read
 
     def sources(self) -> list[tuple[str, str, int]]:
         """(source key, words, count) in the diagram's order; "not recorded" last, only when
@@ -77,7 +97,7 @@ def count_records(
         seen.setdefault(_text(r.get("study")), r)
     identified = {key: 0 for key in SOURCES}
     by_source: dict[str, dict[str, int]] = {}
-    context = narrative = coded = 0
+    context = narrative = coded = not_read = 0
     for r in seen.values():
         source = _text(r.get("identified_by")) or NOT_RECORDED
         identified[source] = identified.get(source, 0) + 1
@@ -90,6 +110,7 @@ def count_records(
             coded += 1
         else:
             narrative += 1
+            not_read += bool(NOT_READ.search(_text(r.get("not_poolable"))))
     missing = set(bibliography or ()) - set(seen) - set(exclude)
     coded_keys = {k for k, r in seen.items() if (_text(r.get("kind")) or "study") != "context"}
     pooled = None if pooled_studies is None else len(set(pooled_studies) & coded_keys)
@@ -101,6 +122,7 @@ def count_records(
         narrative=narrative,
         coded=coded,
         not_retrieved=len(missing),
+        not_read=not_read,
         pooled=pooled,
         by_source=by_source,
     )
@@ -121,6 +143,7 @@ def records_from_files(paths: Iterable[str | Path]) -> list[dict]:
                 "kind": _text(doc.get("kind")) or "study",
                 "status": _text(doc.get("status")),
                 "identified_by": _text(doc.get("identified_by")),
+                "not_poolable": _text(doc.get("not_poolable")),
             }
         )
     return out
