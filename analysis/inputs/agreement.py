@@ -309,5 +309,22 @@ def agreement_summary(extracted_dir: str | Path = "extracted", second_dir: str |
             for f in result.fields
         },
         "disagreements": len(result.disagreements),
+        "disagreements_answered": sum(_answered(Path(extracted_dir), d.study) for d in result.disagreements),
         "files_left_out": len({p.file for p in result.problems}),
     }
+
+
+# A first coder's file answers the second coder when its study notes carry a paragraph
+# starting with this (README: "Double coding"): the value kept, and why.
+ANSWER_MARK = "Double coding"
+
+
+def _answered(extracted_dir: Path, study: str) -> bool:
+    """Whether the first coder's notes of ``study`` answer the double coding."""
+    from analysis.inputs.extraction import read_extraction
+
+    path = extracted_dir / f"{study}.yaml"
+    if not path.is_file():
+        return False
+    data, _ = read_extraction(path)
+    return isinstance(data, dict) and ANSWER_MARK in str(data.get("notes") or "")

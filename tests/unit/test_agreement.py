@@ -228,3 +228,18 @@ def test_review_agreement_without_second_coder(tmp_path, capsys):
     code = review.main(["agreement", "--extracted", str(tmp_path / "extracted")])
     assert code == 0 and "No second coder's files yet" in capsys.readouterr().out
     shutil.rmtree(tmp_path / "extracted")
+
+
+def test_a_disagreement_is_answered_by_the_first_coder_s_notes(tmp_path):
+    from analysis.inputs.agreement import _answered
+
+    (tmp_path / "a2020.yaml").write_text(
+        "study: a2020\ndesign: cohort\ncountry: [GB]\nstatus: narrative\n"
+        "notes: 'Double coding (2026): kept cohort, the source follows one sample.'\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b2020.yaml").write_text(
+        "study: b2020\ndesign: cohort\ncountry: [GB]\nstatus: narrative\nnotes: none\n", encoding="utf-8"
+    )
+    assert _answered(tmp_path, "a2020") and not _answered(tmp_path, "b2020")
+    assert not _answered(tmp_path, "c2020")
