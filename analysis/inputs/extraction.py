@@ -226,21 +226,13 @@ def _effect_problems(effect: dict, name: str, study: str, effect_id: str) -> lis
                 f"n = {n} is too small for {k} predictors (needs n > predictors + 2)",
                 "check n and the number of predictors against the source",
             )
-    if form == "groups":
-        groups = effect.get("groups")
-        if isinstance(groups, dict):
-            n1, n2 = groups.get("n1"), groups.get("n2")
-            if isinstance(n1, int) and isinstance(n2, int) and n1 + n2 <= 2:
-                add(
-                    "groups",
-                    "n1 + n2 must exceed 2 for a standardised difference",
-                    "check the group sizes against the source",
-                )
-    if form == "d":
-        n1, n2 = effect.get("n1"), effect.get("n2")
+    # A standardised difference needs n1 + n2 > 2 (Hedges' correction divides by it).
+    sizes = {"groups": effect.get("groups"), "d": effect}.get(form)
+    if isinstance(sizes, dict):
+        n1, n2 = sizes.get("n1"), sizes.get("n2")
         if isinstance(n1, int) and isinstance(n2, int) and n1 + n2 <= 2:
             add(
-                "n1",
+                "groups" if form == "groups" else "n1",
                 "n1 + n2 must exceed 2 for a standardised difference",
                 "check the group sizes against the source",
             )

@@ -276,3 +276,18 @@ def test_every_schema_pattern_is_anchored_and_matches_whole_texts():
     assert re.search(found[0], "rothon2012\n"), "Python's $ matches before a final newline"
     errors = list(validator().iter_errors({"study": "rothon2012\n"}))
     assert any(e.validator == "pattern" for e in errors)
+
+
+@pytest.mark.parametrize(
+    "form,field",
+    [
+        ("    groups: {m1: 1.0, sd1: 1.0, n1: 1, m2: 0.5, sd2: 1.0, n2: 1}\n    measure: SMD\n", "groups"),
+        ("    d: 0.4\n    n1: 1\n    n2: 1\n", "n1"),
+    ],
+)
+def test_a_standardised_difference_needs_more_than_two_people(tmp_path, form, field):
+    text = GOOD.replace("    or: 2.57\n    ci: [2.11, 3.13]\n", form)
+    problems = problems_of(tmp_path, text)
+    assert any(f"field '{field}': n1 + n2 must exceed 2" in p for p in problems), problems
+    bigger = problems_of(tmp_path, text.replace("n1: 1", "n1: 20").replace("n2: 1", "n2: 20"))
+    assert not any("must exceed 2" in p for p in bigger), bigger
