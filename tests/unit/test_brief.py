@@ -648,12 +648,10 @@ def test_unknown_citation_keys_are_shown_as_text(tmp_path):
     assert "@nobody2000" not in text and "| nobody2000 |" in text
 
 
-def test_pandoc_renders_the_source_without_warnings(tmp_path):
-    """The filled template is valid Markdown for pandoc: no unresolved citation or reference."""
+def _pandoc_html(tmp_path, text, references) -> subprocess.CompletedProcess:
+    """The filled template through pandoc (HTML, citations resolved from ``references``)."""
     import pypandoc
 
-    ctx = context(tmp_path)
-    text = brief.render_source(TEMPLATE, ctx)
     (tmp_path / "brief").mkdir()
     qmd = tmp_path / "brief" / "brief.qmd"
     qmd.write_text(text, encoding="utf-8")
@@ -661,11 +659,11 @@ def test_pandoc_renders_the_source_without_warnings(tmp_path):
     bib.write_text(
         "".join(
             f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
-            for k, a, y in tables()["references"][["key", "author", "year"]].itertuples(index=False)
+            for k, a, y in references[["key", "author", "year"]].itertuples(index=False)
         ),
         encoding="utf-8",
     )
-    done = subprocess.run(
+    return subprocess.run(
         [
             pypandoc.get_pandoc_path(),
             str(qmd),
@@ -681,6 +679,14 @@ def test_pandoc_renders_the_source_without_warnings(tmp_path):
         text=True,
         cwd=qmd.parent,
     )
+
+
+def test_pandoc_renders_the_source_without_warnings(tmp_path):
+    """The filled template is valid Markdown for pandoc: no unresolved citation or reference."""
+
+    ctx = context(tmp_path)
+    text = brief.render_source(TEMPLATE, ctx)
+    done = _pandoc_html(tmp_path, text, tables()["references"])
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr.upper(), done.stderr
     assert "<script" not in done.stdout
@@ -880,7 +886,6 @@ def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
 
 
 def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
-    import pypandoc
 
     t = many_tables()
     ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects", "references")})
@@ -893,33 +898,7 @@ def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
     assert "| `bonding-health-or-m1` |" in text
     assert "[@s00; @s01] and 3 more" in text
     assert "Studies included (3 of 15)" in text
-    (tmp_path / "brief").mkdir()
-    qmd = tmp_path / "brief" / "brief.qmd"
-    qmd.write_text(text, encoding="utf-8")
-    bib = tmp_path / "references.bib"
-    bib.write_text(
-        "".join(
-            f"@article{{{k}, author={{{a}}}, title={{T}}, year={{{y}}}}}\n"
-            for k, a, y in t["references"][["key", "author", "year"]].itertuples(index=False)
-        ),
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [
-            pypandoc.get_pandoc_path(),
-            str(qmd),
-            "--from",
-            "markdown",
-            "--to",
-            "html5",
-            "--standalone",
-            "--citeproc",
-            f"--bibliography={bib}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=qmd.parent,
-    )
+    done = _pandoc_html(tmp_path, text, t["references"])
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr.upper(), done.stderr
     assert "<code>pooled.csv</code>" in done.stdout
