@@ -8,9 +8,13 @@ is then pooled (``meta.fit``), tested for small-study effects (``bias``), and, o
 request, put through the sensitivity analyses.
 
 Rows are sorted before anything is computed, so the same effects in any row
-order give identical output. Missing numbers are NaN, written as empty cells;
-counts that can be missing (n_participants, q_df, egger_df, trimfill_k0, n) are
-therefore floats.
+order give identical output. Each analysis is computed from its own effects
+alone, so ``pool_effects`` and ``sensitivity_tables`` can take a cache pack
+(``analysis.pooling.cache``) and recompute only the analyses whose effects,
+settings or code changed (:func:`by_analysis`).
+
+Missing numbers are NaN, written as empty cells; counts that can be missing
+(n_participants, q_df, egger_df, trimfill_k0, n) are therefore floats.
 """
 
 from __future__ import annotations
@@ -314,9 +318,9 @@ def by_analysis(
     pack every analysis is computed. Either way each value makes the pack's JSON
     round trip, so the tables are the same bytes whatever was reused.
     """
-    pack = pack or cache.Pack(None, salt="")
+    pack = cache.Pack(None, salt="") if pack is None else pack
     clean = _clean(effects)
-    cells = list(zip(*(clean[column] for column in KEY), strict=True)) if len(clean) else []
+    cells = list(zip(*(clean[column] for column in KEY), strict=True))
     text = clean.astype({"yi": object, "vi": object, "n": object})
     for column in ("yi", "vi", "n"):
         text[column] = clean[column].map(repr)

@@ -140,11 +140,19 @@ class Pack:
         return json.loads(text)
 
     def save(self) -> None:
-        """Rewrite the pack atomically with the entries used or added by this run (sorted by key)."""
+        """Rewrite the pack atomically with the entries used or added by this run (sorted by key).
+
+        A pack that cannot be written (a folder in its place, a full disk) is logged, not
+        raised: the outputs are already written, and the next run recomputes.
+        """
         if self.path is None:
             return
         lines = [f"{key} {_sha(text)} {text}\n" for key, text in sorted(self._used.items())]
-        write_bytes_atomic(self.path, HEADER + "".join(lines).encode("utf-8"))
+        try:
+            write_bytes_atomic(self.path, HEADER + "".join(lines).encode("utf-8"))
+        except OSError as error:  # the results are written; the next run only recomputes
+            log.warning("cache %s not written: %s", self.path, error)
+            return
         log.info("cache %s: %d reused, %d computed", self.path.name, self.hits, self.misses)
 
 
