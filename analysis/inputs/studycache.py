@@ -181,8 +181,9 @@ class StudyCache:
 
     def save(self) -> None:
         """Write the pack with the entries this run used (atomically; a failure only costs time)."""
-        if self.path is None:
-            return
+        # Equal when every file hit with its old stamp and no file left: no write.
+        if self.path is None or self.used == self.entries:
+            return  # nothing changed: the pack on disk is this run's already
         from analysis.io import write_text_atomic
 
         lines = [json.dumps({"version": VERSION, "code": self.code})]
