@@ -11,6 +11,8 @@ CORES ?= 2
 # (the workflow takes a lock of its own, so two builds of one folder never run at once).
 # CORES is checked before any shell sees it (SAFE_CORES, below).
 SNAKEMAKE = $(BIN)/snakemake --cores "$(SAFE_CORES)" --rerun-incomplete --nolock
+# `make brief` starts Snakemake only when a stamp of an input, the code or a result changed
+# since the last run that ended well (analysis/uptodate.py); Snakemake run directly always decides.
 
 .DEFAULT_GOAL := help
 .PHONY: help brief test test-fast system-deps lint atlas lock clean
@@ -32,7 +34,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 brief: $(STAMP) ## Build everything: results/ and the brief (results/brief/brief.html, .pdf)
 	$(check_cores)
-	$(SNAKEMAKE)
+	$(BIN)/python -m analysis.uptodate $(SNAKEMAKE)
 
 test: $(STAMP) lint system-deps quarto ## Lint, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

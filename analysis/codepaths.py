@@ -26,16 +26,44 @@ def _module_file(root: Path, dotted: str) -> Path | None:
     return None
 
 
-def _imported(tree: ast.AST) -> list[str]:
+# Statement fields that hold nested statements: imports are statements, so the walk
+# never needs to enter an expression (a full ast.walk visits ten times the nodes).
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(nodes: list[ast.AST]):
+    """Every statement in ``nodes`` and in the blocks nested inside them."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in _BODIES:
+            todo.extend(getattr(node, name, ()) or ())
+
+
+def _imported(tree: ast.Module) -> list[str]:
     """Dotted names imported anywhere in a module (also inside functions)."""
     names: list[str] = []
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
             names += [f"{node.module}.{alias.name}" for alias in node.names]
     return names
+
+
+# One parse per file and process: every rule's script shares most of its modules.
+_IMPORTS: dict[tuple[Path, int, int], list[str]] = {}
+
+
+def _imports_of(path: Path) -> list[str]:
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if key not in _IMPORTS:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        _IMPORTS[key] = _imported(tree)
+    return _IMPORTS[key]
 
 
 def _parents(root: Path, dotted: str) -> list[Path]:
@@ -62,8 +90,7 @@ def imported_files(root: str | Path, script: str | Path) -> list[str]:
     todo = [Path(script)]
     while todo:
         path = todo.pop()
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for dotted in _imported(tree):
+        for dotted in _imports_of(path):
             found = _module_file(root, dotted)
             if found is None:
                 continue

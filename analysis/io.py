@@ -78,6 +78,21 @@ def write_text_atomic(path: str | Path, text: str, *, replace: bool = True) -> N
     write_bytes_atomic(path, text.encode("utf-8"), replace=replace)
 
 
+@contextlib.contextmanager
+def scratch_folder(folder: str | Path, name: str) -> Iterator[Path]:
+    """A fixed scratch folder ``folder/name`` (name: ``.<what>.tmp``), emptied first and
+    removed at the end; what a killed run leaves, :func:`remove_leftovers` removes."""
+    import shutil
+
+    path = Path(folder).resolve() / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def remove_leftovers(folder: str | Path) -> list[Path]:
     """Delete what killed runs left in ``folder``: temporary files of the atomic writer
     (also 0-byte ones) and scratch folders named ``.*.tmp``. Call it only while no

@@ -154,10 +154,16 @@ rule count_records:
         counts=results("records.json"),
     log:
         results("logs", "count_records.log"),
+    benchmark:
+        results("benchmarks", "count_records.tsv")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        corpus=CORPUS,
+        # Read only (check_inputs writes it): each file's record fields, parsed once per change.
+        cache=results(".cache", "studies.pack"),
     script:
         "../analysis/scripts/count_records.py"
 

@@ -32,7 +32,7 @@ rule check_inputs:
         runtime=20,
     params:
         corpus=CORPUS,
-        cache=results(".cache", "inputs.json"),
+        cache=results(".cache", "studies.pack"),
         settings=SETTINGS,
     script:
         "../analysis/scripts/check_inputs.py"
@@ -80,5 +80,7 @@ rule convert_effects:
         runtime=20,
     params:
         corpus=CORPUS,
+        # Read only: check_inputs (which ran first) writes it; not an output (never deleted).
+        cache=results(".cache", "studies.pack"),
     script:
         "../analysis/scripts/convert_effects.py"

@@ -25,9 +25,11 @@ _COLUMN = re.compile(r"Social Capital Atlas ([a-z_]+)\)")
 
 
 def _z(level: float) -> float:
-    from scipy import stats
+    # scipy.special.ndtri is what scipy.stats.norm.ppf computes (the same floats), without
+    # importing scipy.stats (~1 s).
+    from scipy import special
 
-    return float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    return float(special.ndtri(1 - (1 - level / 100) / 2))
 
 
 def atlas_columns(effects) -> dict[str, str]:

@@ -49,7 +49,7 @@ from analysis.brief.evidence import (
 from analysis.brief.gaps import gap_counts, gap_section  # noqa: F401 - gap_counts re-exported
 from analysis.brief.headline import certainty_summary, figure_entries, headline_row
 from analysis.brief.methods import methods_section
-from analysis.brief.pools import effects_by_unit, number_note, pool_studies
+from analysis.brief.pools import effects_by_unit, leave_one_out_index, number_note, pool_studies
 from analysis.brief.results import Analysis, analyses
 from analysis.brief.robustness import sensitivity_rows
 from analysis.brief.summary import SUMMARY_RULES, key_messages, summary_of_findings
@@ -272,11 +272,11 @@ def build_context(
     all_analyses = analyses(pooled, units, studies, certainty, figures)
     headline = [headline_row(a, labels) for a in all_analyses]
     by_unit = effects_by_unit(effects)
-    leave_one_out = sensitivity.get("leave_one_out") if sensitivity else None
+    without = leave_one_out_index(sensitivity.get("leave_one_out") if sensitivity else None)
     for a, row in zip(all_analyses, headline):
         row["figures"] = figure_entries(a, figures_dir, qmd_dir)
         row["combined"] = number_note(a, a.units[0], by_unit) if len(a.units) == 1 else ""
-        row["pool_studies"] = pool_studies(a, by_unit, leave_one_out, labels) if a.independent else []
+        row["pool_studies"] = pool_studies(a, by_unit, without, labels) if a.independent else []
     study_rows = rows(studies)
     coded_studies = [s for s in study_rows if (text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (text(s.get("kind")) or "study") == "context"]

@@ -81,15 +81,20 @@ def number_note(a: Analysis, unit: Mapping[str, Any], by_unit: Mapping[tuple, li
     return ""
 
 
-def pool_studies(a: Analysis, by_unit, leave_one_out, labels: Mapping[str, str]) -> list[dict]:
+def leave_one_out_index(leave_one_out) -> dict[str, dict[tuple[str, str], dict]]:
+    """analysis id -> (study, sample) -> its row of sensitivity/leave_one_out.csv, in one
+    pass over the table (a later row for the same sample wins, as a dict built per analysis did)."""
+    out: dict[str, dict[tuple[str, str], dict]] = {}
+    for r in rows(leave_one_out):
+        out.setdefault(text(r.get("analysis_id")), {})[(text(r.get("study")), text(r.get("sample")))] = r
+    return out
+
+
+def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str]) -> list[dict]:
     """Each sample of a pooled analysis: its own value, what that value is, its weight, and
-    the pooled value without it (from sensitivity/leave_one_out.csv)."""
+    the pooled value without it (``without_by_id``: :func:`leave_one_out_index`)."""
     measure = text(a.row.get("measure"))
-    without = {
-        (text(r.get("study")), text(r.get("sample"))): r
-        for r in rows(leave_one_out)
-        if text(r.get("analysis_id")) == a.id
-    }
+    without = without_by_id.get(a.id, {})
     out = []
     for unit in sorted(a.units, key=lambda u: (text(u.get("study")), text(u.get("sample")))):
         key = (text(unit.get("study")), text(unit.get("sample")))

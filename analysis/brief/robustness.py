@@ -27,7 +27,11 @@ def _grouped(tables: Mapping[str, Any]) -> dict[str, dict[str, list[dict]]]:
         if frame is None or "analysis_id" not in frame.columns:
             grouped[name] = {}
             continue
-        grouped[name] = {aid: part.to_dict("records") for aid, part in frame.groupby("analysis_id")}
+        # One to_dict over the table, then grouped (a to_dict per group costs ~1 ms each).
+        groups: dict = {}
+        for r in frame.to_dict("records"):
+            groups.setdefault(r["analysis_id"], []).append(r)
+        grouped[name] = groups
     return grouped
 
 

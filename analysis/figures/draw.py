@@ -37,7 +37,7 @@ INDEX_COLUMNS = ["analysis_id", "kind", "svg", "png", "alt", "hash"]
 # same thresholds (CONTRACT.md).
 FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
-DRAWING_VERSION = "3"
+DRAWING_VERSION = "4"
 GAP_MAP_ID = "evidence-gap-map"
 # Hash and alt text of every figure drawn, by file stem; not a rule output, so it
 # outlives reruns.
@@ -153,17 +153,27 @@ def _draw(job: tuple) -> str:
 
     kind, args, options, base, alt = job
     make = {"forest": plots.forest_plot, "funnel": plots.funnel_plot, "gapmap": plots.draw_gap_map}[kind]
-    plots.save_figure(make(*args, **options), base, alt_text=alt)
+    plots.save_figure(make(*args, **options), base, alt_text=alt, png=False)
     return Path(base).name
 
 
 def _draw_jobs(jobs: list[tuple], workers: int) -> None:
-    """Draw the figures, in ``workers`` processes when there are more than one and more
-    than one figure to draw. Each figure is drawn from its own inputs alone by the same
-    code, so the files are the same bytes whichever process draws them. Nothing to draw:
-    nothing is imported and no process started."""
+    """Draw the figures' SVGs, in ``workers`` processes when there are more than one and
+    more than one figure to draw, then their PNGs from the SVGs in a few Typst compiles.
+    Each figure is drawn from its own inputs alone by the same code, so the files are the
+    same bytes whichever process draws them. Nothing to draw: nothing is imported and no
+    process started."""
     if not jobs:
         return
+    _draw_svgs(jobs, workers)
+    from analysis.figures.raster import rasterise
+    from analysis.figures.style import PNG_DPI
+
+    pngs = [(Path(f"{base}.svg"), Path(f"{base}.png"), alt) for _, _, _, base, alt in jobs]
+    rasterise(pngs, PNG_DPI, workers=workers if len(pngs) > 1 else 0)
+
+
+def _draw_svgs(jobs: list[tuple], workers: int) -> None:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             _draw(job)

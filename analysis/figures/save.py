@@ -1,4 +1,5 @@
-"""Saving figures: SVG and PNG, byte-identical from run to run on the same
+"""Saving figures: SVG (matplotlib) and PNG (a picture of that SVG, by Typst:
+:mod:`analysis.figures.raster`), byte-identical from run to run on the same
 machine and package versions, never half-written."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def save_figure(
     path_without_suffix: str | os.PathLike[str],
     *,
     alt_text: str | None = None,
+    png: bool = True,
 ) -> list[Path]:
     """Write ``<path>.svg`` and ``<path>.png``, byte-identical on every run.
 
@@ -39,6 +41,8 @@ def save_figure(
         E.g. ``results/figures/forest-bonding-health-or``; folders are made.
     alt_text : str, optional
         Stored as the SVG description and the PNG ``Description`` chunk.
+    png : bool
+        False: the SVG only (the caller rasterises many at once, which is faster).
 
     Returns
     -------
@@ -50,20 +54,19 @@ def save_figure(
     svg_path = base.with_name(base.name + ".svg")
     png_path = base.with_name(base.name + ".png")
     svg_meta: dict[str, Any] = {"Date": None, "Creator": None}
-    png_meta: dict[str, Any] = {"Software": None}
     if alt_text:
         svg_meta["Description"] = alt_text
-        png_meta["Description"] = alt_text
     with style():
         _atomic_write(
             svg_path,
             lambda fh: fig.savefig(fh, format="svg", metadata=svg_meta, facecolor="white"),
         )
-        _atomic_write(
-            png_path,
-            lambda fh: fig.savefig(fh, format="png", dpi=PNG_DPI, metadata=png_meta, facecolor="white"),
-        )
     import matplotlib.pyplot as plt  # late: only to release a pyplot-made figure
 
     plt.close(fig)
+    if not png:
+        return [svg_path]
+    from analysis.figures.raster import rasterise
+
+    rasterise([(svg_path, png_path, alt_text)], PNG_DPI)
     return [svg_path, png_path]

@@ -19,7 +19,6 @@ at the settings and at paths only, and reads no input.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import math
 import os
@@ -30,10 +29,11 @@ from pathlib import Path
 
 from analysis.inputs import bibliography, extraction
 from analysis.inputs.agreement import SECOND_CODER_FOLDER
+from analysis.inputs.studycache import PACK, StudyCache, problems_of
 from analysis.io import write_text_atomic
 
-CACHE_VERSION = 3
-CACHE_FILE = Path(".cache") / "inputs.json"
+# The cache of before issue 14 (check_inputs only), removed when found.
+OLD_CACHE_FILE = Path(".cache") / "inputs.json"
 
 
 class InputError(ValueError):
@@ -61,13 +61,16 @@ class CorpusCheck:
 
     ``problems`` are Problem / BibProblem objects (``str()`` is the one line);
     ``documents`` and ``second_coder`` are the valid files as (path, content),
-    except files the cache vouched for, which are not read at all.
+    except files the cache vouched for, which are not read at all;
+    ``entries`` are the cache entries of the valid files of ``extracted_dir``
+    (analysis.inputs.studycache: their rows of the tables), in file order.
     """
 
     problems: list = field(default_factory=list)
     warnings: list[InputWarning] = field(default_factory=list)
     documents: list[tuple[Path, dict]] = field(default_factory=list)
     second_coder: list[tuple[Path, dict]] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     second_coder_files: list[Path] = field(default_factory=list)
     bib_files: list[Path] = field(default_factory=list)
@@ -79,110 +82,33 @@ class CorpusCheck:
         return not self.problems
 
 
-# ---------------------------------------------------------------- the cache
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _code_digest() -> str:
-    # A change of the codebook or of the checks invalidates every earlier check.
-    here = Path(__file__).resolve().parent
-    parts = [extraction.SCHEMA_PATH, *sorted(here.glob("*.py"))]
-    return _sha256(b"".join(p.read_bytes() for p in parts))
-
-
-class Cache:
-    """Files whose exact content passed the check, and what the check needs of them."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.code = _code_digest()
-        self.entries: dict[str, dict] = {}
-        self.fresh: dict[str, dict] = {}
-        if path is None:
-            return
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if isinstance(data, dict) and data.get("version") == CACHE_VERSION and data.get("code") == self.code:
-            self.entries = data.get("files", {})
-
-    def lookup(self, path: Path, digest: str) -> dict | None:
-        entry = self.entries.get(str(path))
-        return entry if isinstance(entry, dict) and entry.get("sha256") == digest else None
-
-    def record(self, path: Path, entry: dict) -> None:
-        self.fresh[str(path)] = entry
-
-    def save(self) -> None:
-        if self.path is None:
-            return
-        data = {"version": CACHE_VERSION, "code": self.code, "files": self.fresh}
-        try:
-            write_text_atomic(self.path, json.dumps(data, sort_keys=True))
-        except OSError:
-            pass  # the cache only saves time
-
-
 # ---------------------------------------------------------------- the checker
-
-
-def _summary(data: dict) -> dict:
-    """What the corpus-wide checks need of one valid file: its constructs, and its
-    moderators as a reduced document (for moderators.corpus_problems)."""
-    effects = [e for e in data.get("effects") or [] if isinstance(e, dict)]
-    constructs = sorted({str(e["construct"]) for e in effects if e.get("construct")})
-    reduced = {"study": data["study"], "moderators": data.get("moderators")}
-    reduced["effects"] = [
-        {"id": e.get("id"), "moderators": e["moderators"]} for e in effects if "moderators" in e
-    ]
-    return {"study": data["study"], "constructs": constructs, "moderators": reduced}
-
-
-def _read_raw(path: Path) -> bytes | None:
-    try:
-        if path.stat().st_size > extraction.MAX_FILE_BYTES:
-            return None
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def _check_folder(
     folder: Path,
     keys: set[str] | None,
-    cache: Cache | None,
+    cache: StudyCache,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[list[Path], list[tuple[Path, dict]], list[dict], list]:
-    """(files, valid documents, summaries of valid files, problems) of one folder."""
+    """(files, documents parsed now and valid, entries of valid files, problems) of one folder."""
     if not folder.is_dir() or not extraction.extraction_files(folder):
         return [], [], [], list(extraction.load_corpus(folder, keys)[1])
     files = extraction.extraction_files(folder)
     documents: list[tuple[Path, dict]] = []
-    summaries: list[dict] = []
+    entries: list[dict] = []
     problems: list = list(extraction.duplicate_studies(files))
     for done, path in enumerate(files, start=1):
-        raw = _read_raw(path) if cache is not None else None
-        digest = _sha256(raw) if raw is not None else None
-        entry = cache.lookup(path, digest) if cache is not None and digest else None
-        if entry is not None and (keys is None or entry["study"] in keys):
-            cache.record(path, entry)
-            summaries.append({**entry, "file": str(path)})
-        else:
-            data, found = extraction.check_file(path, keys)
-            problems.extend(found)
-            if data is not None and not found:
+        value, data = cache.entry(path)
+        found = problems_of(value, keys)
+        problems.extend(found)
+        if not found:
+            entries.append(value)
+            if data is not None:
                 documents.append((path, data))
-                summary = _summary(data)
-                summaries.append({**summary, "file": str(path)})
-                if cache is not None and digest:
-                    cache.record(path, {"sha256": digest, **summary})
         if progress is not None:
             progress(done, len(files))
-    return files, documents, summaries, problems
+    return files, documents, entries, problems
 
 
 def check_corpus(
@@ -191,7 +117,7 @@ def check_corpus(
     *,
     keys: Iterable[str] | None = None,
     second_coder: bool = True,
-    cache: Cache | None = None,
+    cache: StudyCache | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CorpusCheck:
     """Check a corpus; never raises on bad input (every problem is in the result).
@@ -203,10 +129,12 @@ def check_corpus(
     keys : the valid study keys, when the bibliography was read already
         (``bib_path`` None). With neither, study keys are not checked.
     second_coder : also check ``<extracted_dir>/second-coder/*.yaml`` (when present)
-    cache : a :class:`Cache`; files it vouches for are not read again
+    cache : a :class:`~analysis.inputs.studycache.StudyCache`; files it vouches for are not
+        read again (None: every file is read)
     progress : called as ``progress(done, total)`` after each file of a folder
     """
     result = CorpusCheck()
+    cache = cache if cache is not None else StudyCache(None)
     if bib_path is not None:
         result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
         try:
@@ -216,8 +144,11 @@ def check_corpus(
     elif keys is not None:
         result.keys = set(keys)
     folder = Path(extracted_dir)
-    result.files, result.documents, summaries, found = _check_folder(folder, result.keys, cache, progress)
+    result.files, result.documents, result.entries, found = _check_folder(
+        folder, result.keys, cache, progress
+    )
     result.problems.extend(found)
+    summaries = [{**entry["summary"], "file": entry["file"]} for entry in result.entries]
     second = folder / SECOND_CODER_FOLDER
     if second_coder and second.is_dir() and extraction.extraction_files(second):
         result.second_coder_files, result.second_coder, _, found = _check_folder(
@@ -310,12 +241,31 @@ def check_inputs(
 def checked_inputs(
     extracted_dir: str | Path, bib_path: str | Path, results_dir: str | Path | None
 ) -> CorpusCheck:
-    cache = Cache(Path(results_dir) / CACHE_FILE if results_dir is not None else None)
+    return checked_with_pack(extracted_dir, bib_path, Path(results_dir) / PACK if results_dir else None)
+
+
+def checked_with_pack(
+    extracted_dir: str | Path, bib_path: str | Path, pack: str | Path | None
+) -> CorpusCheck:
+    """check_corpus with the per-file cache ``pack`` (rewritten); raises InputError on any problem."""
+    cache = StudyCache(pack)
     result = check_corpus(extracted_dir, bib_path, cache=cache)
+    cache.save()  # bad files too: their problems are reported again from their entries
+    if pack is not None:
+        _remove_old_cache(Path(pack).parent.parent / OLD_CACHE_FILE)
     if result.problems:
         raise InputError([str(p) for p in result.problems])
-    cache.save()
     return result
+
+
+def _remove_old_cache(path: Path) -> None:
+    """The earlier cache (a folder where the rule passed its file as the results folder)."""
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def listed_inputs(extracted_dir: str | Path, bib_path: str | Path) -> tuple[list[str], list[str], list[str]]:
@@ -429,7 +379,7 @@ def report_check(
     from analysis.provenance import fingerprint
 
     try:
-        result = checked_inputs(extracted_dir, bib_path, cache_file)
+        result = checked_with_pack(extracted_dir, bib_path, cache_file)
     except InputError as err:
         print(
             f"The inputs have {len(err.problems)} problem(s); nothing was run and earlier results "

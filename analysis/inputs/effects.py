@@ -268,25 +268,27 @@ def study_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
 
 
 def write_effects(
-    extracted_dir: str | Path, references_csv: str | Path, effects_csv: str | Path, studies_csv: str | Path
+    extracted_dir: str | Path,
+    references_csv: str | Path,
+    effects_csv: str | Path,
+    studies_csv: str | Path,
+    cache: str | Path | None = None,
 ) -> tuple[int, int]:
-    """Rule convert_effects: check every file again (the one checker), then write the tables."""
+    """Rule convert_effects: the tables from each file's entry in the per-file cache ``cache``
+    (the pack check_inputs wrote; a file changed since is read and checked again here), in
+    study order, so that the bytes are those of a cold build."""
     import csv
 
-    from analysis.inputs.check import check_corpus
-    from analysis.inputs.extraction import ExtractionError
+    from analysis.inputs.studycache import valid_entries
     from analysis.io import csv_text, unneutralise, write_text_atomic
 
     with open(references_csv, encoding="utf-8") as handle:
         keys = {unneutralise(row["key"]) for row in csv.DictReader(handle)}
-    # The rule check_inputs ran first; checking again costs little and guards
-    # against a file changed since.
-    checked = check_corpus(extracted_dir, keys=keys, second_coder=False)
-    if checked.problems:
-        raise ExtractionError(checked.problems)
-    documents = checked.documents
-    effects = effect_rows(documents)
-    studies = study_rows(documents)
+    entries = valid_entries(extracted_dir, cache, keys)
+    effects = sorted(
+        (row for entry in entries for row in entry["effects"]), key=lambda r: (r["study"], r["effect_id"])
+    )
+    studies = sorted((entry["study_row"] for entry in entries), key=lambda r: r["study"])
     write_text_atomic(effects_csv, csv_text(effects, COLUMNS))
     write_text_atomic(studies_csv, csv_text(studies, STUDY_COLUMNS))
     return len(studies), len(effects)

@@ -108,6 +108,17 @@ def read_extraction(path: Path) -> tuple[Any, list[Problem]]:
             f"cannot be read ({err.strerror or err})",
             "check that the file exists and that you may read it (its permissions)",
         )
+    return parse_extraction(raw, path)
+
+
+def parse_extraction(raw: bytes, path: Path) -> tuple[Any, list[Problem]]:
+    """The content of one file's bytes (or None), and the problems of reading them."""
+    name = str(path)
+    study = path.stem
+
+    def problem(message: str, fix: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(name, study, "", "", message, fix)]
+
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return problem("is UTF-16 text", "save the file as UTF-8 (most editors offer it under 'Save as')")
     if b"\x00" in raw:
@@ -311,16 +322,7 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
             )
         )
     if bib_keys is not None and isinstance(data.get("study"), str) and data["study"] not in bib_keys:
-        problems.append(
-            Problem(
-                name,
-                study,
-                "",
-                "study",
-                f"{data['study']!r} is not a key in the bibliography",
-                "add the study's entry to references/ or correct the key",
-            )
-        )
+        problems.append(bib_key_problem(name, data["study"]))
     status = data.get("status")
     effects = data.get("effects") or []
     if not isinstance(effects, list):
@@ -385,6 +387,18 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
 
         problems += moderators.document_problems(data, name, study)
     return problems
+
+
+def bib_key_problem(name: str, study: str) -> Problem:
+    """The problem of a file whose study key is not in the bibliography."""
+    return Problem(
+        name,
+        study,
+        "",
+        "study",
+        f"{study!r} is not a key in the bibliography",
+        "add the study's entry to references/ or correct the key",
+    )
 
 
 def check_file(path: Path, bib_keys: Iterable[str] | None) -> tuple[dict | None, list[Problem]]:

@@ -137,16 +137,19 @@ def records_from_files(paths: Iterable[str | Path]) -> list[dict]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(doc, dict):
             continue
-        out.append(
-            {
-                "study": _text(doc.get("study")) or path.stem,
-                "kind": _text(doc.get("kind")) or "study",
-                "status": _text(doc.get("status")),
-                "identified_by": _text(doc.get("identified_by")),
-                "not_poolable": _text(doc.get("not_poolable")),
-            }
-        )
+        out.append(record_fields(doc, path))
     return out
+
+
+def record_fields(doc: Mapping[str, Any], path: Path) -> dict:
+    """The record fields of one extraction file's content (study key from the file when absent)."""
+    return {
+        "study": _text(doc.get("study")) or path.stem,
+        "kind": _text(doc.get("kind")) or "study",
+        "status": _text(doc.get("status")),
+        "identified_by": _text(doc.get("identified_by")),
+        "not_poolable": _text(doc.get("not_poolable")),
+    }
 
 
 def pooled_studies(pooled, units) -> set[str]:
@@ -173,14 +176,16 @@ def read_counts(path: str | Path) -> RecordCounts:
     return RecordCounts(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def write_counts(*, extraction_files, references, pooled, units, output) -> RecordCounts:
-    """Rule count_records: results/records.json from the extraction files, the bibliography
-    (references.csv) and the analyses (pooled.csv, units.csv)."""
+def write_counts(*, extracted_dir, cache, references, pooled, units, output) -> RecordCounts:
+    """Rule count_records: results/records.json from the extraction files (their record
+    fields from the per-file cache ``cache`` of check_inputs, which reads only a file that
+    changed since), the bibliography (references.csv) and the analyses (pooled.csv, units.csv)."""
+    from analysis.inputs.studycache import cached_records
     from analysis.io import read_table, write_text_atomic
 
     keys = [_text(k) for k in read_table(references)["key"]]
     counts = count_records(
-        records_from_files(extraction_files),
+        cached_records(extracted_dir, cache),
         bibliography=keys,
         pooled_studies=pooled_studies(read_table(pooled), read_table(units)),
     )

@@ -14,5 +14,6 @@ studies, effects = write_effects(
     snakemake.input.references,
     snakemake.output.effects,
     snakemake.output.studies,
+    snakemake.params.cache,
 )
 logging.info("%d studies, %d effects", studies, effects)

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 inp = snakemake.input
 counts = write_counts(
-    extraction_files=inp.extracted,
+    extracted_dir=snakemake.params.corpus["extracted_dir"],
+    cache=snakemake.params.cache,
     references=inp.references,
     pooled=inp.pooled,
     units=inp.units,

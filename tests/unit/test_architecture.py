@@ -14,7 +14,7 @@ PACKAGE = ROOT / "analysis"
 
 # Each stage may import itself and the stages before it, never one after it.
 STAGES = (
-    ("codebook", "io", "provenance", "codepaths", "versions"),  # shared words and utilities
+    ("codebook", "io", "provenance", "codepaths", "versions", "uptodate"),  # shared utilities
     ("inputs", "atlas"),  # stage 1: reviewers' inputs; the Atlas reanalysis
     ("pooling",),  # stage 2: the statistics
     ("rating",),  # stage 3: certainty and verdicts

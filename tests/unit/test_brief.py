@@ -1165,3 +1165,38 @@ def test_an_unreleased_build_says_so_in_its_header_and_citation(tmp_path):
     assert header.startswith("Unreleased build after v1.2.2, commit abcdef123456, modified ·")
     cite = text[text.index("# How to cite") :]
     assert "Unreleased build after v1.2.2" in cite.replace("\\", "") and "Version 1.2.3" not in cite
+
+
+# --- linear grouping of the sensitivity tables --------------------------------------
+
+
+def test_leave_one_out_index_and_grouped_tables_match_a_per_analysis_filter():
+    """One pass over a table gives, per analysis, the rows a filter per analysis gives."""
+    from analysis.brief.pools import leave_one_out_index
+    from analysis.brief.robustness import _grouped
+
+    frame = pd.DataFrame(
+        {
+            "analysis_id": ["b", "a", "b", "a", "c"],
+            "study": ["s1", "s1", "s2", "s2", "s1"],
+            "sample": ["", "", "x", "", ""],
+            "estimate": [0.1, 0.2, 0.3, 0.4, 0.5],
+        }
+    )
+    index = leave_one_out_index(frame)
+    assert sorted(index) == ["a", "b", "c"]
+    assert index["b"][("s2", "x")]["estimate"] == 0.3
+    assert set(index["a"]) == {("s1", ""), ("s2", "")}
+    grouped = _grouped({"loo": frame, "none": None})
+    assert grouped["none"] == {}
+    for aid, part in frame.groupby("analysis_id"):
+        assert grouped["loo"][aid] == part.to_dict("records")
+
+
+def test_atlas_z_is_the_normal_quantile():
+    from scipy import stats
+
+    from analysis.brief.atlas import _z
+
+    for level in (90.0, 95.0, 99.0):
+        assert _z(level) == float(stats.norm.ppf(1 - (1 - level / 100) / 2))

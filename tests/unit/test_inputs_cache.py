@@ -1,0 +1,247 @@
+"""The per-file cache of the extraction files (analysis.inputs.studycache, issue 14).
+
+A warm run parses only the files that changed and writes the bytes of a cold run;
+a damaged pack, a schema change or a code change is a miss; a bad file is reported
+on every run, from its cached entry too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.inputs import records, studycache
+from analysis.inputs.bibliography import read_bibliography, reference_rows, rows_to_csv
+from analysis.inputs.check import InputError, check_inputs
+from analysis.inputs.effects import write_effects
+
+ROOT = Path(__file__).resolve().parents[2]
+PACK = Path(".cache") / "studies.pack"
+OLD = time.time() - 3600  # an hour ago: old enough for a stamp (studycache.RACY_NS)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """The project's own corpus (first coder only), its files last changed an hour ago."""
+    extracted = tmp_path / "extracted"
+    extracted.mkdir()
+    for path in sorted((ROOT / "extracted").glob("*.yaml")):
+        shutil.copy(path, extracted / path.name)
+    bib = tmp_path / "references.bib"
+    shutil.copy(ROOT / "references" / "references.bib", bib)
+    for path in [*extracted.iterdir(), bib]:
+        os.utime(path, (OLD, OLD))
+    # Copying set the files' ctime to now; stamp them all the same (racy_window restores it).
+    studycache.RACY_NS = 0
+    return extracted, bib
+
+
+@pytest.fixture(autouse=True)
+def racy_window():
+    before = studycache.RACY_NS
+    yield
+    studycache.RACY_NS = before
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The files parsed (studycache.compute calls), and the extraction files read."""
+    seen: dict[str, list[str]] = {"parsed": [], "read": []}
+    compute = studycache.compute
+    read_bytes = Path.read_bytes
+
+    def counted(path, raw):
+        seen["parsed"].append(Path(path).name)
+        return compute(path, raw)
+
+    def reading(self):
+        if "extracted" in self.parts:
+            seen["read"].append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(studycache, "compute", counted)
+    monkeypatch.setattr(Path, "read_bytes", reading)
+    return seen
+
+
+def build(extracted: Path, bib: Path, results: Path) -> dict[str, bytes]:
+    """What the three rules do with the cache: check, convert, count; their outputs' bytes."""
+    check_inputs(extracted, bib, results)
+    results.mkdir(parents=True, exist_ok=True)
+    refs = results / "references.csv"
+    refs.write_text(rows_to_csv(reference_rows(read_bibliography(bib))), encoding="utf-8")
+    write_effects(extracted, refs, results / "effects.csv", results / "studies.csv", results / PACK)
+    counts = records.count_records(studycache.cached_records(extracted, results / PACK))
+    return {
+        "effects.csv": (results / "effects.csv").read_bytes(),
+        "studies.csv": (results / "studies.csv").read_bytes(),
+        "records": records.counts_json(counts).encode(),
+    }
+
+
+def cold(extracted: Path, bib: Path, tmp_path: Path) -> dict[str, bytes]:
+    results = tmp_path / "cold"
+    shutil.rmtree(results, ignore_errors=True)
+    return build(extracted, bib, results)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_warm_run_parses_only_the_changed_file_and_writes_a_cold_runs_bytes(corpus, parses, tmp_path):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    first = build(extracted, bib, results)
+    files = len(list(extracted.glob("*.yaml")))
+    assert len(parses["parsed"]) == files, "a cold run parses each file once, in all three rules"
+    parses["parsed"].clear()
+    parses["read"].clear()
+
+    assert build(extracted, bib, results) == first
+    assert parses["parsed"] == [] and parses["read"] == [], "a no-op run reads no extraction file"
+
+    changed = extracted / "rothon2012.yaml"
+    edit(changed, "findings:", "findings: Changed for the test.")
+    os.utime(changed, (OLD, OLD + 1))
+    warm = build(extracted, bib, results)
+    assert parses["parsed"] == ["rothon2012.yaml"]
+    assert parses["read"] == ["rothon2012.yaml"], "unchanged files are not read (stamps)"
+    assert warm != first
+    assert warm == cold(extracted, bib, tmp_path)
+
+
+def test_an_added_study_is_the_only_file_parsed(corpus, parses, tmp_path):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    build(extracted, bib, results)
+    parses["parsed"].clear()
+    (extracted / "rothon2012.yaml").rename(tmp_path / "held.yaml")
+    without = build(extracted, bib, results)
+    assert parses["parsed"] == []
+    assert b"rothon2012" not in without["studies.csv"]
+    (tmp_path / "held.yaml").rename(extracted / "rothon2012.yaml")
+    warm = build(extracted, bib, results)
+    assert parses["parsed"] == ["rothon2012.yaml"]
+    assert warm == cold(extracted, bib, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda pack: pack.write_bytes(pack.read_bytes()[: len(pack.read_bytes()) // 2]),
+        lambda pack: pack.write_bytes(b"\xff\xfe not json"),
+        lambda pack: pack.write_text('{"version": 1, "code": "x"}\n', encoding="utf-8"),
+        lambda pack: pack.write_text(
+            pack.read_text(encoding="utf-8").replace('"problems": []', '"problems": 7'), encoding="utf-8"
+        ),
+        lambda pack: pack.unlink(),
+    ],
+    ids=["truncated", "binary", "other-code", "wrong-shape", "deleted"],
+)
+def test_a_damaged_pack_is_a_miss(corpus, parses, tmp_path, damage):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    first = build(extracted, bib, results)
+    damage(results / PACK)
+    parses["parsed"].clear()
+    assert build(extracted, bib, results) == first
+    # Every file parsed again by check_inputs, which rewrites the pack; the others then hit.
+    assert sorted(parses["parsed"]) == sorted(p.name for p in extracted.glob("*.yaml"))
+
+
+def test_a_schema_change_misses_every_entry(corpus, parses, tmp_path, monkeypatch):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    build(extracted, bib, results)
+    schema = tmp_path / "extraction.schema.yaml"
+    schema.write_bytes(studycache.extraction.SCHEMA_PATH.read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(studycache.extraction, "SCHEMA_PATH", schema)
+    parses["parsed"].clear()
+    build(extracted, bib, results)
+    assert len(parses["parsed"]) == len(list(extracted.glob("*.yaml")))
+
+
+def test_a_code_change_misses_every_entry(corpus, parses, tmp_path, monkeypatch):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    code = tmp_path / "effects.py"
+    code.write_bytes((ROOT / "analysis" / "inputs" / "effects.py").read_bytes())
+    from analysis import codepaths  # studycache.code_digest imports imported_files on use
+
+    real = codepaths.imported_files
+    monkeypatch.setattr(codepaths, "imported_files", lambda root, script: [*real(root, script), str(code)])
+    build(extracted, bib, results)
+    parses["parsed"].clear()
+    build(extracted, bib, results)
+    assert parses["parsed"] == []
+    code.write_bytes(code.read_bytes() + b"\n# changed\n")
+    build(extracted, bib, results)
+    assert len(parses["parsed"]) == len(list(extracted.glob("*.yaml")))
+
+
+def test_a_bad_file_is_reported_on_every_run_from_its_entry(corpus, parses, tmp_path):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    good = build(extracted, bib, results)
+    bad = extracted / "rothon2012.yaml"
+    edit(bad, "design: cohort", "design: cohorX")
+    os.utime(bad, (OLD, OLD + 1))
+    messages = []
+    for _ in range(2):
+        parses["parsed"].clear()
+        with pytest.raises(InputError, match="'cohorX' is not an allowed value") as err:
+            check_inputs(extracted, bib, results)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert parses["parsed"] == [], "the second run reports the bad file from its cached entry"
+    # convert_effects refuses it too (a file changed after check_inputs ran).
+    with pytest.raises(ValueError, match="cohorX"):
+        studycache.valid_entries(extracted, results / PACK)
+    edit(bad, "design: cohorX", "design: cohort")
+    assert build(extracted, bib, results) == good
+
+
+def test_a_cached_valid_file_whose_key_left_the_bibliography_is_reported(corpus, tmp_path):
+    """The bibliography check runs on every run, on the cached entries."""
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    build(extracted, bib, results)
+    text = bib.read_text(encoding="utf-8")
+    assert "@article{rothon2012," in text
+    bib.write_text(text.replace("@article{rothon2012,", "@article{rothon2012x,"), encoding="utf-8")
+    with pytest.raises(InputError, match="'rothon2012' is not a key in the bibliography"):
+        check_inputs(extracted, bib, results)
+
+
+def test_a_same_size_edit_that_restores_the_old_time_is_read_again(corpus, parses, tmp_path):
+    """touch -r after an edit keeps size, mtime and inode; the ctime in the stamp still differs."""
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    build(extracted, bib, results)
+    study = extracted / "rothon2012.yaml"
+    stat = study.stat()
+    with open(study, "r+b") as handle:  # in place: same inode
+        data = handle.read().replace(b"design: cohort", b"design: cohorX")
+        handle.seek(0)
+        handle.write(data)
+    os.utime(study, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert study.stat().st_size == stat.st_size and study.stat().st_ino == stat.st_ino
+    with pytest.raises(InputError, match="'cohorX' is not an allowed value"):
+        check_inputs(extracted, bib, results)
+
+
+def test_a_file_changed_just_now_gets_no_stamp(corpus, tmp_path):
+    """A file stamped within the clock's tick of its last change is hashed again next time."""
+    extracted, bib = corpus
+    studycache.RACY_NS = 10**18
+    results = tmp_path / "results"
+    check_inputs(extracted, bib, results)
+    cache = studycache.StudyCache(results / PACK)
+    assert cache.entries and all(entry["stamp"] is None for entry in cache.entries.values())
