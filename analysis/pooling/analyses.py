@@ -308,9 +308,16 @@ def _typed(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def by_analysis(
-    effects: pd.DataFrame, *, rho: float, pack: cache.Pack | None, compute: Callable[[Analysis], dict]
+    effects: pd.DataFrame,
+    *,
+    rho: float,
+    pack: cache.Pack | None,
+    compute: Callable[[Analysis], dict],
+    kind: str,
 ) -> list[dict]:
     """``compute(analysis)`` of every analysis, in analysis_id order, reusing ``pack``'s entries.
+
+    ``kind`` names what ``compute`` gives ("pooled", "sensitivity"): it is part of the key.
 
     An analysis' key is the sha256 of its primary effect rows (``INPUT_COLUMNS`` as
     text, in the order of the effects table) and of the pack's salt (code, settings);
@@ -332,7 +339,7 @@ def by_analysis(
         table = _sorted(clean[pd.Series(cells, index=clean.index, dtype=object).isin(set(wanted))])
         return {tuple(found.key.values()): compute(found) for found in _split(table, rho=rho)}
 
-    return cache.reuse_or_compute(order, digests, pack, missing)
+    return cache.reuse_or_compute(order, digests, pack, missing, kind)
 
 
 def pool_effects(
@@ -378,7 +385,7 @@ def pool_effects(
         units = _unit_rows(analysis, row.get("tau2", math.nan), alpha=alpha)
         return {"pooled": row, "units": units.to_dict("records")}
 
-    values = by_analysis(effects, rho=rho, pack=pack, compute=pool)
+    values = by_analysis(effects, rho=rho, pack=pack, compute=pool, kind="pooled")
     pooled = pd.DataFrame([value["pooled"] for value in values])
     units = pd.DataFrame([unit for value in values for unit in value["units"]], columns=UNIT_COLUMNS)
     return _typed(pooled, POOLED_COLUMNS), _typed(units, UNIT_COLUMNS)
@@ -417,7 +424,7 @@ def sensitivity_tables(
     def rows(analysis: Analysis) -> dict:
         return sensitivity_rows.analysis_rows(analysis, settings, rho, rhos)
 
-    values = by_analysis(effects, rho=rho, pack=pack, compute=rows)
+    values = by_analysis(effects, rho=rho, pack=pack, compute=rows, kind="sensitivity")
     return {
         name: _typed(
             pd.DataFrame(

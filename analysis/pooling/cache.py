@@ -8,7 +8,7 @@ output table) is fully determined by
 - every setting the computation reads (estimator, ci_method, rho, alpha, ...),
 - the bytes of the code that computes it (the rule's ``input.code`` files).
 
-The key is the sha256 of the three (:meth:`Pack.key`). The entries live in one
+The key is the sha256 of the three and of the kind of value (:meth:`Pack.key`). The entries live in one
 pack file, ``<results_dir>/.cache/<name>.pack``, read once and rewritten
 atomically (:func:`analysis.io.write_bytes_atomic`) with only the entries this run
 used, so stale entries never accumulate. The pack is never a rule output
@@ -114,9 +114,11 @@ class Pack:
         self.hits = 0
         self.misses = 0
 
-    def key(self, digest: str) -> str:
-        """The entry key of rows with this :func:`group_digests` digest."""
-        return hashlib.sha256(self.salt.encode("utf-8") + FIELD_SEP + digest.encode("utf-8")).hexdigest()
+    def key(self, digest: str, kind: str = "") -> str:
+        """The entry key of rows with this :func:`group_digests` digest, for values of ``kind``
+        (what is computed from the rows: two kinds never share a key, even in one pack)."""
+        parts = (self.salt, kind, digest)
+        return hashlib.sha256(FIELD_SEP.join(part.encode("utf-8") for part in parts)).hexdigest()
 
     def get(self, key: str) -> Any | None:
         """The stored value of ``key`` (kept for :meth:`save`), or None on a miss."""
@@ -189,14 +191,16 @@ def reuse_or_compute(
     digests: Mapping[K, str],
     pack: Pack,
     compute: Callable[[list[K]], Mapping[K, V]],
+    kind: str,
 ) -> list[V]:
     """The value of every item, in the order of ``items``: from the pack when its key is
     there, else from one call ``compute(missing items)`` (the new values are stored).
 
     ``compute`` receives the missing items in the order of ``items`` and returns a
-    mapping item -> value for each of them.
+    mapping item -> value for each of them; ``kind`` names what it computes (see
+    :meth:`Pack.key`).
     """
-    keys = {item: pack.key(digests[item]) for item in items}
+    keys = {item: pack.key(digests[item], kind) for item in items}
     values: dict[K, Any] = {}
     missing = []
     for item in items:

@@ -198,6 +198,18 @@ def test_a_setting_or_code_change_misses(corpus, code, tmp_path, change):
     assert pooled.equals(fresh[0]) and units.equals(fresh[1])
 
 
+def test_pooling_and_sensitivity_never_share_an_entry(corpus, code, tmp_path):
+    """The two rules' scripts import the same code and read the same settings: the kind of
+    value keeps their entries apart even in one pack."""
+    table = corpus[0]
+    pack = cache.open_pack(tmp_path / "one.pack", code, SETTINGS)
+    _pool_bytes(table, pack)
+    pack.save()
+    pack = cache.open_pack(tmp_path / "one.pack", code, SETTINGS)
+    assert _sensitivity_bytes(table, pack) == _sensitivity_bytes(table, None)
+    assert pack.hits == 0 and pack.misses == len(_all_ids(table))
+
+
 def test_output_order_comes_from_the_inputs_not_the_pack(corpus, code, tmp_path):
     table = corpus[1]
     path = tmp_path / "s.pack"
@@ -211,9 +223,10 @@ def test_output_order_comes_from_the_inputs_not_the_pack(corpus, code, tmp_path)
 def test_values_survive_the_round_trip_exactly(tmp_path):
     pack = cache.Pack(tmp_path / "x.pack", salt="s")
     value = {"a": [0.1 + 0.2, float("nan"), float("inf"), -0.0, 1e-300, 3, True, 'é\n"x"']}
-    back = pack.put(pack.key("d"), value)
+    back = pack.put(pack.key("d", "k"), value)
     pack.save()
-    again = cache.Pack(tmp_path / "x.pack", salt="s").get(pack.key("d"))
+    again = cache.Pack(tmp_path / "x.pack", salt="s").get(pack.key("d", "k"))
+    assert cache.Pack(tmp_path / "x.pack", salt="s").get(pack.key("d", "other")) is None
     for found in (back, again):
         assert (
             found["a"][0] == 0.1 + 0.2 and found["a"][1] != found["a"][1] and found["a"][2:] == value["a"][2:]
