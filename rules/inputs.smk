@@ -26,7 +26,8 @@ rule check_inputs:
         results("logs", "check_inputs.log"),
     benchmark:
         results("benchmarks", "check_inputs.tsv")
-    threads: 1
+    # Files that changed are parsed in this many processes (a cold check is mostly parsing).
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=20,

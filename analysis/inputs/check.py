@@ -98,6 +98,7 @@ def _check_folder(
     documents: list[tuple[Path, dict]] = []
     entries: list[dict] = []
     problems: list = list(extraction.duplicate_studies(files))
+    cache.prefetch(files)
     for done, path in enumerate(files, start=1):
         value, data = cache.entry(path)
         found = problems_of(value, keys)
@@ -245,10 +246,11 @@ def checked_inputs(
 
 
 def checked_with_pack(
-    extracted_dir: str | Path, bib_path: str | Path, pack: str | Path | None
+    extracted_dir: str | Path, bib_path: str | Path, pack: str | Path | None, workers: int = 1
 ) -> CorpusCheck:
-    """check_corpus with the per-file cache ``pack`` (rewritten); raises InputError on any problem."""
-    cache = StudyCache(pack)
+    """check_corpus with the per-file cache ``pack`` (rewritten), files parsed in ``workers``
+    processes; raises InputError on any problem."""
+    cache = StudyCache(pack, workers=workers)
     result = check_corpus(extracted_dir, bib_path, cache=cache)
     cache.save()  # bad files too: their problems are reported again from their entries
     if pack is not None:
@@ -369,7 +371,7 @@ def check_config(config: dict, root: str | Path) -> list[str]:
 
 
 def report_check(
-    extracted_dir: str, bib_path: str, cache_file: str, settings: dict, checked_path: str
+    extracted_dir: str, bib_path: str, cache_file: str, settings: dict, checked_path: str, workers: int = 1
 ) -> None:
     """The rule check_inputs: on bad input print every problem as one plain line and exit 1
     (no traceback, nothing written); else write the input fingerprint to ``checked_path``."""
@@ -379,7 +381,7 @@ def report_check(
     from analysis.provenance import fingerprint
 
     try:
-        result = checked_with_pack(extracted_dir, bib_path, cache_file)
+        result = checked_with_pack(extracted_dir, bib_path, cache_file, workers)
     except InputError as err:
         print(
             f"The inputs have {len(err.problems)} problem(s); nothing was run and earlier results "

@@ -95,6 +95,19 @@ def compute(path: Path, raw: bytes | None) -> tuple[dict, dict | None]:
 
 
 _PROBLEM_FIELDS = ("file", "study", "effect_id", "field", "message", "fix")
+# Fewer files to parse than this: parsed in this process (a pool costs more than it saves).
+PREFETCH_MIN = 200
+
+
+def _compute_file(name: str) -> tuple[dict, dict | None] | None:
+    """In a worker: ({"sha256", "value"}, content) of one file, or None when it cannot be read."""
+    path = Path(name)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    value, data = compute(path, raw)
+    return {"sha256": hashlib.sha256(raw).hexdigest(), "value": value}, data
 
 
 def problems_of(value: dict, keys: set[str] | None) -> list[Problem]:
@@ -118,12 +131,14 @@ def _stamp(path: Path) -> tuple[os.stat_result | None, list[int] | None]:
 class StudyCache:
     """The entries of one pack (``path`` None: no pack, every file is parsed)."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, workers: int = 1):
         self.path = Path(path) if path is not None else None
         self._code: str | None = None
         self.entries: dict[str, dict] = self._load() if self.path is not None else {}
         self.used: dict[str, dict] = {}
         self.parsed = 0
+        self.workers = workers
+        self._ready: dict[str, tuple[dict, dict | None]] = {}
 
     @property
     def code(self) -> str:
@@ -176,8 +191,40 @@ class StudyCache:
 
     def _parse(self, path: Path, raw: bytes | None) -> tuple[dict, dict | None]:
         self.parsed += 1
-        value, data = compute(path, raw)
+        ready = self._ready.pop(str(path), None) if raw is not None else None
+        if ready is not None and ready[0].get("sha256") == hashlib.sha256(raw).hexdigest():
+            value, data = ready[0]["value"], ready[1]
+        else:
+            value, data = compute(path, raw)
         return {**value, "file": str(path)}, data
+
+    def prefetch(self, paths: list[Path]) -> None:
+        """Parse the files that :meth:`entry` would parse, in ``workers`` processes at once
+        (a cold check of 10,000 files is mostly parsing). Only speed changes: each result is
+        used by :meth:`entry` only for the same bytes, in the same order as without it."""
+        if self.workers <= 1:
+            return
+        misses = [str(p) for p in paths if self._would_parse(p)]
+        if len(misses) < PREFETCH_MIN:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        )
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+            chunk = max(1, len(misses) // (self.workers * 8))
+            for name, result in zip(misses, pool.map(_compute_file, misses, chunksize=chunk)):
+                if result is not None:
+                    self._ready[name] = result
+
+    def _would_parse(self, path: Path) -> bool:
+        st, stamp = _stamp(path)
+        if st is None or st.st_size > extraction.MAX_FILE_BYTES:
+            return False
+        old = self.entries.get(str(path)) if self.path is not None else None
+        return not (old is not None and stamp is not None and old.get("stamp") == stamp and _valid(old))
 
     def save(self) -> None:
         """Write the pack with the entries this run used (atomically; a failure only costs time)."""

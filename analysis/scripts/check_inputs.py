@@ -15,4 +15,5 @@ report_check(
     snakemake.params.cache,
     snakemake.params.settings,
     snakemake.output.checked,
+    snakemake.threads,
 )

@@ -245,3 +245,22 @@ def test_a_file_changed_just_now_gets_no_stamp(corpus, tmp_path):
     check_inputs(extracted, bib, results)
     cache = studycache.StudyCache(results / PACK)
     assert cache.entries and all(entry["stamp"] is None for entry in cache.entries.values())
+
+
+def test_parsing_in_two_processes_finds_and_writes_what_one_does(corpus, tmp_path, monkeypatch):
+    from analysis.inputs.check import checked_with_pack
+
+    extracted, bib = corpus
+    edit(extracted / "rothon2012.yaml", "design: cohort", "design: cohorX")
+    monkeypatch.setattr(studycache, "PREFETCH_MIN", 1)
+    found = {}
+    for workers in (1, 2):
+        pack = tmp_path / f"w{workers}" / PACK
+        with pytest.raises(InputError) as err:
+            checked_with_pack(extracted, bib, pack, workers=workers)
+        found[workers] = (err.value.problems, pack.read_bytes())
+    assert found[1] == found[2]
+    assert any("cohorX" in p for p in found[2][0])
+    # And with the pack of the two-process run, a second run has nothing to parse.
+    cache = studycache.StudyCache(tmp_path / "w2" / PACK, workers=2)
+    assert [p.name for p in sorted(extracted.glob("*.yaml")) if cache._would_parse(p)] == []
