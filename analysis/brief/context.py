@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.brief import common
 from analysis.brief.atlas import atlas_section
 from analysis.brief.common import (  # noqa: F401 - re-exported for older callers
     ATLAS_STUDY,
@@ -33,6 +34,7 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
     author_year,
     capped,
     left_out_note,
+    pdf_cap,
     relative,
     rows,
     study_labels,
@@ -277,6 +279,10 @@ def build_context(
         row["figures"] = figure_entries(a, figures_dir, qmd_dir)
         row["combined"] = number_note(a, a.units[0], by_unit) if len(a.units) == 1 else ""
         row["pool_studies"] = pool_studies(a, by_unit, without, labels) if a.independent else []
+        row["pool_pdf"] = pdf_cap(
+            row["pool_studies"], common.PDF_POOL_ROWS, lambda p: -p["weight_value"], "samples",
+            f"the {common.PDF_POOL_ROWS} that weigh most", "sensitivity/leave_one_out.csv",
+        )  # fmt: skip
     study_rows = rows(studies)
     coded_studies = [s for s in study_rows if (text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (text(s.get("kind")) or "study") == "context"]

@@ -147,6 +147,9 @@ def scratch(folder: Path, name: str):
 # Run after citeproc: drops images that are not the workflow's own figures and links
 # that are not http(s):, doi: or an anchor (report/guard.lua).
 GUARD_FILTER = Path(__file__).resolve().parents[2] / "report" / "guard.lua"
+# The PDF's own filter, after the guard (and in Quarto's typst format): shorter long tables,
+# citations as plain text, so that typst lays the brief out in little memory (report/pdf.lua).
+PDF_FILTER = GUARD_FILTER.with_name("pdf.lua")
 
 
 def _pandoc(qmd: Path, bib: Path, to: str, out: Path) -> list[str]:
@@ -193,10 +196,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
 
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
-        _run(
-            _pandoc(qmd, bib, "typst", typ),
-            cwd=qmd.parent,
-        )
+        _run([*_pandoc(qmd, bib, "typst", typ), f"--lua-filter={PDF_FILTER}"], cwd=qmd.parent)
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
