@@ -114,6 +114,8 @@ def capped(items: list, limit: int | None = None, rank=None) -> tuple[list, int]
 # rows it leaves out and where they all are.
 PDF_POOL_ROWS = 10
 PDF_ROWS = 30
+# In a theme section (the theme's other analyses, its studies with findings only).
+PDF_THEME_ROWS = 15
 
 
 def pdf_cap(items: list, limit: int, rank, noun: str, which: str, file: str) -> str:

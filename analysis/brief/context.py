@@ -141,7 +141,21 @@ def _lists(headline, studies_list, context_list, quoted, notes) -> dict:
         "the {n} from the studies that weigh most in the pooled analyses", "effects.csv",
         ", each with its locator and quote",
     )  # fmt: skip
+    # The PDF's shorter tables (report/pdf.lua): the first of the HTML's rows by the same ranking.
+    rows_ = common.PDF_ROWS
+    pdf = {
+        "headline": pdf_cap(pooled_shown, rows_, _most_samples, "pooled analyses",
+                            f"the {rows_} with the most independent samples", "pooled.csv"),
+        "single": pdf_cap(single_shown, rows_, lambda r: (r["atlas"], -r["n_known"]), "single-study analyses",
+                          f"the {rows_} with the most participants", "pooled.csv"),
+        "studies": pdf_cap(studies_shown, rows_, lambda s: study_rank[s["key"]], "studies",
+                           f"the {rows_} that weigh most in the pooled analyses", "studies.csv"),
+        "effects": pdf_cap(quoted_shown, rows_, lambda e: (study_rank.get(e["study"], len(study_rank)),
+                           e["sensitivity"]), "coded numbers",
+                           f"the {rows_} from the studies that weigh most", "effects.csv"),
+    }  # fmt: skip
     return {
+        "pdf": pdf,
         "pooled_rows": pooled_rows,
         "single_rows": single_rows,
         "headline": pooled_shown,
@@ -371,6 +385,7 @@ def build_context(
             "effects": fmt_int(len(rows(effects))),
         },
         "headline": lists["headline"],
+        "pdf": lists["pdf"],
         "single": lists["single"],
         "notes": notes,
         "grade_rules": list(grade.RULES),
