@@ -41,7 +41,8 @@ function Div(div)
   div.attributes["pdf-note"] = nil
   div.content = div.content:walk({ Table = function(tbl) return cap_table(tbl, set) end })
   if note ~= "" then
-    div.content:insert(1, pandoc.Para({ pandoc.Emph(pandoc.Inlines(note)) }))
+    -- The note is Markdown written by the workflow (counts, fixed words, file names).
+    div.content = pandoc.read(note, "markdown").blocks .. div.content
   end
   return div
 end
