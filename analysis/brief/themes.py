@@ -80,7 +80,7 @@ def theme_sections(headline: list[dict], theme_of: dict[str, str], studies: list
             others, n, _most_studies, "analyses", f"the {n} that rest on the most studies", "pooled.csv"
         )
         narrative_pdf = pdf_cap(narrative_shown, n, _uk_then_recent, "studies",
-                                f"{n}: those about the UK first, then the most recent", "studies.csv")  # fmt: skip
+                                "those about the UK first, then the most recent", "studies.csv")  # fmt: skip
         out.append(
             {
                 "key": theme,
