@@ -89,6 +89,11 @@ THEME_TABLE_ROWS = 40
 # other analyses of the theme are listed in one compact table; every figure is still
 # drawn, in the figures folder of the results.
 FIGURE_ANALYSES = 8
+# Most rows of a pooled analysis' table of studies (each sample's value, weight and the pool
+# without it): the ones that weigh most. At 10,000 studies one pool has 494 samples and the
+# 40 tables shown held 7,313 rows, which took pandoc's HTML render to 1.6 GB; units.csv and
+# sensitivity/leave_one_out.csv hold every sample of every analysis.
+POOL_ROWS = 30
 # Most studies cited by name for one analysis: those with the largest weight. An analysis
 # of 10,000 studies would otherwise cite them all in one sentence (units.csv lists them).
 CITED_STUDIES = 10

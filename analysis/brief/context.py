@@ -40,7 +40,7 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
     study_labels,
     text,
 )
-from analysis.brief.dependence import dependence_rows, moderator_rows
+from analysis.brief.dependence import robustness_tables
 from analysis.brief.evidence import (
     coded_effects,
     reference_years,
@@ -51,7 +51,7 @@ from analysis.brief.evidence import (
 from analysis.brief.gaps import gap_counts, gap_section  # noqa: F401 - gap_counts re-exported
 from analysis.brief.headline import certainty_summary, figure_entries, headline_row
 from analysis.brief.methods import methods_section
-from analysis.brief.pools import effects_by_unit, leave_one_out_index, number_note, pool_studies
+from analysis.brief.pools import effects_by_unit, leave_one_out_index, number_note, pool_table
 from analysis.brief.results import Analysis, analyses
 from analysis.brief.robustness import sensitivity_rows
 from analysis.brief.summary import SUMMARY_RULES, key_messages, summary_of_findings
@@ -292,11 +292,9 @@ def build_context(
     for a, row in zip(all_analyses, headline):
         row["figures"] = figure_entries(a, figures_dir, qmd_dir)
         row["combined"] = number_note(a, a.units[0], by_unit) if len(a.units) == 1 else ""
-        row["pool_studies"] = pool_studies(a, by_unit, without, labels) if a.independent else []
-        row["pool_pdf"] = pdf_cap(
-            row["pool_studies"], common.PDF_POOL_ROWS, lambda p: -p["weight_value"], "samples",
-            f"the {common.PDF_POOL_ROWS} that weigh most", "sensitivity/leave_one_out.csv",
-        )  # fmt: skip
+        table = pool_table(a, by_unit, without, labels) if a.independent else {}
+        row["pool_studies"], row["pool_note"] = table.get("rows", []), table.get("note", "")
+        row["pool_pdf"] = table.get("pdf", "")
     study_rows = rows(studies)
     coded_studies = [s for s in study_rows if (text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (text(s.get("kind")) or "study") == "context"]
@@ -334,6 +332,8 @@ def build_context(
     )
     shown_pooled = {r["analysis_id"] for r in lists["headline"]} | {r["analysis_id"] for r in atlas["rows"]}
     notes["sensitivity"] = _notes_sensitivity(all_analyses, shown_pooled)
+    robust = robustness_tables(all_analyses, sensitivity or {})
+    notes.update(robust["notes"])
     estimates, left = capped(headline, rank=lambda r: (not r["pooled"], -int(r["k"])))
     notes["estimates"] = left_out_note(
         left, len(estimates), ("identifier", "identifiers"),
@@ -395,8 +395,8 @@ def build_context(
         "sensitivity": [
             s for s in sensitivity_rows(all_analyses, sensitivity) if s["analysis_id"] in shown_pooled
         ],
-        "dependence": dependence_rows(all_analyses, sensitivity.get("dependence"), sensitivity.get("rho")),
-        "moderators": moderator_rows(all_analyses, sensitivity.get("metaregression")),
+        "dependence": robust["dependence"],
+        "moderators": robust["moderators"],
         "claims": untraced_claims(claims, keys),
         "methods": methods_section(effects, settings, software, len(labels)),
         "studies": lists["studies"],

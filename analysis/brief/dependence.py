@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.brief.common import analysis_label, text
+from analysis.brief.common import analysis_label, capped, left_out_note, text
 from analysis.brief.results import Analysis
 from analysis.codebook.formats import fmt, fmt_interval, fmt_p, is_number
 from analysis.codebook.measures import MEASURE_SYMBOL, RATIO_MEASURES, natural
@@ -120,3 +120,32 @@ def moderator_rows(all_analyses: list[Analysis], metaregression) -> list[dict]:
             }
         )
     return out
+
+
+def _most_samples(row: Mapping[str, Any]) -> tuple:
+    return (-int(row["k"]) if row["k"].isdigit() else 0,)
+
+
+def robustness_tables(all_analyses: list[Analysis], sensitivity: Mapping[str, Any]) -> dict:
+    """The dependence and moderator tables, each capped at ``common.TABLE_ROWS`` rows (the
+    analyses with the most samples, in the table's order), and the notes that say how many
+    rows each leaves out and which results file holds them all ('' when none)."""
+    dependence, left_d = capped(
+        dependence_rows(all_analyses, sensitivity.get("dependence"), sensitivity.get("rho")),
+        rank=_most_samples,
+    )
+    moderators, left_m = capped(
+        moderator_rows(all_analyses, sensitivity.get("metaregression")), rank=_most_samples
+    )
+    notes = {
+        "dependence": left_out_note(
+            left_d, len(dependence), ("analysis with several effects from one sample",
+                                      "analyses with several effects from one sample"),
+            "the {n} with the most independent samples", "sensitivity/dependence.csv", ", under every model",
+        ),
+        "moderators": left_out_note(
+            left_m, len(moderators), ("moderator test", "moderator tests"),
+            "the {n} of the analyses with the most samples", "sensitivity/metaregression.csv",
+        ),
+    }  # fmt: skip
+    return {"dependence": dependence, "moderators": moderators, "notes": notes}

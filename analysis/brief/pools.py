@@ -9,7 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.brief.common import rows, text, truthy
+from analysis.brief import common
+from analysis.brief.common import capped, left_out_note, pdf_cap, rows, text, truthy
 from analysis.brief.results import Analysis
 from analysis.codebook.formats import fmt, fmt_interval, is_number
 from analysis.codebook.measures import natural
@@ -114,3 +115,23 @@ def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str])
             }
         )
     return out
+
+
+def _heaviest(p: Mapping[str, Any]) -> tuple:
+    return (-p["weight_value"],)
+
+
+def pool_table(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str]) -> dict:
+    """A pooled analysis' table of studies: the ``common.POOL_ROWS`` samples that weigh most
+    (every one when they fit), in :func:`pool_studies`' order; the note that says how many
+    are left out and which results files hold them all ('' when none); and the attributes of
+    the PDF's shorter table (:func:`analysis.brief.common.pdf_cap`, by the same ranking)."""
+    every = pool_studies(a, by_unit, without_by_id, labels)
+    shown, left = capped(every, common.POOL_ROWS, rank=_heaviest)
+    note = left_out_note(
+        left, len(shown), ("sample", "samples"), "the {n} that weigh most", "units.csv",
+        " (each one's value and weight); `sensitivity/leave_one_out.csv` has the pool without each",
+    )  # fmt: skip
+    n = common.PDF_POOL_ROWS
+    pdf = pdf_cap(shown, n, _heaviest, "samples", f"the {n} that weigh most", "units.csv")
+    return {"rows": shown, "note": note, "pdf": pdf}

@@ -176,21 +176,30 @@ def _pandoc(qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = (
 
 
 def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
-    """Self-contained HTML (images, CSS embedded; MathML, no MathJax) with pandoc."""
+    """Self-contained HTML (CSS and figures embedded; MathML, no MathJax) with pandoc.
+
+    The style sheet and the figures are embedded by :mod:`analysis.brief.embed`, not by
+    pandoc's ``--embed-resources`` (which re-reads the whole page and took the render to
+    twice the memory)."""
+    from analysis.brief.embed import EmbedError, embed_figures, style_header
+
     with scratch(html.parent, ".render-html.tmp") as tmp:
-        out = Path(tmp) / "brief.html"
-        _run(
-            [
-                *_pandoc(qmd, bib, "html5", out),
-                "--embed-resources",
-                "--mathml",
-                f"--css={css.resolve()}",
-                "--section-divs",
-                f"--resource-path={qmd.parent.resolve()}",
-            ],
-            cwd=qmd.parent,
-        )
-        write_bytes_atomic(html, out.read_bytes())
+        out, header = Path(tmp) / "brief.html", Path(tmp) / "style.html"
+        try:
+            header.write_text(style_header(css), encoding="utf-8")
+            _run(
+                [
+                    *_pandoc(qmd, bib, "html5", out),
+                    "--mathml",
+                    f"--include-in-header={header}",
+                    "--section-divs",
+                ],
+                cwd=qmd.parent,
+            )
+            page = embed_figures(out.read_text(encoding="utf-8"), qmd.parent.resolve())
+        except EmbedError as err:
+            raise RendererError(str(err)) from None
+        write_bytes_atomic(html, page.encode("utf-8"))
 
 
 def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: Path) -> None:
