@@ -153,6 +153,16 @@ GUARD_FILTER = Path(__file__).resolve().parents[2] / "report" / "guard.lua"
 PDF_FILTER = GUARD_FILTER.with_name("pdf.lua")
 
 
+def cited_copy(qmd: Path, bib: Path, target: Path) -> Path:
+    """Write to ``target`` the entries of ``bib`` that ``qmd`` cites (citeproc then parses
+    only those; the reference list is the same: :mod:`analysis.brief.citekeys`)."""
+    from analysis.brief.citekeys import cited_bibliography
+
+    text = cited_bibliography(bib.read_text(encoding="utf-8"), qmd.read_text(encoding="utf-8"))
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
 def _pandoc(qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = ()) -> list[str]:
     """The pandoc command both formats share: the ``before`` filters, citations, then the
     guard filter, a contents list."""
@@ -189,7 +199,7 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
             header.write_text(style_header(css), encoding="utf-8")
             _run(
                 [
-                    *_pandoc(qmd, bib, "html5", out),
+                    *_pandoc(qmd, cited_copy(qmd, bib, Path(tmp) / "cited.bib"), "html5", out),
                     "--mathml",
                     f"--include-in-header={header}",
                     "--section-divs",
@@ -209,7 +219,8 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
         # The PDF filter before citeproc: the reference list holds only the works the PDF cites.
-        _run(_pandoc(qmd, bib, "typst", typ, before=[PDF_FILTER]), cwd=qmd.parent)
+        cited = cited_copy(qmd, bib, Path(tmp) / "cited.bib")
+        _run(_pandoc(qmd, cited, "typst", typ, before=[PDF_FILTER]), cwd=qmd.parent)
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
@@ -220,14 +231,23 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
 # --- Quarto -------------------------------------------------------------------------
 
 
+def _anchor(qmd: Path, sources: list[Path]) -> Path:
+    paths = [qmd.resolve(), *(p.resolve() for p in sources)]
+    return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in paths]))
+
+
+def stage_path(qmd: Path, sources: list[Path], path: Path) -> Path:
+    """Where :func:`stage_sources` puts ``path`` (one of ``sources``), relative to the stage."""
+    return path.resolve().relative_to(_anchor(qmd, sources))
+
+
 def stage_sources(qmd: Path, sources: list[Path], stage: Path) -> Path:
     """Copy ``qmd`` and the files and folders it refers to (``sources``) into ``stage``,
     keeping their relative layout, so the ``.qmd``'s relative paths hold unchanged and
     every file sits under one project root (Typst reads nothing outside its root).
     Return the staged ``.qmd``."""
-    paths = [qmd.resolve(), *(p.resolve() for p in sources)]
-    anchor = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in paths]))
-    for path in paths:
+    anchor = _anchor(qmd, sources)
+    for path in [qmd.resolve(), *(p.resolve() for p in sources)]:
         target = stage / path.relative_to(anchor)
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
@@ -277,10 +297,14 @@ def quarto_scratch(target: Path, fmt: str) -> Path:
 
 
 def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int, sources: list[Path]) -> None:
-    """One format with Quarto, "html" or "typst" (PDF), in a scratch project of its own."""
+    """One format with Quarto, "html" or "typst" (PDF), in a scratch project of its own;
+    ``sources[0]`` is the bibliography."""
     folder = quarto_scratch(target, fmt)
     with scratch(folder.parent, folder.name) as stage:
         staged = stage_sources(qmd, sources, stage / "project")
+        # The staged bibliography holds only the entries the brief cites, as on the pandoc path.
+        bib = stage / "project" / stage_path(qmd, sources, sources[0])
+        cited_copy(qmd, sources[0], bib)
         (stage / "project" / "_quarto.yml").write_text(project_file(epoch), encoding="utf-8")
         env = dict(
             os.environ,
