@@ -91,6 +91,17 @@ def leave_one_out_index(leave_one_out) -> dict[str, dict[tuple[str, str], dict]]
     return out
 
 
+def weight_text(value: Any) -> str:
+    """A sample's weight in its pool, in percent: whole numbers from 1%, one decimal below
+    (in a pool of hundreds of samples each weighs under 1%, and 0% would hide which weigh most)."""
+    if not is_number(value):
+        return ""
+    weight = float(value)
+    if weight == 0 or round(weight, 1) >= 1:
+        return f"{weight:.0f}%"
+    return f"{weight:.1f}%" if weight >= 0.05 else "<0.1%"
+
+
 def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str]) -> list[dict]:
     """Each sample of a pooled analysis: its own value, what that value is, its weight, and
     the pooled value without it (``without_by_id``: :func:`leave_one_out_index`)."""
@@ -107,7 +118,7 @@ def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str])
                 "effect": fmt(natural(measure, unit.get("yi"))),
                 "ci": fmt_interval(measure, unit.get("ci_low"), unit.get("ci_high")),
                 "note": number_note(a, unit, by_unit),
-                "weight": f"{float(unit['weight']):.0f}%" if is_number(unit.get("weight")) else "",
+                "weight": weight_text(unit.get("weight")),
                 "weight_value": float(unit["weight"]) if is_number(unit.get("weight")) else 0.0,
                 "without": fmt(natural(measure, loo.get("estimate"))) if loo else "",
                 "without_ci": fmt_interval(measure, loo.get("ci_low"), loo.get("ci_high")) if loo else "",

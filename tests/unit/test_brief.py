@@ -885,13 +885,53 @@ def test_long_tables_are_capped_and_say_where_the_rest_is(tmp_path, small_caps):
     assert top["uncited"].startswith(" and 3 more") and "`units.csv`" in top["uncited"]
 
 
+def test_a_pool_table_keeps_the_samples_that_weigh_most_and_says_where_the_rest_are(
+    tmp_path, small_caps, monkeypatch
+):
+    monkeypatch.setattr(brief_common, "POOL_ROWS", 4)
+    monkeypatch.setattr(brief_common, "PDF_POOL_ROWS", 2)
+    t = many_tables()
+    # The heaviest samples last in the file's order: the table keeps them, in that order.
+    units = t["units"].copy()
+    mine = units["analysis_id"] == "bonding-health-or-m3"
+    units.loc[mine, "weight"] = units.loc[mine, "weight"].to_numpy()[::-1]
+    ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "studies", "effects", "references")}, units=units)
+    (top,) = [a for a in ctx["themes"][0]["analyses"] if a["analysis_id"] == "bonding-health-or-m3"]
+    assert [p["study"] for p in top["pool_studies"]] == ["s01", "s02", "s03", "s04"]
+    assert top["pool_note"] == (
+        "1 more sample is not shown: the table below keeps the 4 that weigh most. All 5 are in the "
+        "results file `units.csv` (each one's value and weight); `sensitivity/leave_one_out.csv` has "
+        "the pool without each."
+    )
+    assert 'pdf-keep="2 3"' in top["pool_pdf"] and "2 of these 4 samples" in top["pool_pdf"]
+    text = brief.render_source(TEMPLATE, ctx)
+    assert top["pool_note"] in text
+    # A pool that fits is shown whole, without a note.
+    (small,) = [a for a in ctx["themes"][0]["analyses"] if a["analysis_id"] == "bonding-health-or-m2"]
+    assert len(small["pool_studies"]) == 4 and small["pool_note"] == ""
+
+
+def test_a_sample_weight_shows_which_weigh_most():
+    from analysis.brief.pools import weight_text
+
+    assert [weight_text(w) for w in (None, 0, 0.04, 0.449, 0.96, 12.5)] == [
+        "",
+        "0%",
+        "<0.1%",
+        "0.4%",
+        "1%",
+        "12%",
+    ]
+
+
 def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
 
     t = many_tables()
     ctx = context(tmp_path, **{k: t[k] for k in ("pooled", "units", "studies", "effects", "references")})
     text = brief.render_source(TEMPLATE, ctx)
     assert ctx["notes"]["single"] == ""  # one single-study analysis: nothing left out
-    notes = [v for k, v in ctx["notes"].items() if k != "single"]
+    # Nothing left out: one single-study analysis; no dependent effects, no moderator tests.
+    notes = [v for k, v in ctx["notes"].items() if k not in ("single", "dependence", "moderators")]
     for note in [*notes, ctx["themes"][0]["others_note"], ctx["themes"][0]["narrative_note"]]:
         assert note and note in text
     assert "### Other analyses of this theme" in text
@@ -908,7 +948,7 @@ def test_a_capped_brief_renders_with_its_notes(tmp_path, small_caps):
 def test_below_the_caps_the_brief_is_unchanged(tmp_path, monkeypatch):
     """A corpus that fits the caps (the seed corpus does) gives the same brief as no caps."""
     text = brief.render_source(TEMPLATE, context(tmp_path))
-    for name in ("TABLE_ROWS", "THEME_TABLE_ROWS", "FIGURE_ANALYSES", "CITED_STUDIES"):
+    for name in ("TABLE_ROWS", "THEME_TABLE_ROWS", "FIGURE_ANALYSES", "CITED_STUDIES", "POOL_ROWS"):
         monkeypatch.setattr(brief_common, name, 10**6)
     assert brief.render_source(TEMPLATE, context(tmp_path)) == text
     assert "not shown" not in text and "Other analyses of this theme" not in text

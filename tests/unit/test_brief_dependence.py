@@ -78,3 +78,27 @@ def test_a_moderator_test_reads_as_a_between_study_association():
     assert row["test"] == "F(1, 5) = 0.08, p 0.795"
     assert row["terms"].startswith("true vs false: ratio of ORs 0.97")
     assert "not an effect of the moderator" in row["caveats"] and "few units (7)" in row["caveats"]
+
+
+def test_a_long_dependence_table_keeps_the_analyses_with_most_samples_and_says_so(monkeypatch):
+    from analysis.brief import common
+    from analysis.brief.dependence import robustness_tables
+
+    monkeypatch.setattr(common, "TABLE_ROWS", 2)
+    ids, ks = ("a", "b", "c"), (3, 9, 5)
+    dependence = pd.concat(
+        [_dependence().assign(analysis_id=i, k=k) for i, k in zip(ids, ks)], ignore_index=True
+    )
+    rho = pd.concat([_rho().assign(analysis_id=i) for i in ids], ignore_index=True)
+    every = dependence_rows([_A(i) for i in ids], dependence, rho)
+    tables = robustness_tables([_A(i) for i in ids], {"dependence": dependence, "rho": rho})
+    kept = [r["analysis_id"] for r in tables["dependence"]]
+    assert kept == [r["analysis_id"] for r in every if r["analysis_id"] in ("b", "c")]
+    assert tables["notes"]["dependence"].startswith("1 more analysis with several effects from one sample")
+    assert "All 3 are in the results file `sensitivity/dependence.csv`" in tables["notes"]["dependence"]
+    assert tables["moderators"] == [] and tables["notes"]["moderators"] == ""
+    monkeypatch.setattr(common, "TABLE_ROWS", 3)
+    assert robustness_tables([_A(i) for i in ids], {"dependence": dependence, "rho": rho})["notes"] == {
+        "dependence": "",
+        "moderators": "",
+    }
