@@ -103,6 +103,7 @@ class _Corpus:
 
 def _check_folder(
     folder: Path,
+    files: list[Path],
     keys: set[str] | None,
     cache: StudyCache,
     progress: Callable[[int, int], None] | None,
@@ -110,26 +111,24 @@ def _check_folder(
     documents: bool,
 ) -> tuple[list[Path], list[tuple[Path, dict]], list[tuple[str, str]], list]:
     """(files, documents parsed now and valid, (study, file) of valid files, problems) of one
-    folder; each valid file's summary goes to ``corpus``."""
-    files = extraction.extraction_files(folder) if folder.is_dir() else []
+    folder (``files``: its extraction files); each valid file's summary goes to ``corpus``."""
     if not files:
         return [], [], [], list(extraction.load_corpus(folder, keys)[1])
     parsed: list[tuple[Path, dict]] = []
     entries: list[tuple[str, str]] = []
     problems: list = list(extraction.duplicate_studies(files))
-    with cache.prefetching(files):
-        for done, path in enumerate(files, start=1):
-            value, data = cache.entry(path)
-            found = problems_of(value, keys)
-            problems.extend(found)
-            if not found:
-                entries.append((value["study"], value["file"]))
-                if corpus is not None:
-                    corpus.add(value)
-                if documents and data is not None:
-                    parsed.append((path, data))
-            if progress is not None:
-                progress(done, len(files))
+    for done, path in enumerate(files, start=1):
+        value, data = cache.entry(path)
+        found = problems_of(value, keys)
+        problems.extend(found)
+        if not found:
+            entries.append((value["study"], value["file"]))
+            if corpus is not None:
+                corpus.add(value)
+            if documents and data is not None:
+                parsed.append((path, data))
+        if progress is not None:
+            progress(done, len(files))
     return files, parsed, entries, problems
 
 
@@ -160,25 +159,30 @@ def check_corpus(
     """
     result = CorpusCheck()
     cache = cache if cache is not None else StudyCache(None)
-    if bib_path is not None:
-        result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
-        try:
-            result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
-        except bibliography.BibliographyError as err:
-            result.problems.extend(err.problems)
-    elif keys is not None:
-        result.keys = set(keys)
     folder = Path(extracted_dir)
+    files = extraction.extraction_files(folder) if folder.is_dir() else []
     corpus = _Corpus()
-    result.files, result.documents, result.entries, found = _check_folder(
-        folder, result.keys, cache, progress, corpus, documents
-    )
+    # With workers, the files are parsed in other processes while the bibliography is read here.
+    with cache.prefetching(files):
+        if bib_path is not None:
+            result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
+            try:
+                result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
+            except bibliography.BibliographyError as err:
+                result.problems.extend(err.problems)
+        elif keys is not None:
+            result.keys = set(keys)
+        result.files, result.documents, result.entries, found = _check_folder(
+            folder, files, result.keys, cache, progress, corpus, documents
+        )
     result.problems.extend(found)
     second = folder / SECOND_CODER_FOLDER
-    if second_coder and second.is_dir() and extraction.extraction_files(second):
-        result.second_coder_files, result.second_coder, _, found = _check_folder(
-            second, result.keys, cache, progress, None, documents
-        )
+    files = extraction.extraction_files(second) if second_coder and second.is_dir() else []
+    if files:
+        with cache.prefetching(files):
+            result.second_coder_files, result.second_coder, _, found = _check_folder(
+                second, files, result.keys, cache, progress, None, documents
+            )
         result.problems.extend(found)
     result.files_checked = len(result.files) + len(result.second_coder_files)
     if not result.problems:
