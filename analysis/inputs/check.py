@@ -158,7 +158,7 @@ def check_corpus(
         ``second_coder``); the workflow's rules need none of it
     """
     result = CorpusCheck()
-    cache = cache if cache is not None else StudyCache(None)
+    cache = cache if cache is not None else StudyCache(None, hold=False)
     folder = Path(extracted_dir)
     files = extraction.extraction_files(folder) if folder.is_dir() else []
     corpus = _Corpus()

@@ -156,13 +156,17 @@ class StudyCache:
     """The entries of one pack (``path`` None: no pack, every file is parsed).
 
     ``write``: the pack is rewritten (:meth:`save`) with the entries looked at; else it is
-    only read, and values parsed now are held here. Close it (or use ``with``) at the end.
+    only read, and with ``hold`` the values parsed now are held here (for :meth:`value`).
+    Close it (or use ``with``) at the end.
     """
 
-    def __init__(self, path: str | Path | None = None, workers: int = 1, write: bool = False):
+    def __init__(
+        self, path: str | Path | None = None, workers: int = 1, write: bool = False, hold: bool = True
+    ):
         self.path = Path(path) if path is not None else None
         self.workers = workers
         self.write = write and self.path is not None
+        self.hold = hold and not self.write
         self.parsed = 0
         self._code: str | None = None
         self._pool = None
@@ -265,8 +269,7 @@ class StudyCache:
             value = ready[2]
         else:
             value, data = self._parse(path, raw)
-        if self.path is not None:
-            self._add(name, digest, stamp, value)
+        self._add(name, digest, stamp, value)
         return value, data
 
     def _parse(self, path: Path, raw: bytes | None) -> tuple[dict, dict | None]:
@@ -278,11 +281,9 @@ class StudyCache:
 
     def _keep(self, name: str, old: Stored, line: bytes) -> None:
         """An entry used as it is in the pack."""
-        if name in self._seen:
+        if not self.write or name in self._seen:
             return
         self._seen.add(name)
-        if not self.write:
-            return
         if not self._diverged and self._same < len(self._names) and self._names[self._same] == name:
             self._same += 1  # still the pack on disk: nothing to write yet
             return
@@ -290,12 +291,13 @@ class StudyCache:
 
     def _add(self, name: str, digest: str, stamp: list[int] | None, value: dict) -> None:
         """An entry computed now (or an old value with a new stamp)."""
+        if not self.write:
+            if self.hold:
+                self._fresh[name] = value
+            return
         if name in self._seen:
             return
         self._seen.add(name)
-        if not self.write:
-            self._fresh[name] = value
-            return
         entry = {"key": self.key(Path(name), digest), "sha256": digest, "stamp": stamp, "value": value}
         self._output().write((json.dumps([name, entry], sort_keys=True) + "\n").encode())
 

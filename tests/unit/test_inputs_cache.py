@@ -317,3 +317,14 @@ def test_a_last_file_gone_cuts_the_pack_to_a_cold_runs_bytes(corpus, tmp_path):
     warm = build(extracted, bib, results)
     assert last.stem.encode() not in warm["pack"]
     assert warm == cold(extracted, bib, tmp_path)
+
+
+def test_the_tables_without_a_pack_are_those_with_one(corpus, tmp_path):
+    extracted, bib = corpus
+    first = build(extracted, bib, tmp_path / "results")
+    refs = tmp_path / "results" / "references.csv"
+    write_effects(extracted, refs, tmp_path / "e.csv", tmp_path / "s.csv", None)
+    assert (tmp_path / "e.csv").read_bytes() == first["effects.csv"]
+    assert (tmp_path / "s.csv").read_bytes() == first["studies.csv"]
+    counts = records.count_records(studycache.cached_records(extracted, None))
+    assert records.counts_json(counts).encode() == first["records"]
