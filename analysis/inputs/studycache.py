@@ -173,6 +173,8 @@ class StudyCache:
         if workers > 1 and self.path is not None:
             self._pool = _fork_pool(workers)  # before the index: small workers
         self._reader = None
+        if self.path is not None:
+            self.code  # noqa: B018 - the code as this run starts (keys and header agree)
         self.entries: dict[str, Stored] = self._load() if self.path is not None else {}
         self._names = list(self.entries)
         self._fresh: dict[str, dict] = {}  # values parsed now (read-only cache)
