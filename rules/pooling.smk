@@ -6,6 +6,9 @@
 # checkpoint split_effects writes each shard's effects, Snakemake compares
 # them with the last run's by checksum after the checkpoint, and re-runs only
 # the run_sensitivity jobs whose shard changed (analysis/pooling/shards.py).
+# Inside pool_analyses and run_sensitivity, an analysis whose effects, settings
+# and code are unchanged is not computed again: its rows come from a pack in
+# results/.cache/ (analysis/pooling/cache.py).
 SENSITIVITY_SHARDS = list(range(config["sensitivity_shards"]))
 SENSITIVITY_TABLES = [
     "leave_one_out",
@@ -46,6 +49,8 @@ rule pool_analyses:
         ci_method=config["ci_method"],
         rho=config["rho"],
         alpha=config["alpha"],
+        # Not an output: Snakemake would delete it before the job runs (cache.py).
+        cache=results(".cache", "pool_analyses.pack"),
     script:
         "../analysis/scripts/pool_analyses.py"
 
@@ -96,6 +101,8 @@ rule run_sensitivity:
         ci_method=config["ci_method"],
         rho=config["rho"],
         alpha=config["alpha"],
+        # One pack per shard: the shards' jobs run at the same time.
+        cache=results(".cache", "run_sensitivity-{shard}.pack"),
     script:
         "../analysis/scripts/run_sensitivity.py"
 

@@ -8,23 +8,29 @@ is then pooled (``meta.fit``), tested for small-study effects (``bias``), and, o
 request, put through the sensitivity analyses.
 
 Rows are sorted before anything is computed, so the same effects in any row
-order give identical output. Missing numbers are NaN, written as empty cells;
-counts that can be missing (n_participants, q_df, egger_df, trimfill_k0, n) are
-therefore floats.
+order give identical output. Each analysis is computed from its own effects
+alone, so ``pool_effects`` and ``sensitivity_tables`` can take a cache pack
+(``analysis.pooling.cache``) and recompute only the analyses whose effects,
+settings or code changed (:func:`by_analysis`).
+
+Missing numbers are NaN, written as empty cells; counts that can be missing
+(n_participants, q_df, egger_df, trimfill_k0, n) are therefore floats.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.pooling import bias, dependence, meta, moderators, sensitivity
+from analysis.pooling import bias, cache, meta, sensitivity, sensitivity_rows
 from analysis.pooling.aggregate import aggregate_units
+from analysis.pooling.sensitivity_rows import SENSITIVITY_COLUMNS, SENSITIVITY_KEYS
 
 KEY = ["theme", "outcome", "measure", "construct"]
 UNIT = ["study", "sample"]
@@ -106,9 +112,6 @@ MODEL_COLUMNS = POOLED_COLUMNS[POOLED_COLUMNS.index("estimate") : POOLED_COLUMNS
 # Counts that may be missing: floats with NaN (not pandas' Int64, whose NA the
 # CSV writer ``analysis.io`` would print as "<NA>"); it prints 12.0 as "12".
 MISSING_COUNTS = ["n_participants", "q_df", "egger_df", "trimfill_k0", "n"]
-# Columns of each sensitivity table after its identifying columns.
-FIT_COLUMNS = ["k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "note"]
-SUBGROUP_MODERATORS = ("design", "country")
 # Columns of ``Analysis.units`` after study and sample.
 UNIT_FIELDS = ["n_effects", "yi", "vi", "n", "design", "country", "moderators"]
 
@@ -146,8 +149,8 @@ def analysis_id(theme: str, outcome: str, measure: str, construct: str) -> str:
     return (f"{base}-{construct}" if construct else base).lower()
 
 
-def _prepare(effects: pd.DataFrame) -> pd.DataFrame:
-    """Primary effects with clean types, in a canonical row order."""
+def _clean(effects: pd.DataFrame) -> pd.DataFrame:
+    """Primary effects with clean types, in the order of the effects table."""
     missing = [column for column in INPUT_COLUMNS[:-1] if column not in effects.columns]
     if missing:
         raise ValueError(f"The effects table lacks the column(s) {', '.join(missing)}.")
@@ -156,7 +159,11 @@ def _prepare(effects: pd.DataFrame) -> pd.DataFrame:
         table[column] = table[column].astype(object).fillna("").astype(str)
     for column in ("yi", "vi", "n"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
-    table = table[table["role"] == POOLED_ROLE]
+    return table[table["role"] == POOLED_ROLE]
+
+
+def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+    """Clean effects in a canonical row order."""
     order = [*KEY, *UNIT, "effect_id", "yi", "vi", "n", "design", "country"]
     return table.sort_values(order, kind="stable").reset_index(drop=True)
 
@@ -187,7 +194,11 @@ def analyses(effects: pd.DataFrame, *, rho: float) -> list[Analysis]:
     -------
     list of Analysis, sorted by analysis_id.
     """
-    table = _prepare(effects)
+    return _split(_sorted(_clean(effects)), rho=rho)
+
+
+def _split(table: pd.DataFrame, *, rho: float) -> list[Analysis]:
+    """:func:`analyses` of clean effects in canonical order."""
     usable = np.isfinite(table["yi"]) & np.isfinite(table["vi"]) & (table["vi"] > 0)
     dropped = (~usable).groupby([table[column] for column in KEY]).sum()
     table = table[usable].copy()
@@ -296,8 +307,49 @@ def _typed(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def by_analysis(
+    effects: pd.DataFrame,
+    *,
+    rho: float,
+    pack: cache.Pack | None,
+    compute: Callable[[Analysis], dict],
+    kind: str,
+) -> list[dict]:
+    """``compute(analysis)`` of every analysis, in analysis_id order, reusing ``pack``'s entries.
+
+    ``kind`` names what ``compute`` gives ("pooled", "sensitivity"): it is part of the key.
+
+    An analysis' key is the sha256 of its primary effect rows (``INPUT_COLUMNS`` as
+    text, in the order of the effects table) and of the pack's salt (code, settings);
+    only the analyses whose key is not in the pack are built and computed. Without a
+    pack every analysis is computed. Either way each value makes the pack's JSON
+    round trip, so the tables are the same bytes whatever was reused.
+    """
+    pack = cache.Pack(None, salt="") if pack is None else pack
+    clean = _clean(effects)
+    cells = list(zip(*(clean[column] for column in KEY), strict=True))
+    text = clean.astype({"yi": object, "vi": object, "n": object})
+    for column in ("yi", "vi", "n"):
+        text[column] = clean[column].map(repr)
+    digests = cache.group_digests(text.to_numpy(dtype=str).tolist(), cells)
+    # The order of analyses(): cells sorted, then by analysis_id (stable).
+    order = sorted(sorted(digests), key=lambda cell: analysis_id(*cell))
+
+    def missing(wanted: list[tuple]) -> dict[tuple, dict]:
+        table = _sorted(clean[pd.Series(cells, index=clean.index, dtype=object).isin(set(wanted))])
+        return {tuple(found.key.values()): compute(found) for found in _split(table, rho=rho)}
+
+    return cache.reuse_or_compute(order, digests, pack, missing, kind)
+
+
 def pool_effects(
-    effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float = 0.05
+    effects: pd.DataFrame,
+    *,
+    estimator: str,
+    ci_method: str,
+    rho: float,
+    alpha: float = 0.05,
+    pack: cache.Pack | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pool every analysis of the effects table.
 
@@ -314,6 +366,9 @@ def pool_effects(
         Assumed correlation between effects of one sample (0 <= rho < 1).
     alpha : float
         1 - confidence level of every interval.
+    pack : analysis.pooling.cache.Pack, optional
+        Reuse the rows of every analysis whose key is in the pack (see
+        :func:`by_analysis`); without one, every analysis is computed.
 
     Returns
     -------
@@ -324,128 +379,30 @@ def pool_effects(
         ``UNIT_COLUMNS``, one row per unit, sorted by analysis_id, study, sample;
         ``weight`` is the unit's share (percent) of 1 / (vi + tau²).
     """
-    pooled, units = [], []
-    for analysis in analyses(effects, rho=rho):
+
+    def pool(analysis: Analysis) -> dict:
         row = _pooled_row(analysis, estimator=estimator, ci_method=ci_method, alpha=alpha)
-        pooled.append(row)
-        units.append(_unit_rows(analysis, row.get("tau2", math.nan), alpha=alpha))
-    unit_table = pd.concat(units) if units else pd.DataFrame(columns=UNIT_COLUMNS)
-    return _typed(pd.DataFrame(pooled), POOLED_COLUMNS), _typed(unit_table, UNIT_COLUMNS)
+        units = _unit_rows(analysis, row.get("tau2", math.nan), alpha=alpha)
+        return {"pooled": row, "units": units.to_dict("records")}
 
-
-def _fit_fields(result: meta.MetaFit) -> dict:
-    """The columns of ``FIT_COLUMNS`` for one model."""
-    return {name: getattr(result, name) for name in FIT_COLUMNS}
-
-
-# Identifying columns of each sensitivity table (its sort order), then its own.
-SENSITIVITY_KEYS = {
-    "leave_one_out": ["analysis_id", "study", "sample"],
-    "estimators": ["analysis_id"],
-    "rho": ["analysis_id", "rho"],
-    "trimfill": ["analysis_id"],
-    "subgroups": ["analysis_id", "moderator", "subgroup"],
-    "dependence": ["analysis_id"],
-    "metaregression": ["analysis_id", "moderator"],
-}
-SENSITIVITY_COLUMNS = {
-    "leave_one_out": [*SENSITIVITY_KEYS["leave_one_out"], *FIT_COLUMNS],
-    "estimators": ["analysis_id", "estimator", "estimator_used", *FIT_COLUMNS],
-    "rho": [*SENSITIVITY_KEYS["rho"], *FIT_COLUMNS],
-    "trimfill": ["analysis_id", "side", "k0", *FIT_COLUMNS, "q", "q_df"],
-    "subgroups": [*SENSITIVITY_KEYS["subgroups"], *FIT_COLUMNS, "test", "test_stat", "test_df1",
-                  "test_df2", "test_p"],
-    "dependence": dependence.COLUMNS,
-    "metaregression": moderators.METAREGRESSION_COLUMNS,
-}  # fmt: skip
-
-
-def _leave_one_out_rows(analysis: Analysis, settings: dict) -> list[dict]:
-    units, y, v = analysis.units, analysis.units["yi"], analysis.units["vi"]
-    if len(units) < bias.MIN_UNITS:
-        return []
-    fits = sensitivity.leave_one_out(y, v, **settings)
-    left_out = zip(units["study"], units["sample"], fits, strict=True)
-    return [{"analysis_id": analysis.analysis_id, "study": study, "sample": sample,
-             **_fit_fields(result)} for study, sample, result in left_out]  # fmt: skip
-
-
-def _estimator_rows(analysis: Analysis, settings: dict) -> list[dict]:
-    fits = sensitivity.by_estimator(
-        analysis.units["yi"],
-        analysis.units["vi"],
-        ci_method=settings["ci_method"],
-        alpha=settings["alpha"],
-    )
-    return [{"analysis_id": analysis.analysis_id, "estimator": name,
-             "estimator_used": result.estimator, **_fit_fields(result)}
-            for name, result in fits.items()]  # fmt: skip
-
-
-def _rho_rows(analysis: Analysis, settings: dict, rhos: tuple[float, ...]) -> list[dict]:
-    rows = analysis.effects
-    fits = sensitivity.by_rho(rows["yi"], rows["vi"], rows["unit"], rhos=rhos, **settings)
-    return [{"analysis_id": analysis.analysis_id, "rho": rho, **_fit_fields(result)}
-            for rho, result in fits.items()]  # fmt: skip
-
-
-def _trimfill_rows(analysis: Analysis, settings: dict) -> list[dict]:
-    if not bias.compares_studies(analysis.units["study"]):
-        return []
-    found = bias.trim_and_fill(analysis.units["yi"], analysis.units["vi"], **settings, side=None)
-    if found is None:
-        return []
-    return [{"analysis_id": analysis.analysis_id, "side": found.side, "k0": found.k0,
-             **_fit_fields(found.fit), "q": found.fit.q, "q_df": found.fit.q_df}]  # fmt: skip
-
-
-def _subgroup_rows(analysis: Analysis, settings: dict) -> list[dict]:
-    rows = []
-    for moderator in SUBGROUP_MODERATORS:
-        groups = analysis.units[moderator].to_numpy(dtype=str)
-        found = moderators.subgroup_analysis(analysis.units["yi"], analysis.units["vi"], groups, **settings)
-        test = {"test": "", "test_stat": math.nan, "test_df1": math.nan, "test_df2": math.nan,
-                "test_p": math.nan}  # fmt: skip
-        if found.test is not None:
-            df2 = found.test.qm_df2  # inf for a chi² test: no second df
-            test = {"test": found.test.test, "test_stat": found.test.qm,
-                    "test_df1": found.test.qm_df1, "test_df2": df2 if df2 < math.inf else math.nan,
-                    "test_p": found.test.qm_p}  # fmt: skip
-        for level, result in zip(found.levels, found.fits, strict=True):
-            fields = {**_fit_fields(result), **test}
-            fields["note"] = "; ".join(filter(None, [result.note, found.note]))
-            rows.append({"analysis_id": analysis.analysis_id, "moderator": moderator,
-                         "subgroup": level, **fields})  # fmt: skip
-    return rows
-
-
-def _dependence_rows(analysis: Analysis, settings: dict, rho: float) -> list[dict]:
-    """dependence.csv rows when some unit gives two or more effects (contract)."""
-    if analysis.units["n_effects"].max() < 2:
-        return []
-    effects = analysis.effects
-    aggregated = meta.fit(analysis.units["yi"], analysis.units["vi"], **settings)
-    return dependence.dependence_rows(analysis.analysis_id, effects["yi"].to_numpy(), effects["vi"].to_numpy(),
-                                      effects["unit"].to_numpy(), aggregated, rho=rho,
-                                      alpha=settings["alpha"])  # fmt: skip
-
-
-def _metaregression_rows(analysis: Analysis, settings: dict) -> list[dict]:
-    """metaregression.csv rows: every moderator known for all units, in name order."""
-    units = analysis.units
-    names = sorted(set().union(*units["moderators"]))
-    rows = []
-    for name in names:
-        values = [found.get(name) for found in units["moderators"]]
-        rows += moderators.metaregression_rows(analysis.analysis_id, units["yi"].to_numpy(),
-                                               units["vi"].to_numpy(), name, values, **settings)  # fmt: skip
-    return rows
+    values = by_analysis(effects, rho=rho, pack=pack, compute=pool, kind="pooled")
+    pooled = pd.DataFrame([value["pooled"] for value in values])
+    units = pd.DataFrame([unit for value in values for unit in value["units"]], columns=UNIT_COLUMNS)
+    return _typed(pooled, POOLED_COLUMNS), _typed(units, UNIT_COLUMNS)
 
 
 def sensitivity_tables(
-    effects: pd.DataFrame, *, estimator: str, ci_method: str, rho: float, alpha: float
+    effects: pd.DataFrame,
+    *,
+    estimator: str,
+    ci_method: str,
+    rho: float,
+    alpha: float,
+    pack: cache.Pack | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Sensitivity analyses of every pooled analysis (k >= 2).
+
+    Parameters as :func:`pool_effects`.
 
     Returns
     -------
@@ -463,23 +420,17 @@ def sensitivity_tables(
     """
     settings = {"estimator": estimator, "ci_method": ci_method, "alpha": alpha}
     rhos = tuple(sorted({*sensitivity.RHO_GRID, rho}))
-    tables: dict[str, list[dict]] = {name: [] for name in SENSITIVITY_COLUMNS}
-    for analysis in analyses(effects, rho=rho):
-        if len(analysis.units) < 2:
-            continue
-        tables["leave_one_out"] += _leave_one_out_rows(analysis, settings)
-        tables["estimators"] += _estimator_rows(analysis, settings)
-        tables["rho"] += _rho_rows(analysis, settings, rhos)
-        tables["trimfill"] += _trimfill_rows(analysis, settings)
-        tables["subgroups"] += _subgroup_rows(analysis, settings)
-        tables["dependence"] += _dependence_rows(analysis, settings, rho)
-        tables["metaregression"] += _metaregression_rows(analysis, settings)
+
+    def rows(analysis: Analysis) -> dict:
+        return sensitivity_rows.analysis_rows(analysis, settings, rho, rhos)
+
+    values = by_analysis(effects, rho=rho, pack=pack, compute=rows, kind="sensitivity")
     return {
         name: _typed(
-            pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS[name]).sort_values(
-                SENSITIVITY_KEYS[name], kind="stable"
-            ),
-            SENSITIVITY_COLUMNS[name],
+            pd.DataFrame(
+                [row for value in values for row in value.get(name, [])], columns=columns
+            ).sort_values(SENSITIVITY_KEYS[name], kind="stable"),
+            columns,
         )
-        for name, rows in tables.items()
+        for name, columns in SENSITIVITY_COLUMNS.items()
     }

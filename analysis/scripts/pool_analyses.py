@@ -5,19 +5,18 @@ from typing import TYPE_CHECKING
 
 from analysis.io import read_table, write_frame
 from analysis.pooling.analyses import pool_effects
+from analysis.pooling.cache import open_pack
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
 effects = read_table(snakemake.input.effects)
-pooled, units = pool_effects(
-    effects,
-    estimator=snakemake.params.estimator,
-    ci_method=snakemake.params.ci_method,
-    rho=snakemake.params.rho,
-    alpha=snakemake.params.alpha,
-)
+settings = {name: snakemake.params[name] for name in ("estimator", "ci_method", "rho", "alpha")}
+# Reuse the rows of every analysis whose effects, settings and code are unchanged.
+pack = open_pack(snakemake.params.cache, snakemake.input.code, settings)
+pooled, units = pool_effects(effects, **settings, pack=pack)
 write_frame(pooled, snakemake.output.pooled)
 write_frame(units, snakemake.output.units)
 logging.info("%d analyses from %d effects", len(pooled), len(effects))
+pack.save()
