@@ -124,6 +124,8 @@ rule render_brief_pdf:
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         guard=report_file("guard.lua"),
+        # The PDF's own filter: shorter long tables, citations as plain text.
+        pdf_filter=report_file("pdf.lua"),
         software=results("brief", "software.json"),
         code=analysis_code("render_brief_pdf"),
     output:

@@ -106,6 +106,38 @@ def capped(items: list, limit: int | None = None, rank=None) -> tuple[list, int]
     return [items[i] for i in keep], len(items) - limit
 
 
+# The PDF is for printing, and typst's memory grows with every row it lays out (at 1,000
+# studies the uncapped pool tables and lists took it to 700 MB): its tables keep fewer rows
+# than the HTML's. A pool's table of studies keeps the PDF_POOL_ROWS that weigh most (as
+# many as the studies cited by name), the other long tables PDF_ROWS (about one page).
+# report/pdf.lua drops the other rows from the PDF only; each shortened table says how many
+# rows it leaves out and where they all are.
+PDF_POOL_ROWS = 10
+PDF_ROWS = 30
+# In a theme section (the theme's other analyses, its studies with findings only).
+PDF_THEME_ROWS = 15
+
+
+def pdf_cap(items: list, limit: int, rank, noun: str, which: str, file: str) -> str:
+    """The attributes of the div of a table the PDF shows shorter, for report/pdf.lua:
+    ' pdf-keep="0 4 9" pdf-note="..."' (the 0-based rows kept: the ``limit`` first by
+    ``rank``, ties in their order, as :func:`capped`), '' when every row fits.
+
+    ``noun`` names the rows (plural), ``which`` says which are kept, ``file`` is the
+    results file that holds them all."""
+    if len(items) <= limit:
+        return ""
+    order = sorted(range(len(items)), key=lambda i: (rank(items[i]), i))
+    keep = " ".join(str(i) for i in sorted(order[:limit]))
+    note = (
+        f"*The PDF shows {limit:,} of these {len(items):,} {noun}: {which}. The HTML brief "
+        f"(`brief.html`) shows them all, and `{file}` in the release holds every one.*"
+    )
+    if '"' in note:
+        raise ValueError(f"pdf_cap: a double quote cannot go in a table's attribute: {note}")
+    return f' pdf-keep="{keep}" pdf-note="{note}"'
+
+
 def left_out_note(
     left: int, shown: int, noun: tuple[str, str], which: str, file: str, extra: str = ""
 ) -> str:

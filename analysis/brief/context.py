@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.brief import common
 from analysis.brief.atlas import atlas_section
 from analysis.brief.common import (  # noqa: F401 - re-exported for older callers
     ATLAS_STUDY,
@@ -33,6 +34,7 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
     author_year,
     capped,
     left_out_note,
+    pdf_cap,
     relative,
     rows,
     study_labels,
@@ -139,7 +141,21 @@ def _lists(headline, studies_list, context_list, quoted, notes) -> dict:
         "the {n} from the studies that weigh most in the pooled analyses", "effects.csv",
         ", each with its locator and quote",
     )  # fmt: skip
+    # The PDF's shorter tables (report/pdf.lua): the first of the HTML's rows by the same ranking.
+    rows_ = common.PDF_ROWS
+    pdf = {
+        "headline": pdf_cap(pooled_shown, rows_, _most_samples, "pooled analyses",
+                            f"the {rows_} with the most independent samples", "pooled.csv"),
+        "single": pdf_cap(single_shown, rows_, lambda r: (r["atlas"], -r["n_known"]), "single-study analyses",
+                          f"the {rows_} with the most participants", "pooled.csv"),
+        "studies": pdf_cap(studies_shown, rows_, lambda s: study_rank[s["key"]], "studies",
+                           f"the {rows_} that weigh most in the pooled analyses", "studies.csv"),
+        "effects": pdf_cap(quoted_shown, rows_, lambda e: (study_rank.get(e["study"], len(study_rank)),
+                           e["sensitivity"]), "coded numbers",
+                           f"the {rows_} from the studies that weigh most", "effects.csv"),
+    }  # fmt: skip
     return {
+        "pdf": pdf,
         "pooled_rows": pooled_rows,
         "single_rows": single_rows,
         "headline": pooled_shown,
@@ -277,6 +293,10 @@ def build_context(
         row["figures"] = figure_entries(a, figures_dir, qmd_dir)
         row["combined"] = number_note(a, a.units[0], by_unit) if len(a.units) == 1 else ""
         row["pool_studies"] = pool_studies(a, by_unit, without, labels) if a.independent else []
+        row["pool_pdf"] = pdf_cap(
+            row["pool_studies"], common.PDF_POOL_ROWS, lambda p: -p["weight_value"], "samples",
+            f"the {common.PDF_POOL_ROWS} that weigh most", "sensitivity/leave_one_out.csv",
+        )  # fmt: skip
     study_rows = rows(studies)
     coded_studies = [s for s in study_rows if (text(s.get("kind")) or "study") != "context"]
     context_rows = [s for s in study_rows if (text(s.get("kind")) or "study") == "context"]
@@ -365,6 +385,7 @@ def build_context(
             "effects": fmt_int(len(rows(effects))),
         },
         "headline": lists["headline"],
+        "pdf": lists["pdf"],
         "single": lists["single"],
         "notes": notes,
         "grade_rules": list(grade.RULES),

@@ -107,6 +107,7 @@ def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str])
                 "ci": fmt_interval(measure, unit.get("ci_low"), unit.get("ci_high")),
                 "note": number_note(a, unit, by_unit),
                 "weight": f"{float(unit['weight']):.0f}%" if is_number(unit.get("weight")) else "",
+                "weight_value": float(unit["weight"]) if is_number(unit.get("weight")) else 0.0,
                 "without": fmt(natural(measure, loo.get("estimate"))) if loo else "",
                 "without_ci": fmt_interval(measure, loo.get("ci_low"), loo.get("ci_high")) if loo else "",
                 "label": labels.get(key[0], key[0]),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import shutil
 import subprocess
@@ -147,10 +148,14 @@ def scratch(folder: Path, name: str):
 # Run after citeproc: drops images that are not the workflow's own figures and links
 # that are not http(s):, doi: or an anchor (report/guard.lua).
 GUARD_FILTER = Path(__file__).resolve().parents[2] / "report" / "guard.lua"
+# The PDF's own filter, before citeproc (as in Quarto's typst format): shorter long tables,
+# citations as plain text, so that typst lays the brief out in little memory (report/pdf.lua).
+PDF_FILTER = GUARD_FILTER.with_name("pdf.lua")
 
 
-def _pandoc(qmd: Path, bib: Path, to: str, out: Path) -> list[str]:
-    """The pandoc command both formats share: citations, then the guard filter, a contents list."""
+def _pandoc(qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = ()) -> list[str]:
+    """The pandoc command both formats share: the ``before`` filters, citations, then the
+    guard filter, a contents list."""
     return [
         pandoc_path(),
         str(qmd.resolve()),
@@ -159,6 +164,7 @@ def _pandoc(qmd: Path, bib: Path, to: str, out: Path) -> list[str]:
         "--to",
         to,
         "--standalone",
+        *(f"--lua-filter={f}" for f in before),
         "--citeproc",
         f"--lua-filter={GUARD_FILTER}",
         f"--bibliography={bib.resolve()}",
@@ -193,10 +199,8 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
 
     with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
-        _run(
-            _pandoc(qmd, bib, "typst", typ),
-            cwd=qmd.parent,
-        )
+        # The PDF filter before citeproc: the reference list holds only the works the PDF cites.
+        _run(_pandoc(qmd, bib, "typst", typ, before=[PDF_FILTER]), cwd=qmd.parent)
         # Paths in the markup are relative to the .qmd's folder; the .typ sits one below.
         text = typ.read_text(encoding="utf-8").replace('image("', 'image("../')
         typ.write_text(text, encoding="utf-8")
@@ -239,6 +243,8 @@ def project_file(epoch: int) -> str:
         "project:\n  type: default\n"
         "format:\n  typst:\n    include-in-header:\n"
         f'      text: "#set document(date: {date})"\n'
+        # The PDF's own filter; Quarto runs it before citeproc, as the pandoc path does.
+        f"    filters:\n      - {json.dumps(str(PDF_FILTER))}\n"
     )
 
 

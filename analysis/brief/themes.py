@@ -4,7 +4,7 @@ full, the others in a compact table, the narrative evidence, and a one-line summ
 from __future__ import annotations
 
 from analysis.brief import common
-from analysis.brief.common import capped, left_out_note
+from analysis.brief.common import capped, left_out_note, pdf_cap
 from analysis.codebook.vocabulary import THEME_TITLE, THEMES
 from analysis.rating.verdicts import Claims
 
@@ -75,6 +75,12 @@ def theme_sections(headline: list[dict], theme_of: dict[str, str], studies: list
             rank=_most_studies,
         )
         narrative_shown, narrative_left = capped(narrative, common.THEME_TABLE_ROWS, rank=_uk_then_recent)
+        n = common.PDF_THEME_ROWS
+        others_pdf = pdf_cap(
+            others, n, _most_studies, "analyses", f"the {n} that rest on the most studies", "pooled.csv"
+        )
+        narrative_pdf = pdf_cap(narrative_shown, n, _uk_then_recent, "studies",
+                                "those about the UK first, then the most recent", "studies.csv")  # fmt: skip
         out.append(
             {
                 "key": theme,
@@ -83,6 +89,8 @@ def theme_sections(headline: list[dict], theme_of: dict[str, str], studies: list
                 "where": claim.where,
                 "analyses": full,
                 "others": others,
+                "others_pdf": others_pdf,
+                "narrative_pdf": narrative_pdf,
                 "others_note": others_note(len(full), len(others), others_left) if others else "",
                 "narrative": narrative_shown,
                 "narrative_note": left_out_note(
