@@ -143,6 +143,7 @@ def test_bad_file_stops_before_anything_is_written(corpus, tmp_path):
     )
     assert "field 'extra_field': unknown field(s) extra_field" in output
     assert "Traceback" not in output
+
     # The check's own log is rewritten by each check (it now holds the problems), and the
     # per-file cache (.cache/, not a result) records the bad file's problems on purpose.
     def results(state: dict) -> dict:
