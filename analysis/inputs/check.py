@@ -61,16 +61,17 @@ class CorpusCheck:
 
     ``problems`` are Problem / BibProblem objects (``str()`` is the one line);
     ``documents`` and ``second_coder`` are the valid files as (path, content),
-    except files the cache vouched for, which are not read at all;
-    ``entries`` are the cache entries of the valid files of ``extracted_dir``
-    (analysis.inputs.studycache: their rows of the tables), in file order.
+    except files the cache vouched for, which are not read at all (and none
+    with ``documents=False``);
+    ``entries`` are (study, file) of the valid files of ``extracted_dir``, in file
+    order (their entries, with the rows of the tables, are in the cache).
     """
 
     problems: list = field(default_factory=list)
     warnings: list[InputWarning] = field(default_factory=list)
     documents: list[tuple[Path, dict]] = field(default_factory=list)
     second_coder: list[tuple[Path, dict]] = field(default_factory=list)
-    entries: list[dict] = field(default_factory=list)
+    entries: list[tuple[str, str]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     second_coder_files: list[Path] = field(default_factory=list)
     bib_files: list[Path] = field(default_factory=list)
@@ -85,31 +86,50 @@ class CorpusCheck:
 # ---------------------------------------------------------------- the checker
 
 
+class _Corpus:
+    """What the corpus-wide checks need of the valid files, gathered one file at a time."""
+
+    def __init__(self) -> None:
+        from analysis.inputs.moderators import CorpusModerators
+
+        self.moderators = CorpusModerators()
+        self.constructs = ConstructUses()
+
+    def add(self, value: dict) -> None:
+        found = value["summary"]
+        self.moderators.add(Path(value["file"]), found.get("moderators") or {})
+        self.constructs.add(found.get("constructs", []), value["file"])
+
+
 def _check_folder(
     folder: Path,
+    files: list[Path],
     keys: set[str] | None,
     cache: StudyCache,
     progress: Callable[[int, int], None] | None,
-) -> tuple[list[Path], list[tuple[Path, dict]], list[dict], list]:
-    """(files, documents parsed now and valid, entries of valid files, problems) of one folder."""
-    if not folder.is_dir() or not extraction.extraction_files(folder):
+    corpus: _Corpus | None,
+    documents: bool,
+) -> tuple[list[Path], list[tuple[Path, dict]], list[tuple[str, str]], list]:
+    """(files, documents parsed now and valid, (study, file) of valid files, problems) of one
+    folder (``files``: its extraction files); each valid file's summary goes to ``corpus``."""
+    if not files:
         return [], [], [], list(extraction.load_corpus(folder, keys)[1])
-    files = extraction.extraction_files(folder)
-    documents: list[tuple[Path, dict]] = []
-    entries: list[dict] = []
+    parsed: list[tuple[Path, dict]] = []
+    entries: list[tuple[str, str]] = []
     problems: list = list(extraction.duplicate_studies(files))
-    cache.prefetch(files)
     for done, path in enumerate(files, start=1):
         value, data = cache.entry(path)
         found = problems_of(value, keys)
         problems.extend(found)
         if not found:
-            entries.append(value)
-            if data is not None:
-                documents.append((path, data))
+            entries.append((value["study"], value["file"]))
+            if corpus is not None:
+                corpus.add(value)
+            if documents and data is not None:
+                parsed.append((path, data))
         if progress is not None:
             progress(done, len(files))
-    return files, documents, entries, problems
+    return files, parsed, entries, problems
 
 
 def check_corpus(
@@ -120,6 +140,7 @@ def check_corpus(
     second_coder: bool = True,
     cache: StudyCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    documents: bool = True,
 ) -> CorpusCheck:
     """Check a corpus; never raises on bad input (every problem is in the result).
 
@@ -133,36 +154,40 @@ def check_corpus(
     cache : a :class:`~analysis.inputs.studycache.StudyCache`; files it vouches for are not
         read again (None: every file is read)
     progress : called as ``progress(done, total)`` after each file of a folder
+    documents : keep the content of the valid files parsed now (``documents``,
+        ``second_coder``); the workflow's rules need none of it
     """
     result = CorpusCheck()
-    cache = cache if cache is not None else StudyCache(None)
-    if bib_path is not None:
-        result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
-        try:
-            result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
-        except bibliography.BibliographyError as err:
-            result.problems.extend(err.problems)
-    elif keys is not None:
-        result.keys = set(keys)
+    cache = cache if cache is not None else StudyCache(None, hold=False)
     folder = Path(extracted_dir)
-    result.files, result.documents, result.entries, found = _check_folder(
-        folder, result.keys, cache, progress
-    )
-    result.problems.extend(found)
-    summaries = [{**entry["summary"], "file": entry["file"]} for entry in result.entries]
-    second = folder / SECOND_CODER_FOLDER
-    if second_coder and second.is_dir() and extraction.extraction_files(second):
-        result.second_coder_files, result.second_coder, _, found = _check_folder(
-            second, result.keys, cache, progress
+    files = extraction.extraction_files(folder) if folder.is_dir() else []
+    corpus = _Corpus()
+    # With workers, the files are parsed in other processes while the bibliography is read here.
+    with cache.prefetching(files):
+        if bib_path is not None:
+            result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
+            try:
+                result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
+            except bibliography.BibliographyError as err:
+                result.problems.extend(err.problems)
+        elif keys is not None:
+            result.keys = set(keys)
+        result.files, result.documents, result.entries, found = _check_folder(
+            folder, files, result.keys, cache, progress, corpus, documents
         )
+    result.problems.extend(found)
+    second = folder / SECOND_CODER_FOLDER
+    files = extraction.extraction_files(second) if second_coder and second.is_dir() else []
+    if files:
+        with cache.prefetching(files):
+            result.second_coder_files, result.second_coder, _, found = _check_folder(
+                second, files, result.keys, cache, progress, None, documents
+            )
         result.problems.extend(found)
     result.files_checked = len(result.files) + len(result.second_coder_files)
     if not result.problems:
-        from analysis.inputs import moderators
-
-        reduced = [(Path(entry["file"]), entry.get("moderators") or {}) for entry in summaries]
-        result.problems.extend(moderators.corpus_problems(reduced))
-    result.warnings.extend(construct_warnings(summaries))
+        result.problems.extend(corpus.moderators.problems())
+    result.warnings.extend(corpus.constructs.warnings())
     return result
 
 
@@ -191,37 +216,65 @@ def near_duplicates(used: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
     """(name, close existing names) for each name used by one file only that is close to another.
 
     ``used`` maps each name to the files using it."""
-    out = []
-    for name in sorted(used):
-        if len(used[name]) != 1:
-            continue  # used by several studies: established, not a slip
-        # Names the same file uses too are deliberate (two doses of one index), not a slip.
-        others = {other for other, files in used.items() if files - used[name]}
-        close = close_names(name, others)
-        if close:
-            out.append((name, close))
-    return out
+    uses = ConstructUses()
+    for name, files in used.items():
+        for file in sorted(files):
+            uses.add([name], file)
+    return uses.near_duplicates()
+
+
+class ConstructUses:
+    """Per construct the first file using it and whether another file uses it too: all that
+    :meth:`near_duplicates` needs of "the files using each name"."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}
+        self.shared: dict[str, bool] = {}
+
+    def add(self, constructs: Iterable[str], file: str) -> None:
+        for name in constructs:
+            if name not in self.first:
+                self.first[name], self.shared[name] = file, False
+            elif self.first[name] != file:
+                self.shared[name] = True
+
+    def near_duplicates(self) -> list[tuple[str, list[str]]]:
+        """(name, close existing names) for each name used by one file only that is close to another."""
+        out = []
+        for name in sorted(self.first):
+            if self.shared[name]:
+                continue  # used by several studies: established, not a slip
+            # Names the same file uses too are deliberate (two doses of one index), not a slip.
+            mine = self.first[name]
+            others = {other for other, file in self.first.items() if self.shared[other] or file != mine}
+            close = close_names(name, others)
+            if close:
+                out.append((name, close))
+        return out
+
+    def warnings(self) -> list[InputWarning]:
+        """A warning for each construct of one study that looks like a mistyped existing construct."""
+        warnings = []
+        for name, close in self.near_duplicates():
+            existing = ", ".join(sorted(self.first))
+            warnings.append(
+                InputWarning(
+                    self.first[name],
+                    f"construct {name!r} is used by no other study but is close to "
+                    f"{', '.join(repr(c) for c in close)}; effects with different constructs are never "
+                    f"pooled together. Suggestion: use the existing spelling if it is the same construct "
+                    f"(constructs in use: {existing})",
+                )
+            )
+        return warnings
 
 
 def construct_warnings(summaries: list[dict]) -> list[InputWarning]:
     """A warning for each construct of one study that looks like a mistyped existing construct."""
-    used: dict[str, set[str]] = {}
+    uses = ConstructUses()
     for entry in summaries:
-        for construct in entry.get("constructs", []):
-            used.setdefault(construct, set()).add(entry["file"])
-    warnings = []
-    for name, close in near_duplicates(used):
-        existing = ", ".join(sorted(used))
-        warnings.append(
-            InputWarning(
-                next(iter(used[name])),
-                f"construct {name!r} is used by no other study but is close to "
-                f"{', '.join(repr(c) for c in close)}; effects with different constructs are never "
-                f"pooled together. Suggestion: use the existing spelling if it is the same construct "
-                f"(constructs in use: {existing})",
-            )
-        )
-    return warnings
+        uses.add(entry.get("constructs", []), entry["file"])
+    return uses.warnings()
 
 
 # ---------------------------------------------------------------- the workflow's check
@@ -250,9 +303,9 @@ def checked_with_pack(
 ) -> CorpusCheck:
     """check_corpus with the per-file cache ``pack`` (rewritten), files parsed in ``workers``
     processes; raises InputError on any problem."""
-    cache = StudyCache(pack, workers=workers)
-    result = check_corpus(extracted_dir, bib_path, cache=cache)
-    cache.save()  # bad files too: their problems are reported again from their entries
+    with StudyCache(pack, workers=workers, write=True) as cache:
+        result = check_corpus(extracted_dir, bib_path, cache=cache, documents=False)
+        cache.save()  # bad files too: their problems are reported again from their entries
     if pack is not None:
         _remove_old_cache(Path(pack).parent.parent / OLD_CACHE_FILE)
     if result.problems:

@@ -267,6 +267,18 @@ def study_rows(documents: list[tuple[Path, dict]]) -> list[dict]:
     return rows
 
 
+def csv_body(rows: list[dict], columns: list[str]) -> str:
+    """``rows`` as :func:`analysis.io.csv_text` writes them, without the header line: a
+    table's rows are the concatenation of the bodies of its parts, in order."""
+    from analysis.io import csv_text
+
+    text = csv_text(rows, columns)
+    header = ",".join(columns) + "\n"
+    if not text.startswith(header):  # column names are plain words: never quoted
+        raise ValueError(f"unexpected CSV header {text.splitlines()[0]!r}")
+    return text[len(header) :]
+
+
 def write_effects(
     extracted_dir: str | Path,
     references_csv: str | Path,
@@ -276,19 +288,36 @@ def write_effects(
 ) -> tuple[int, int]:
     """Rule convert_effects: the tables from each file's entry in the per-file cache ``cache``
     (the pack check_inputs wrote; a file changed since is read and checked again here), in
-    study order, so that the bytes are those of a cold build."""
+    study order, so that the bytes are those of a cold build.
+
+    Each entry holds its rows as CSV text (its effects sorted by effect id); study keys are
+    unique (a second file for a study is a problem), so the entries' texts in study order
+    are the rows sorted by (study, effect_id). One entry is in memory at a time."""
     import csv
 
-    from analysis.inputs.studycache import valid_entries
-    from analysis.io import csv_text, unneutralise, write_text_atomic
+    from analysis.inputs.studycache import StudyCache, valid_studies
+    from analysis.io import atomic_output, unneutralise
 
     with open(references_csv, encoding="utf-8") as handle:
         keys = {unneutralise(row["key"]) for row in csv.DictReader(handle)}
-    entries = valid_entries(extracted_dir, cache, keys)
-    effects = sorted(
-        (row for entry in entries for row in entry["effects"]), key=lambda r: (r["study"], r["effect_id"])
-    )
-    studies = sorted((entry["study_row"] for entry in entries), key=lambda r: r["study"])
-    write_text_atomic(effects_csv, csv_text(effects, COLUMNS))
-    write_text_atomic(studies_csv, csv_text(studies, STUDY_COLUMNS))
-    return len(studies), len(effects)
+    n_studies = n_effects = 0
+    with StudyCache(cache) as entries:
+        studies = sorted(valid_studies(extracted_dir, entries, keys))
+        with atomic_output(effects_csv) as rows, atomic_output(studies_csv) as table:
+            rows.write((",".join(COLUMNS) + "\n").encode())
+            table.write((",".join(STUDY_COLUMNS) + "\n").encode())
+            for _, name in studies:
+                value = entries.value(name)
+                rows.write(value["effects"].encode())
+                table.write(value["study_row"].encode())
+                n_studies += 1
+                n_effects += _rows(value["effects"])
+    return n_studies, n_effects
+
+
+def _rows(text: str) -> int:
+    """The number of CSV records in ``text`` (a quoted cell may hold a line break)."""
+    import csv
+    import io
+
+    return sum(1 for _ in csv.reader(io.StringIO(text)))

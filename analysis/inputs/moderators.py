@@ -84,10 +84,16 @@ def _folded(moderator: str) -> str:
     return re.sub(r"[^a-z0-9]", "", moderator.lower())
 
 
-def corpus_problems(documents: list[tuple[Path, dict]]) -> list[Problem]:
-    """Names that differ only by case or punctuation, and a moderator coded two ways."""
-    uses: dict[str, list[tuple[str, str, str, str, Any]]] = {}  # folded -> (name, file, study, effect, value)
-    for path, data in documents:
+class CorpusModerators:
+    """The corpus check of moderators, one document at a time: per moderator name (folded)
+    its first use and the problems of the later ones, nothing else of the documents."""
+
+    def __init__(self) -> None:
+        # folded -> (name, file, kind) of the first use, and the problems of the later uses
+        self.first: dict[str, tuple[str, str, str]] = {}
+        self.found: dict[str, list[Problem]] = {}
+
+    def add(self, path: Path, data: dict) -> None:
         study = str(data.get("study", path.stem))
         places = [("", data.get("moderators"))]
         places += [
@@ -97,22 +103,34 @@ def corpus_problems(documents: list[tuple[Path, dict]]) -> list[Problem]:
         ]
         for effect_id, found in places:
             for moderator, value in (found or {}).items() if isinstance(found, dict) else []:
-                uses.setdefault(_folded(str(moderator)), []).append(
-                    (str(moderator), str(path), study, effect_id, value)
-                )
-    problems = []
-    for group in (uses[key] for key in sorted(uses)):
-        spelled, kinds = group[0][0], kind(group[0][4])
-        for moderator, file, study, effect_id, value in group[1:]:
-            if moderator != spelled:
-                problems.append(Problem(file, study, effect_id, f"moderators.{moderator}",
-                                        f"differs from the moderator {spelled!r} of {group[0][1]} only by case or punctuation",
-                                        f"spell it {spelled} (one name per moderator)"))  # fmt: skip
-            elif kind(value) != kinds:
-                problems.append(Problem(file, study, effect_id, f"moderators.{moderator}",
-                                        f"is {KIND_WORDS[kind(value)]} here but {KIND_WORDS[kinds]} in {group[0][1]}",
-                                        "code a moderator the same way in every file"))  # fmt: skip
-    return problems
+                self._use(str(moderator), str(path), study, effect_id, value)
+
+    def _use(self, moderator: str, file: str, study: str, effect_id: str, value: Any) -> None:
+        folded = _folded(moderator)
+        if folded not in self.first:
+            self.first[folded] = (moderator, file, kind(value))
+            self.found[folded] = []
+            return
+        spelled, first_file, kinds = self.first[folded]
+        if moderator != spelled:
+            self.found[folded].append(Problem(file, study, effect_id, f"moderators.{moderator}",
+                                              f"differs from the moderator {spelled!r} of {first_file} only by case or punctuation",
+                                              f"spell it {spelled} (one name per moderator)"))  # fmt: skip
+        elif kind(value) != kinds:
+            self.found[folded].append(Problem(file, study, effect_id, f"moderators.{moderator}",
+                                              f"is {KIND_WORDS[kind(value)]} here but {KIND_WORDS[kinds]} in {first_file}",
+                                              "code a moderator the same way in every file"))  # fmt: skip
+
+    def problems(self) -> list[Problem]:
+        return [problem for key in sorted(self.found) for problem in self.found[key]]
+
+
+def corpus_problems(documents: list[tuple[Path, dict]]) -> list[Problem]:
+    """Names that differ only by case or punctuation, and a moderator coded two ways."""
+    check = CorpusModerators()
+    for path, data in documents:
+        check.add(path, data)
+    return check.problems()
 
 
 # ---------------------------------------------------------------- one table cell

@@ -92,13 +92,16 @@ def count_records(
     retrieved"; keys in ``exclude``, such as the seed report itself, are not counted).
     ``pooled_studies``: the studies in an analysis of two or more independent studies.
     """
-    seen: dict[str, Mapping[str, Any]] = {}
-    for r in records:
-        seen.setdefault(_text(r.get("study")), r)
+    seen: set[str] = set()  # one pass, holding the keys only: ``records`` may be a stream
+    coded_keys: set[str] = set()
     identified = {key: 0 for key in SOURCES}
     by_source: dict[str, dict[str, int]] = {}
     context = narrative = coded = not_read = 0
-    for r in seen.values():
+    for r in records:
+        study = _text(r.get("study"))
+        if study in seen:
+            continue
+        seen.add(study)
         source = _text(r.get("identified_by")) or NOT_RECORDED
         identified[source] = identified.get(source, 0) + 1
         kind = _text(r.get("kind")) or "study"
@@ -106,13 +109,14 @@ def count_records(
         by_source[source][kind] += 1
         if kind == "context":
             context += 1
-        elif _text(r.get("status")) == "coded":
+            continue
+        coded_keys.add(study)
+        if _text(r.get("status")) == "coded":
             coded += 1
         else:
             narrative += 1
             not_read += bool(NOT_READ.search(_text(r.get("not_poolable"))))
-    missing = set(bibliography or ()) - set(seen) - set(exclude)
-    coded_keys = {k for k, r in seen.items() if (_text(r.get("kind")) or "study") != "context"}
+    missing = set(bibliography or ()) - seen - set(exclude)
     pooled = None if pooled_studies is None else len(set(pooled_studies) & coded_keys)
     return RecordCounts(
         identified=identified,

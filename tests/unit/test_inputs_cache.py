@@ -80,6 +80,7 @@ def build(extracted: Path, bib: Path, results: Path) -> dict[str, bytes]:
         "effects.csv": (results / "effects.csv").read_bytes(),
         "studies.csv": (results / "studies.csv").read_bytes(),
         "records": records.counts_json(counts).encode(),
+        "pack": (results / PACK).read_bytes(),
     }
 
 
@@ -126,6 +127,8 @@ def test_an_added_study_is_the_only_file_parsed(corpus, parses, tmp_path):
     without = build(extracted, bib, results)
     assert parses["parsed"] == []
     assert b"rothon2012" not in without["studies.csv"]
+    assert without == cold(extracted, bib, tmp_path), "a study left: the pack is a cold run's"
+    parses["parsed"].clear()
     (tmp_path / "held.yaml").rename(extracted / "rothon2012.yaml")
     warm = build(extracted, bib, results)
     assert parses["parsed"] == ["rothon2012.yaml"]
@@ -205,7 +208,9 @@ def test_a_bad_file_is_reported_on_every_run_from_its_entry(corpus, parses, tmp_
     with pytest.raises(ValueError, match="cohorX"):
         studycache.valid_entries(extracted, results / PACK)
     edit(bad, "design: cohorX", "design: cohort")
-    assert build(extracted, bib, results) == good
+    fixed = build(extracted, bib, results)
+    assert {k: v for k, v in fixed.items() if k != "pack"} == {k: v for k, v in good.items() if k != "pack"}
+    assert fixed == cold(extracted, bib, tmp_path), "the pack too: its stamp is the file's new one"
 
 
 def test_a_cached_valid_file_whose_key_left_the_bibliography_is_reported(corpus, tmp_path):
@@ -244,7 +249,8 @@ def test_a_file_changed_just_now_gets_no_stamp(corpus, tmp_path):
     results = tmp_path / "results"
     check_inputs(extracted, bib, results)
     cache = studycache.StudyCache(results / PACK)
-    assert cache.entries and all(entry["stamp"] is None for entry in cache.entries.values())
+    assert cache.entries and all(entry.stamp is None for entry in cache.entries.values())
+    cache.close()
 
 
 def test_parsing_in_two_processes_finds_and_writes_what_one_does(corpus, tmp_path, monkeypatch):
@@ -262,5 +268,63 @@ def test_parsing_in_two_processes_finds_and_writes_what_one_does(corpus, tmp_pat
     assert found[1] == found[2]
     assert any("cohorX" in p for p in found[2][0])
     # And with the pack of the two-process run, a second run has nothing to parse.
-    cache = studycache.StudyCache(tmp_path / "w2" / PACK, workers=2)
-    assert [p.name for p in sorted(extracted.glob("*.yaml")) if cache._would_parse(p)] == []
+    with studycache.StudyCache(tmp_path / "w2" / PACK, workers=2) as cache:
+        assert [p.name for p in sorted(extracted.glob("*.yaml")) if cache._would_parse(p)] == []
+
+
+def test_the_pack_holds_the_tables_rows_as_their_csv_text_and_a_no_op_run_leaves_it(corpus, tmp_path):
+    """Each entry holds its rows of studies.csv and effects.csv as the text the tables hold:
+    the tables are the entries' texts in study order; a run with nothing changed keeps the file."""
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    first = build(extracted, bib, results)
+    with studycache.StudyCache(results / PACK) as cache:
+        values = [cache.value(name) for name in cache.entries]
+    assert len(values) == len(list(extracted.glob("*.yaml")))
+    ordered = sorted(values, key=lambda v: v["study"])
+    header, _ = first["effects.csv"].decode().split("\n", 1)
+    assert first["effects.csv"].decode() == header + "\n" + "".join(v["effects"] for v in ordered)
+    header, _ = first["studies.csv"].decode().split("\n", 1)
+    assert first["studies.csv"].decode() == header + "\n" + "".join(v["study_row"] for v in ordered)
+    before = (results / PACK).stat()
+    assert build(extracted, bib, results) == first
+    after = (results / PACK).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_pack_of_other_files_is_rewritten_to_a_cold_runs_bytes(corpus, tmp_path):
+    """Entries of files gone and files new, first and last in the listing."""
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    names = sorted(p.name for p in extracted.glob("*.yaml"))
+    held = tmp_path / "held"
+    held.mkdir()
+    for name in (names[0], names[-1]):
+        (extracted / name).rename(held / name)
+    build(extracted, bib, results)
+    (extracted / names[1]).rename(held / names[1])
+    for name in (names[0], names[-1]):
+        (held / name).rename(extracted / name)
+    assert build(extracted, bib, results) == cold(extracted, bib, tmp_path)
+
+
+def test_a_last_file_gone_cuts_the_pack_to_a_cold_runs_bytes(corpus, tmp_path):
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    build(extracted, bib, results)
+    last = sorted(extracted.glob("*.yaml"))[-1]
+    last.rename(tmp_path / last.name)
+    warm = build(extracted, bib, results)
+    assert last.stem.encode() not in warm["pack"]
+    assert warm == cold(extracted, bib, tmp_path)
+
+
+def test_the_tables_without_a_pack_are_those_with_one(corpus, tmp_path):
+    extracted, bib = corpus
+    first = build(extracted, bib, tmp_path / "results")
+    refs = tmp_path / "results" / "references.csv"
+    write_effects(extracted, refs, tmp_path / "e.csv", tmp_path / "s.csv", None)
+    assert (tmp_path / "e.csv").read_bytes() == first["effects.csv"]
+    assert (tmp_path / "s.csv").read_bytes() == first["studies.csv"]
+    counts = records.count_records(studycache.cached_records(extracted, None))
+    assert records.counts_json(counts).encode() == first["records"]
