@@ -10,7 +10,8 @@ CORES ?= 2
 # --rerun-incomplete and --nolock: a run killed midway is simply redone by the next one
 # (the workflow takes a lock of its own, so two builds of one folder never run at once).
 # CORES is checked before any shell sees it (SAFE_CORES, below).
-SNAKEMAKE = $(BIN)/snakemake --cores "$(SAFE_CORES)" --rerun-incomplete --nolock
+# --resources brief_render=1: the HTML and PDF renders (the largest in memory) one at a time.
+SNAKEMAKE = $(BIN)/snakemake --cores "$(SAFE_CORES)" --resources brief_render=1 --rerun-incomplete --nolock
 # `make brief` starts Snakemake only when a stamp of an input, the code or a result changed
 # since the last run that ended well (analysis/uptodate.py); Snakemake run directly always decides.
 

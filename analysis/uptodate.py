@@ -50,7 +50,7 @@ INSTALL_STAMP = ".venv/.installed"
 ENVIRONMENT = ("SOURCE_DATE_EPOCH", "BRIEF_RELEASE", "PATH")
 # The Makefile's flags: with any other, Snakemake decides.
 SIMPLE_FLAGS = {"--rerun-incomplete", "--nolock"}
-VALUED_FLAGS = {"--cores"}
+VALUED_FLAGS = {"--cores", "--resources"}
 # Settings that name files; a --config override of any other nested setting is not read here.
 PATH_SETTINGS = ("extracted_dir", "bibliography", "results_dir")
 

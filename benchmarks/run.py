@@ -69,7 +69,7 @@ def snakemake_command(
     extracted: Path | str, bib: Path | str, results: Path | str, *targets: str, direct: bool = False
 ) -> list[str]:
     """`make brief`'s command with the contract's --config: analysis.uptodate (its stamp check),
-    then `.venv/bin/snakemake --cores 2 --rerun-incomplete --nolock`; ``direct``: Snakemake alone."""
+    then `.venv/bin/snakemake --cores 2 --resources brief_render=1 --rerun-incomplete --nolock`; ``direct``: Snakemake alone."""
     snakemake = Path(sys.executable).parent / "snakemake"
     check = [] if direct else [sys.executable, "-m", "analysis.uptodate"]
     # Targets go before --config, which takes every following word as key=value.
@@ -78,6 +78,8 @@ def snakemake_command(
         str(snakemake),
         "--cores",
         "2",
+        "--resources",
+        "brief_render=1",
         "--rerun-incomplete",
         "--nolock",
         *targets,

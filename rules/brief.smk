@@ -110,6 +110,9 @@ rule render_brief_html:
     resources:
         mem_mb=2000,
         runtime=30,
+        # The two renders hold the most memory of any job (Typst ~450 MiB at 10,000
+        # studies); `make brief` passes --resources brief_render=1 so they never overlap.
+        brief_render=1,
     params:
         epoch=build_info()["epoch"],
     script:
@@ -138,6 +141,7 @@ rule render_brief_pdf:
     resources:
         mem_mb=4000,
         runtime=30,
+        brief_render=1,
     params:
         epoch=build_info()["epoch"],
     script:

@@ -128,7 +128,8 @@ def test_profile_in_environment_always_runs(build, monkeypatch):
 
 def test_makefile_form_is_read():
     targets, overrides = uptodate.parse_command(
-        ["--cores", "2", "--rerun-incomplete", "--nolock", "results/brief/brief.html",
+        ["--cores", "2", "--resources", "brief_render=1", "--rerun-incomplete", "--nolock",
+         "results/brief/brief.html",
          "--config", "results_dir=/tmp/r", "estimator=DL"]
     )  # fmt: skip
     assert targets == ["results/brief/brief.html"]
