@@ -12,8 +12,8 @@ and records the stamps when that run succeeds.
 What is stamped:
 
 - the repository (code, rules, templates, schemas, config, the lock file; every
-  file but the ignored folders below), git's HEAD, index and refs (the commit
-  is in the brief), and the environment's install stamp;
+  file but the ignored folders below), git's HEAD, its log and the index (the
+  commit is in the brief), and the environment's install stamp;
 - the corpus (``extracted_dir``, ``bibliography``) and the Atlas data folder,
   wherever they are;
 - the results folder, after the run (a result deleted or touched since means
@@ -44,7 +44,9 @@ RECORD_VERSION = 1
 # Repository folders that no build reads (and that change under it).
 IGNORED = {".git", ".venv", ".snakemake", ".cache", "__pycache__", ".pytest_cache", ".ruff_cache",
            ".hypothesis", "node_modules", "build"}  # fmt: skip
-GIT_STATE = (".git/HEAD", ".git/index", ".git/packed-refs", ".git/refs")
+# The commit checked out (the brief names it): HEAD, and HEAD's log, which every commit,
+# checkout or reset here appends to; commits on other branches or worktrees change neither.
+GIT_STATE = (".git/HEAD", ".git/logs/HEAD", ".git/index")
 INSTALL_STAMP = ".venv/.installed"
 # Environment variables the workflow reads (provenance: epoch, release label; PATH: the renderer).
 ENVIRONMENT = ("SOURCE_DATE_EPOCH", "BRIEF_RELEASE", "PATH")
