@@ -19,7 +19,6 @@ the time of the run: the PDF's date is the commit time (``epoch``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
@@ -28,7 +27,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.io import write_bytes_atomic
+from analysis.io import scratch_folder, write_bytes_atomic
 
 RENDERERS = ("auto", "quarto", "pandoc")
 
@@ -130,18 +129,6 @@ def _run(command: list[str], cwd: Path, env: dict | None = None) -> None:
         raise RendererError(f"{name} failed ({done.returncode}):\n{said}")
 
 
-@contextlib.contextmanager
-def scratch(folder: Path, name: str):
-    """A fixed scratch folder, emptied first: a killed run leaves nothing behind for long."""
-    path = folder.resolve() / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 # --- pandoc + typst -----------------------------------------------------------------
 
 
@@ -193,7 +180,7 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
     twice the memory)."""
     from analysis.brief.embed import EmbedError, embed_figures, style_header
 
-    with scratch(html.parent, ".render-html.tmp") as tmp:
+    with scratch_folder(html.parent, ".render-html.tmp") as tmp:
         out, header = Path(tmp) / "brief.html", Path(tmp) / "style.html"
         try:
             header.write_text(style_header(css), encoding="utf-8")
@@ -216,7 +203,7 @@ def render_pdf_pandoc_typst(qmd: Path, bib: Path, pdf: Path, epoch: int, root: P
     """PDF through pandoc's Typst writer and the typst compiler (fixed timestamp)."""
     import typst
 
-    with scratch(qmd.parent, ".render-pdf.tmp") as tmp:
+    with scratch_folder(qmd.parent, ".render-pdf.tmp") as tmp:
         typ = Path(tmp) / "brief.typ"
         # The PDF filter before citeproc: the reference list holds only the works the PDF cites.
         cited = cited_copy(qmd, bib, Path(tmp) / "cited.bib")
@@ -300,7 +287,7 @@ def render_quarto(qmd: Path, fmt: str, target: Path, epoch: int, sources: list[P
     """One format with Quarto, "html" or "typst" (PDF), in a scratch project of its own;
     ``sources[0]`` is the bibliography."""
     folder = quarto_scratch(target, fmt)
-    with scratch(folder.parent, folder.name) as stage:
+    with scratch_folder(folder.parent, folder.name) as stage:
         staged = stage_sources(qmd, sources, stage / "project")
         # The staged bibliography holds only the entries the brief cites, as on the pandoc path.
         bib = stage / "project" / stage_path(qmd, sources, sources[0])
