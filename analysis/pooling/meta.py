@@ -12,8 +12,8 @@ Where each number comes from:
   metafor's ``method = c("REML", "DL")`` fallback needs; a reference test
   cross-checks the two. Two safeguards differ from metafor's defaults without
   changing the answer: a step is halved until the (restricted) log-likelihood
-  does not fall and tau² stays >= 0 (metafor halves only to stay >= 0, and keeps
-  the halved step), and when the likelihood already falls from tau² = 0 on, the
+  does not fall by more than its rounding and tau² stays >= 0 (metafor halves
+  only to stay >= 0, and keeps the halved step), and when the likelihood already falls from tau² = 0 on, the
   estimate is 0 exactly instead of a value creeping towards it.
 - Coefficients and their covariance are PyMARE's ``WeightedLeastSquares`` at that
   tau², with ``small_sample_correction`` "knapp-hartung" (``knha``, the scale
@@ -58,6 +58,10 @@ TAU2_THRESHOLD = 1e-10
 MAX_ITERATIONS = 10_000
 # Step halving gives up here: the step is then below rounding of tau².
 MIN_STEP = 2.0**-40
+# A step is kept unless the log-likelihood falls by more than this fraction of it
+# (at least 1): near the optimum a step changes it by less than the rounding of
+# its sum, and halving on that noise would stop short of the root of the score.
+LOGLIK_ROUNDING = 1e-12
 # Relative precision of the Q-profile roots (brentq's rtol floor is 4 * eps).
 QPROFILE_RTOL = 1e-12
 
@@ -297,7 +301,7 @@ def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
         while True:
             new = max(0.0, tau2 + step * score / info)
             new_terms = _likelihood_terms(y, v, X, new, method)
-            if new_terms[2] >= loglik or step < MIN_STEP:
+            if new_terms[2] >= loglik - LOGLIK_ROUNDING * max(1.0, abs(loglik)) or step < MIN_STEP:
                 break
             step /= 2
         change = abs(new - tau2)
