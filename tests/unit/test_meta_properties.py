@@ -208,8 +208,6 @@ def test_bad_settings_are_explained():
 def test_reml_and_ml_stop_at_the_root_of_the_score():
     """Near the optimum a step changes the log-likelihood by less than its rounding; halving on
     that noise used to stop Fisher scoring short (a next step of up to ~5e-8 of tau² + s²)."""
-    from analysis.pooling import meta
-
     rng = np.random.default_rng(2)
     worst = 0.0
     for _ in range(300):
