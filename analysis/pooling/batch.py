@@ -61,7 +61,7 @@ class RowFit:
 
 
 def _terms(Y: np.ndarray, V: np.ndarray, tau2: np.ndarray, method: str):
-    """Score, information (both times 2) and log-likelihood per row, as ``meta._likelihood_terms``."""
+    """Score, information (both times 2) and log-likelihood per row, as ``likelihood.likelihood_terms``."""
     w = 1.0 / (V + tau2[:, None])
     sw = w.sum(axis=1)
     e = Y - ((w * Y).sum(axis=1) / sw)[:, None]

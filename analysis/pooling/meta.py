@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
+from analysis.pooling.likelihood import likelihood_terms, trace_p, typical_variance, wls
+
 # Estimators, with metafor's names: REML (default), ML, DerSimonian-Laird,
 # Hedges (method of moments), and the equal-effects model (tau² = 0).
 ESTIMATORS = ("REML", "ML", "DL", "HE", "EE")
@@ -211,68 +213,6 @@ def check_inputs(
     return y, v
 
 
-def _wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float):
-    """Weighted least squares with weights 1 / (v + tau2).
-
-    Returns
-    -------
-    w : numpy.ndarray of shape (k,)
-    Xw : numpy.ndarray of shape (k, p)
-        ``W X``.
-    A : numpy.ndarray of shape (p, p)
-        ``(X'WX)^-1`` (a plain reciprocal when p = 1, the common case).
-    resid : numpy.ndarray of shape (k,)
-    """
-    w = 1.0 / (v + tau2)
-    Xw = X * w[:, None]
-    M = X.T @ Xw
-    A = 1.0 / M if M.shape == (1, 1) else np.linalg.inv(M)
-    return w, Xw, A, y - X @ (A @ (Xw.T @ y))
-
-
-def _trace_p(w: np.ndarray, Xw: np.ndarray, A: np.ndarray) -> float:
-    """tr(P) with P = W - W X A X'W, in O(k p²)."""
-    return float(w.sum() - np.trace(A @ (Xw.T @ Xw)))
-
-
-def _likelihood_terms(y, v, X, tau2: float, method: str) -> tuple[float, float, float]:
-    """Score, Fisher information (both times 2) and log-likelihood at tau2.
-
-    Parameters
-    ----------
-    y, v : numpy.ndarray of shape (k,)
-    X : numpy.ndarray of shape (k, p)
-    method : {"ML", "REML"}
-
-    Returns
-    -------
-    score, information, loglik : float
-        The Fisher scoring step is ``score / information``; the SE of tau² is
-        ``sqrt(2 / information)``. With P = W - W X A X'W: REML score
-        y'PPy - tr(P), information tr(PP); ML score y'PPy - tr(W), information tr(W²).
-    """
-    w, Xw, A, e = _wls(y, v, X, tau2)
-    Py = w * e  # P y = W (y - X beta)
-    loglik = -0.5 * (np.log(v + tau2).sum() + Py @ e)
-    if method == "ML":
-        return float(Py @ Py - w.sum()), float(w @ w), float(loglik)
-    B = A @ (Xw.T @ Xw)  # A X'W²X
-    C = A @ ((Xw * w[:, None]).T @ Xw)  # A X'W³X
-    tr_pp = w @ w - 2 * np.trace(C) + np.sum(B * B.T)
-    log_det_a = math.log(A[0, 0]) if A.shape == (1, 1) else np.linalg.slogdet(A)[1]
-    loglik += 0.5 * log_det_a  # - 0.5 log|X'WX|
-    return float(Py @ Py - (w.sum() - np.trace(B))), float(tr_pp), float(loglik)
-
-
-def typical_variance(v: np.ndarray, X: np.ndarray) -> float:
-    """metafor's "typical" sampling variance s² = (k - p) / tr(P) at tau² = 0.
-
-    For ``X`` a column of ones this is (k-1) Σw / ((Σw)² - Σw²), w = 1/v.
-    """
-    w, Xw, A, _ = _wls(np.zeros(len(v)), v, X, 0.0)
-    return (len(v) - X.shape[1]) / _trace_p(w, Xw, A)
-
-
 def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
     """tau² by PyMARE's DerSimonian-Laird or Hedges estimator."""
     from pymare.estimators import DerSimonianLaird, Hedges  # costs ~1 s: import on use
@@ -286,21 +226,21 @@ def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
 def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
     """ML or REML tau² by Fisher scoring (metafor's algorithm, see module docstring)."""
     k, p = X.shape
-    w, Xw, A, e = _wls(y, v, X, 0.0)
-    tr_p0 = _trace_p(w, Xw, A)
+    w, Xw, A, e = wls(y, v, X, 0.0)
+    tr_p0 = trace_p(w, Xw, A)
     scale = (k - p) / tr_p0  # typical sampling variance: the convergence scale
-    score, info, loglik = _likelihood_terms(y, v, X, 0.0, method)
+    score, info, loglik = likelihood_terms(y, v, X, 0.0, method)
     if score <= 0:  # the likelihood falls from tau² = 0 on
         return Tau2Estimate(0.0, _tau2_se(info), True, 0)
     tau2 = max(0.0, float(w @ e**2 - (k - p)) / tr_p0)  # DerSimonian-Laird start
-    score, info, loglik = _likelihood_terms(y, v, X, tau2, method)
+    score, info, loglik = likelihood_terms(y, v, X, tau2, method)
     for iteration in range(1, MAX_ITERATIONS + 1):
         if not info > 0:  # lost to rounding: weights spanning ~16 orders of magnitude
             break
         step = 1.0
         while True:
             new = max(0.0, tau2 + step * score / info)
-            new_terms = _likelihood_terms(y, v, X, new, method)
+            new_terms = likelihood_terms(y, v, X, new, method)
             if new_terms[2] >= loglik - LOGLIK_ROUNDING * max(1.0, abs(loglik)) or step < MIN_STEP:
                 break
             step /= 2
@@ -312,7 +252,7 @@ def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
 
 
 def _tau2_se(information: float) -> float:
-    """SE of tau² from the Fisher information (times 2) of ``_likelihood_terms``."""
+    """SE of tau² from the Fisher information (times 2) of ``likelihood.likelihood_terms``."""
     return math.sqrt(2 / information) if information > 0 else math.nan
 
 
@@ -394,7 +334,7 @@ def fit_model(
 
 def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, int, float]:
     """Cochran's Q (metafor's QE with moderators), its df k - p and p-value."""
-    w, _, _, e = _wls(y, v, X, 0.0)
+    w, _, _, e = wls(y, v, X, 0.0)
     q, df = float(w @ e**2), X.shape[0] - X.shape[1]
     return q, df, float(stats.chi2.sf(q, df))
 
@@ -409,7 +349,7 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
     """
 
     def q_gen(tau2: float) -> float:
-        w, _, _, e = _wls(y, v, X, tau2)
+        w, _, _, e = wls(y, v, X, tau2)
         return float(w @ e**2)
 
     df = X.shape[0] - X.shape[1]

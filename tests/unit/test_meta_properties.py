@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.pooling import meta
+from analysis.pooling import likelihood, meta
 
 # Derandomised so that every run (and CI) tries the same examples; no deadline
 # because the first example pays PyMARE's import.
@@ -217,6 +217,6 @@ def test_reml_and_ml_stop_at_the_root_of_the_score():
         for method in ("REML", "ML"):
             tau2 = meta._fisher_scoring(y, v, X, method).value
             if tau2 > 0:
-                score, info, _ = meta._likelihood_terms(y, v, X, tau2, method)
+                score, info, _ = likelihood.likelihood_terms(y, v, X, tau2, method)
                 worst = max(worst, abs(score / info) / (tau2 + meta.typical_variance(v, X)))
     assert worst < 1e-9
