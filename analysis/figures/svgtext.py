@@ -10,9 +10,11 @@ at a fixed 100 pt and scales it. :class:`CachedTextToPath` keeps, for the life o
 process, each string's glyphs and positions and each glyph's outline, and derives the
 string's width, height and descent from them as FreeType's ``set_text`` does (the same
 numbers, tested against matplotlib's own on every kind of text the figures draw).
-:class:`SVGCanvas` is matplotlib's SVG canvas with that layout and with the document
-built in memory and written in one piece; its files are byte-identical to matplotlib's
-(tested). Mathtext and TeX, and texts with font features or a language, go to
+:class:`SVGCanvas` is matplotlib's SVG canvas with that layout, each string's ``<use>``
+elements (one per glyph, most of a file) made once per string, and the document built
+in memory and written in one piece; its files are byte-identical to matplotlib's 3.11
+(tested: the text branch of ``RendererSVG._draw_text_as_path`` is re-done here and writes
+through the XML writer's private buffer). Mathtext and TeX, and texts with font features or a language, go to
 matplotlib's code unchanged.
 """
 
@@ -25,7 +27,15 @@ from typing import Any
 import matplotlib as mpl
 from matplotlib import cbook
 from matplotlib.backends.backend_mixed import MixedModeRenderer
-from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+from matplotlib.backends.backend_svg import (
+    FigureCanvasSVG,
+    RendererSVG,
+    _generate_css,
+    _generate_transform,
+    _quote_escape_attrib,
+    _short_float_fmt,
+)
+from matplotlib.colors import rgb2hex
 from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import FT2Font, LoadFlags
 from matplotlib.textpath import TextToPath
@@ -58,6 +68,7 @@ class CachedTextToPath(TextToPath):
         self._glyphs: dict[tuple[FT2Font, int], _Glyph] = {}
         # (font, string) -> (((glyph, x, y), ...), (width, height, descent) in pixels at 100 pt)
         self._strings: dict[tuple[FT2Font, str], tuple[tuple, tuple[float, float, float]]] = {}
+        self._uses: dict[tuple[FT2Font, str, int], str] = {}
 
     def _get_font(self, prop: Any) -> FT2Font:
         """The font of ``prop`` at 100 pt, found once per set of properties (and rcParams
@@ -130,15 +141,62 @@ class CachedTextToPath(TextToPath):
             info.append((glyph.repr, x, y, 1.0))
         return info, new, []
 
+    def uses(self, font: FT2Font, s: str, depth: int) -> str:
+        """The ``<use>`` elements of a string's glyphs, as matplotlib's XML writer writes
+        them at nesting ``depth`` (its indentation is one space a level)."""
+        key = (font, s, depth)
+        text = self._uses.get(key)
+        if text is None:
+            lines = []
+            for glyph, x, y in self._laid_out(font, s)[0]:
+                place = _generate_transform([("translate", (x, y)), ("scale", (1.0,))])
+                attrs = f" xlink:href={_quote_escape_attrib('#' + glyph.repr)}"
+                if place:
+                    attrs += f" transform={_quote_escape_attrib(place)}"
+                lines.append(f"{' ' * min(depth, 64)}<use{attrs}/>\n")
+            text = self._uses[key] = "".join(lines)
+        return text
+
 
 # One per process: every figure drawn by it shares the laid-out strings.
 TEXT_PATHS = CachedTextToPath()
 
 
 class _RendererSVG(RendererSVG):
+    """RendererSVG through :data:`TEXT_PATHS`; a string's ``<use>`` elements (one per glyph,
+    most of the file) are written as one piece, made once per string and nesting depth."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._text2path = TEXT_PATHS
+
+    def _draw_text_as_path(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
+                           ismath: Any, mtext: Any = None) -> None:  # fmt: skip
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        if ismath or features is not None or language is not None:
+            return super()._draw_text_as_path(gc, x, y, s, prop, angle, ismath, mtext)
+        # RendererSVG._draw_text_as_path of matplotlib 3.11, the text branch.
+        writer = self.writer
+        writer.comment(s)
+        style = {}
+        color = rgb2hex(gc.get_rgb())
+        if color != "#000000":
+            style["fill"] = color
+        alpha = gc.get_alpha() if gc.get_forced_alpha() else gc.get_rgb()[3]
+        if alpha != 1:
+            style["opacity"] = _short_float_fmt(alpha)
+        font_scale = prop.get_size_in_points() / TEXT_PATHS.FONT_SCALE
+        transform = [("translate", (x, y)), ("rotate", (-angle,)), ("scale", (font_scale, -font_scale))]
+        writer.start("g", style=_generate_css(style), transform=_generate_transform(transform))
+        font = TEXT_PATHS._get_font(prop)
+        _, glyph_map_new, _ = TEXT_PATHS.get_glyphs_with_font(
+            font, s, glyph_map=self._glyph_map, return_new_glyphs_only=True
+        )
+        self._update_glyph_map_defs(glyph_map_new)
+        writer._XMLWriter__flush()  # the <g ...> start tag closed, as the first <use> would
+        writer._XMLWriter__write(TEXT_PATHS.uses(font, s, len(writer._XMLWriter__tags)))
+        writer.end("g")
 
 
 class SVGCanvas(FigureCanvasSVG):
