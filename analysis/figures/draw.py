@@ -40,6 +40,12 @@ FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
 DRAWING_VERSION = "4"
 GAP_MAP_ID = "evidence-gap-map"
+# The columns the figures read of the wide tables (the gap map's counts,
+# analysis.inputs.gaps); None: all. At 100,000 studies effects.csv is ~300 MiB in pandas.
+TABLE_COLUMNS: dict[str, list[str] | None] = {
+    "effects": ["study", "theme", "outcome", "kind"],
+    "studies": ["study", "kind", "status", "themes", "outcomes"],
+}
 # Hash and alt text of every figure drawn, by file stem; not a rule output, so it
 # outlives reruns.
 SIDECAR = ".drawn.json"
@@ -219,8 +225,8 @@ def draw_all(
 
 def draw_tables(read: Callable[[str], pd.DataFrame], outdir: str | Path, workers: int = 1) -> pd.DataFrame:
     """:func:`draw_all` of the tables ``read(name)`` returns ("pooled", "units", "studies",
-    "references", "effects"): they are let go once the figures are planned, so that the
-    drawing holds only each figure's own rows (at 100,000 studies the tables are ~300 MiB)."""
+    "references", "effects"; of the last two only ``TABLE_COLUMNS`` are needed): they are
+    let go once the figures are planned, so that the drawing holds only each figure's own rows."""
     planned = plan(read("pooled"), read("units"), read("studies"), read("references"), read("effects"))
     return draw_planned(planned, outdir, workers)
 

@@ -4,16 +4,16 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.figures.draw import draw_tables
+from analysis.figures.draw import TABLE_COLUMNS, draw_tables
 from analysis.io import read_table
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-# Each table is read when the planning needs it and let go before the drawing.
+# Each table (the columns the figures read) is read for the planning and let go before the drawing.
 index = draw_tables(
-    lambda name: read_table(getattr(snakemake.input, name)),
+    lambda name: read_table(getattr(snakemake.input, name), columns=TABLE_COLUMNS.get(name)),
     Path(snakemake.output.index).parent,
     workers=snakemake.threads,
 )

@@ -129,7 +129,12 @@ def test_draw_tables_equals_draw_all_in_one_or_two_processes(tmp_path):
     pooled, units, studies, references, effects = _tables()
     tables = dict(pooled=pooled, units=units, studies=studies, references=references, effects=effects)
     index_a = draw.draw_all(pooled, units, studies, references, tmp_path / "a", effects=effects)
-    index_b = draw.draw_tables(lambda name: tables[name], tmp_path / "b", workers=2)
+
+    def read(name: str) -> pd.DataFrame:  # only the columns the figures read, as the rule reads them
+        wanted = draw.TABLE_COLUMNS.get(name)
+        return tables[name] if wanted is None else tables[name][[c for c in wanted if c in tables[name]]]
+
+    index_b = draw.draw_tables(read, tmp_path / "b", workers=2)
     pd.testing.assert_frame_equal(index_a, index_b)
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "b").iterdir())
