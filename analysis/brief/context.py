@@ -457,6 +457,7 @@ def write_brief_source(
     import yaml
 
     from analysis.brief.summary import load_messages
+    from analysis.brief.tables import COLUMNS, read_rows
     from analysis.figures.prisma import prisma_alt
     from analysis.inputs.records import read_counts
     from analysis.io import read_table, write_text_atomic
@@ -466,19 +467,17 @@ def write_brief_source(
     claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
     figures = read_table(figures_index)
     records = read_counts(records_json) if records_json else None
-    # The large tables go on as rows, each frame dropped once converted (both at once held
-    # twice the memory).
-    big = ("leave_one_out",)
+    # The large tables go on as rows of the columns the brief reads (analysis.brief.tables).
     context = build_context(
         pooled=read_table(pooled),
-        units=rows(read_table(units)),
-        effects=rows(read_table(effects)),
-        studies=rows(read_table(studies)),
-        references=rows(read_table(references)),
+        units=read_rows(units, "units"),
+        effects=read_rows(effects, "effects"),
+        studies=read_rows(studies, "studies"),
+        references=read_rows(references, "references"),
         certainty=read_table(certainty),
         figures=figures,
         sensitivity={
-            name: rows(read_table(path)) if name in big else read_table(path)
+            name: read_rows(path, name) if name in COLUMNS else read_table(path)
             for name, path in sensitivity.items()
         },
         claims=claims,
