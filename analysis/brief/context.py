@@ -44,6 +44,7 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
 from analysis.brief.dependence import robustness_tables
 from analysis.brief.evidence import (
     coded_effects,
+    records_section,
     reference_years,
     study_entry,
     study_weights,
@@ -222,31 +223,6 @@ def _notes_sensitivity(all_analyses: list[Analysis], shown_pooled: set[str]) -> 
     )
 
 
-def _records(records: RecordCounts, prisma: Mapping[str, str] | None, qmd_dir: Path) -> dict:
-    """The flow of records (PRISMA 2020) for the template."""
-    return {
-        "sources": [{"words": w, "n": fmt_int(n)} for _, w, n in records.sources()],
-        "not_recorded": fmt_int(records.identified.get("not recorded", 0)),
-        "identified": fmt_int(records.identified_total),
-        "records": fmt_int(records.records),
-        "context": fmt_int(records.context),
-        "studies": fmt_int(records.studies),
-        "not_retrieved": fmt_int(records.not_retrieved),
-        "sought": fmt_int(records.studies + records.not_retrieved),
-        "unreached": fmt_int(records.unreached),
-        "read": fmt_int(records.read),
-        "read_narrative": fmt_int(records.read_narrative),
-        "narrative": fmt_int(records.narrative),
-        "coded": fmt_int(records.coded),
-        "pooled": "" if records.pooled is None else fmt_int(records.pooled),
-        "figure": (
-            {"path": relative(prisma["svg"], qmd_dir), "alt": prisma["alt"], "id": "fig-prisma"}
-            if prisma
-            else None
-        ),
-    }
-
-
 def build_context(
     *,
     pooled,
@@ -357,7 +333,7 @@ def build_context(
         "messages": messages_,
         "summary_rules": list(SUMMARY_RULES),
         "sof": summary_of_findings(messages_, all_analyses, by_id, studies_list),
-        "records": _records(records, prisma, qmd_dir),
+        "records": records_section(records, prisma, qmd_dir),
         "meta": {
             "title": meta["title"],
             "subtitle": "What the studies behind Local Trust's Bridging the divide (2025) show",

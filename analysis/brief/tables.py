@@ -40,4 +40,5 @@ def read_rows(path: str | Path, table: str) -> list[dict]:
     columns the brief reads; the frame is dropped once converted."""
     from analysis.io import read_table
 
-    return rows(read_table(path, columns=COLUMNS[table]))
+    columns = COLUMNS[table]
+    return rows(read_table(path, columns=None if columns is None else list(columns)))
