@@ -135,3 +135,20 @@ def test_pieces_are_cut_after_newlines_and_put_together_give_the_text():
     pieces = list(bibliography._pieces(texts, size=2))
     assert "".join(pieces) == "".join(texts)
     assert all(p.endswith("\n") for p in pieces[:-1]) and len(pieces) >= 4
+
+
+@pytest.mark.parametrize("name,text", bib_texts(), ids=[n for n, _ in bib_texts()])
+def test_references_without_fields_have_the_same_keys_lines_and_problems(name, text, tmp_path):
+    path = tmp_path / "refs.bib"
+    path.write_text(text, encoding="utf-8")
+
+    def read(fields: bool) -> tuple:
+        try:
+            found = bibliography.read_bibliography(path, fields=fields)
+        except bibliography.BibliographyError as err:
+            return "error", [str(p) for p in err.problems]
+        return "read", [(r.key, r.entry_type, r.file, r.line) for r in found]
+
+    assert read(True) == read(False)
+    if read(True)[0] == "read":
+        assert all(r.fields == () for r in bibliography.read_bibliography(path, fields=False))
