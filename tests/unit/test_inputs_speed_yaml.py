@@ -8,6 +8,8 @@ import math
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis.inputs import yaml12
 from tests.conftest import ROOT
@@ -140,3 +142,18 @@ def test_load_still_refuses_what_it_refused():
     with pytest.raises(yaml.YAMLError, match="read as a number, not text"):
         yaml12.load("2012: x\n")
     assert yaml12.load("n: 01000\nt: 16:40\n") == {"n": 1000, "t": "16:40"}
+
+
+SCALARS = ["", "~", "null", "Null", "NULL", "true", "False", "yes", "0", "-1", "+7", "01000", "0o17", "0x1F", "1.5",
+           ".5", "1e3", "-.inf", ".NaN", "16:40", "2012-01-01", "a", " ", "é", "1_000", "0b1", "-", "."]  # fmt: skip
+
+
+@given(st.one_of(st.sampled_from(SCALARS), st.text(max_size=12)), st.booleans(), st.booleans())
+def test_the_quicker_resolver_resolves_as_pyyamls(value, plain, quoted):
+    loader = yaml12.FastStrictLoader("")
+    try:
+        for kind in (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode):
+            want = yaml.resolver.BaseResolver.resolve(loader, kind, value, (plain, quoted))
+            assert loader.resolve(kind, value, (plain, quoted)) == want
+    finally:
+        loader.dispose()
