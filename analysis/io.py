@@ -228,11 +228,18 @@ def sha256_file(path: str | Path) -> str:
 TEXT_COLUMNS = ("study", "effect_id", "sample", "construct", "analysis_id", "country", "note")
 
 
-def read_table(path: str | Path):
-    """Read a CSV written by :func:`write_frame` back into pandas (empty cell = missing)."""
+def read_table(path: str | Path, columns: list[str] | None = None):
+    """Read a CSV written by :func:`write_frame` back into pandas (empty cell = missing).
+
+    ``columns``: read only these (those the file has; the caller reports a missing one),
+    so that a job needing a few columns of a wide table does not hold the rest.
+    """
     import pandas as pd
 
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
+    wanted = None if columns is None else set(columns).__contains__
+    frame = pd.read_csv(
+        path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS}, usecols=wanted
+    )
     for column in TEXT_COLUMNS:
         if column in frame.columns:
             frame[column] = frame[column].fillna("")

@@ -150,7 +150,6 @@ rule render_brief_pdf:
 
 rule count_records:
     input:
-        extracted=EXTRACTION_FILES,
         checked=checked(),
         references=results("references.csv"),
         pooled=results("pooled.csv"),

@@ -65,10 +65,13 @@ def build_info():
 
 
 def checked():
-    """What check_inputs (rules/inputs.smk) writes. Each job that reads the reviewers' inputs
-    needs it, so bad input stops the workflow before any such job deletes a result.
-    temp(): Snakemake removes it after the run, so that a later failing check
-    deletes nothing (a job's own outputs are deleted before it runs)."""
+    """What check_inputs (rules/inputs.smk) writes: the counts and the fingerprint of every
+    input it checked. Each job that reads the reviewers' inputs needs it, so bad input
+    stops the workflow before any such job deletes a result. Only check_inputs lists the
+    extraction files as inputs; the jobs after it see a changed corpus as a changed
+    fingerprint (Snakemake reruns on a changed checksum), so Snakemake tracks each
+    extraction file once, not three times (at 100,000 studies its DAG took 70 s and
+    550 MB with three lists). A failing check deletes only this file."""
     return results("checked", "inputs.json")
 
 

@@ -21,7 +21,7 @@ rule check_inputs:
         schema=schema_file("extraction"),
         code=analysis_code("check_inputs"),
     output:
-        checked=temp(checked()),
+        checked=checked(),
     log:
         results("logs", "check_inputs.log"),
     benchmark:
@@ -63,7 +63,6 @@ rule parse_bibliography:
 
 rule convert_effects:
     input:
-        extractions=EXTRACTION_FILES,
         checked=checked(),
         references=results("references.csv"),
         schema=schema_file("extraction"),

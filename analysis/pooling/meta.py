@@ -12,8 +12,8 @@ Where each number comes from:
   metafor's ``method = c("REML", "DL")`` fallback needs; a reference test
   cross-checks the two. Two safeguards differ from metafor's defaults without
   changing the answer: a step is halved until the (restricted) log-likelihood
-  does not fall and tau² stays >= 0 (metafor halves only to stay >= 0, and keeps
-  the halved step), and when the likelihood already falls from tau² = 0 on, the
+  does not fall by more than its rounding and tau² stays >= 0 (metafor halves
+  only to stay >= 0, and keeps the halved step), and when the likelihood already falls from tau² = 0 on, the
   estimate is 0 exactly instead of a value creeping towards it.
 - Coefficients and their covariance are PyMARE's ``WeightedLeastSquares`` at that
   tau², with ``small_sample_correction`` "knapp-hartung" (``knha``, the scale
@@ -34,11 +34,14 @@ with ``mods = ~ablat``: tau² 0.07635 here vs 0.0764 printed; molloy2014: z
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
+
+from analysis.pooling.likelihood import likelihood_terms, trace_p, typical_variance, wls
 
 # Estimators, with metafor's names: REML (default), ML, DerSimonian-Laird,
 # Hedges (method of moments), and the equal-effects model (tau² = 0).
@@ -57,6 +60,10 @@ TAU2_THRESHOLD = 1e-10
 MAX_ITERATIONS = 10_000
 # Step halving gives up here: the step is then below rounding of tau².
 MIN_STEP = 2.0**-40
+# A step is kept unless the log-likelihood falls by more than this fraction of it
+# (at least 1): near the optimum a step changes it by less than the rounding of
+# its sum, and halving on that noise would stop short of the root of the score.
+LOGLIK_ROUNDING = 1e-12
 # Relative precision of the Q-profile roots (brentq's rtol floor is 4 * eps).
 QPROFILE_RTOL = 1e-12
 
@@ -169,6 +176,15 @@ class MetaFit:
     note: str
 
 
+@functools.lru_cache(maxsize=1024)
+def quantile(distribution: str, q: float, df: float = math.inf) -> float:
+    """scipy's quantile function of "norm", "t" (df) or "chi2" (df), cached: leave-one-out and
+    subgroups ask for the same few thousands of times (the same value as scipy's, not a copy)."""
+    if distribution == "norm":
+        return float(stats.norm.ppf(q))
+    return float(getattr(stats, distribution).ppf(q, df))
+
+
 def check_inputs(
     y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -197,68 +213,6 @@ def check_inputs(
     return y, v
 
 
-def _wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float):
-    """Weighted least squares with weights 1 / (v + tau2).
-
-    Returns
-    -------
-    w : numpy.ndarray of shape (k,)
-    Xw : numpy.ndarray of shape (k, p)
-        ``W X``.
-    A : numpy.ndarray of shape (p, p)
-        ``(X'WX)^-1`` (a plain reciprocal when p = 1, the common case).
-    resid : numpy.ndarray of shape (k,)
-    """
-    w = 1.0 / (v + tau2)
-    Xw = X * w[:, None]
-    M = X.T @ Xw
-    A = 1.0 / M if M.shape == (1, 1) else np.linalg.inv(M)
-    return w, Xw, A, y - X @ (A @ (Xw.T @ y))
-
-
-def _trace_p(w: np.ndarray, Xw: np.ndarray, A: np.ndarray) -> float:
-    """tr(P) with P = W - W X A X'W, in O(k p²)."""
-    return float(w.sum() - np.trace(A @ (Xw.T @ Xw)))
-
-
-def _likelihood_terms(y, v, X, tau2: float, method: str) -> tuple[float, float, float]:
-    """Score, Fisher information (both times 2) and log-likelihood at tau2.
-
-    Parameters
-    ----------
-    y, v : numpy.ndarray of shape (k,)
-    X : numpy.ndarray of shape (k, p)
-    method : {"ML", "REML"}
-
-    Returns
-    -------
-    score, information, loglik : float
-        The Fisher scoring step is ``score / information``; the SE of tau² is
-        ``sqrt(2 / information)``. With P = W - W X A X'W: REML score
-        y'PPy - tr(P), information tr(PP); ML score y'PPy - tr(W), information tr(W²).
-    """
-    w, Xw, A, e = _wls(y, v, X, tau2)
-    Py = w * e  # P y = W (y - X beta)
-    loglik = -0.5 * (np.log(v + tau2).sum() + Py @ e)
-    if method == "ML":
-        return float(Py @ Py - w.sum()), float(w @ w), float(loglik)
-    B = A @ (Xw.T @ Xw)  # A X'W²X
-    C = A @ ((Xw * w[:, None]).T @ Xw)  # A X'W³X
-    tr_pp = w @ w - 2 * np.trace(C) + np.sum(B * B.T)
-    log_det_a = math.log(A[0, 0]) if A.shape == (1, 1) else np.linalg.slogdet(A)[1]
-    loglik += 0.5 * log_det_a  # - 0.5 log|X'WX|
-    return float(Py @ Py - (w.sum() - np.trace(B))), float(tr_pp), float(loglik)
-
-
-def typical_variance(v: np.ndarray, X: np.ndarray) -> float:
-    """metafor's "typical" sampling variance s² = (k - p) / tr(P) at tau² = 0.
-
-    For ``X`` a column of ones this is (k-1) Σw / ((Σw)² - Σw²), w = 1/v.
-    """
-    w, Xw, A, _ = _wls(np.zeros(len(v)), v, X, 0.0)
-    return (len(v) - X.shape[1]) / _trace_p(w, Xw, A)
-
-
 def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
     """tau² by PyMARE's DerSimonian-Laird or Hedges estimator."""
     from pymare.estimators import DerSimonianLaird, Hedges  # costs ~1 s: import on use
@@ -272,22 +226,22 @@ def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
 def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
     """ML or REML tau² by Fisher scoring (metafor's algorithm, see module docstring)."""
     k, p = X.shape
-    w, Xw, A, e = _wls(y, v, X, 0.0)
-    tr_p0 = _trace_p(w, Xw, A)
+    w, Xw, A, e = wls(y, v, X, 0.0)
+    tr_p0 = trace_p(w, Xw, A)
     scale = (k - p) / tr_p0  # typical sampling variance: the convergence scale
-    score, info, loglik = _likelihood_terms(y, v, X, 0.0, method)
+    score, info, loglik = likelihood_terms(y, v, X, 0.0, method)
     if score <= 0:  # the likelihood falls from tau² = 0 on
         return Tau2Estimate(0.0, _tau2_se(info), True, 0)
     tau2 = max(0.0, float(w @ e**2 - (k - p)) / tr_p0)  # DerSimonian-Laird start
-    score, info, loglik = _likelihood_terms(y, v, X, tau2, method)
+    score, info, loglik = likelihood_terms(y, v, X, tau2, method)
     for iteration in range(1, MAX_ITERATIONS + 1):
         if not info > 0:  # lost to rounding: weights spanning ~16 orders of magnitude
             break
         step = 1.0
         while True:
             new = max(0.0, tau2 + step * score / info)
-            new_terms = _likelihood_terms(y, v, X, new, method)
-            if new_terms[2] >= loglik or step < MIN_STEP:
+            new_terms = likelihood_terms(y, v, X, new, method)
+            if new_terms[2] >= loglik - LOGLIK_ROUNDING * max(1.0, abs(loglik)) or step < MIN_STEP:
                 break
             step /= 2
         change = abs(new - tau2)
@@ -298,7 +252,7 @@ def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
 
 
 def _tau2_se(information: float) -> float:
-    """SE of tau² from the Fisher information (times 2) of ``_likelihood_terms``."""
+    """SE of tau² from the Fisher information (times 2) of ``likelihood.likelihood_terms``."""
     return math.sqrt(2 / information) if information > 0 else math.nan
 
 
@@ -367,10 +321,10 @@ def fit_model(
         stat = beta / se
     if ci_method == "knha":
         df = float(k - p)
-        pvalue, crit = 2 * stats.t.sf(np.abs(stat), df), stats.t.ppf(1 - alpha / 2, df)
+        pvalue, crit = 2 * stats.t.sf(np.abs(stat), df), quantile("t", 1 - alpha / 2, df)
     else:
         df = math.inf
-        pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), stats.norm.ppf(1 - alpha / 2)
+        pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), quantile("norm", 1 - alpha / 2)
     return ModelFit(
         estimator=estimator, ci_method=ci_method, k=k, p=p, beta=beta, cov=cov, se=se, stat=stat,
         pvalue=pvalue, ci_low=beta - crit * se, ci_high=beta + crit * se, df=df,
@@ -380,7 +334,7 @@ def fit_model(
 
 def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, int, float]:
     """Cochran's Q (metafor's QE with moderators), its df k - p and p-value."""
-    w, _, _, e = _wls(y, v, X, 0.0)
+    w, _, _, e = wls(y, v, X, 0.0)
     q, df = float(w @ e**2), X.shape[0] - X.shape[1]
     return q, df, float(stats.chi2.sf(q, df))
 
@@ -395,14 +349,14 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
     """
 
     def q_gen(tau2: float) -> float:
-        w, _, _, e = _wls(y, v, X, tau2)
+        w, _, _, e = wls(y, v, X, tau2)
         return float(w @ e**2)
 
     df = X.shape[0] - X.shape[1]
     q0, scale = q_gen(0.0), typical_variance(v, X)
     bounds = []
-    for quantile in (1 - alpha / 2, alpha / 2):
-        target = stats.chi2.ppf(quantile, df)
+    for level in (1 - alpha / 2, alpha / 2):
+        target = quantile("chi2", level, df)
         if q0 <= target:
             bounds.append(0.0)
             continue
@@ -418,7 +372,7 @@ def q_profile(y: np.ndarray, v: np.ndarray, X: np.ndarray, *, alpha: float) -> t
 def _single(y: float, v: float, *, estimator: str, ci_method: str, alpha: float) -> MetaFit:
     """One unit: reported, not pooled (its own value, SE and Wald CI)."""
     se = math.sqrt(v)
-    z, crit = y / se, stats.norm.ppf(1 - alpha / 2)
+    z, crit = y / se, quantile("norm", 1 - alpha / 2)
     heterogeneity = (
         "pi_low pi_high tau2 tau2_se tau2_ci_low tau2_ci_high tau tau_ci_low tau_ci_high "
         "i2 i2_ci_low i2_ci_high h2 h2_ci_low h2_ci_high q q_df q_p"
@@ -466,7 +420,7 @@ def fit(y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: 
     else:
         i2, h2 = 100 * tau2 / (tau2 + s2), (tau2 + s2) / s2
     estimate, se = float(model.beta[0]), float(model.se[0])
-    crit = stats.norm.ppf(1 - alpha / 2) if ci_method == "wald" else stats.t.ppf(1 - alpha / 2, k - 1)
+    crit = quantile("norm", 1 - alpha / 2) if ci_method == "wald" else quantile("t", 1 - alpha / 2, k - 1)
     half = float(crit * math.sqrt(tau2 + se**2))
     notes = [model.note] if model.note else []
     if np.ptp(y) == 0:

@@ -1,6 +1,7 @@
 """Sensitivity analyses of one pooled analysis.
 
-- leave-one-out: the model without each unit in turn (metafor ``leave1out``);
+- leave-one-out: the model without each unit in turn (metafor ``leave1out``), all
+  k refits at once (``batch``);
 - every estimator: the same data under REML, ML, DL, HE and EE;
 - the assumed within-sample correlation: effects re-aggregated with other rho.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.pooling import batch
 from analysis.pooling.aggregate import aggregate_units
-from analysis.pooling.meta import ESTIMATORS, MetaFit, fit
+from analysis.pooling.meta import ESTIMATORS, MetaFit, check_inputs, fit
 
 # The correlations between effects of one sample that the brief shows: weak,
 # the workflow's default (0.6) and strong.
@@ -19,7 +21,7 @@ RHO_GRID = (0.2, 0.6, 0.9)
 
 def leave_one_out(
     y: np.ndarray, v: np.ndarray, *, estimator: str, ci_method: str, alpha: float
-) -> list[MetaFit]:
+) -> list[batch.RowFit] | list[MetaFit]:
     """Refit without each unit.
 
     Parameters
@@ -31,10 +33,14 @@ def leave_one_out(
 
     Returns
     -------
-    list of MetaFit, length k
-        Element i is the model without unit i.
+    list, length k
+        Element i is the model without unit i: from ``batch.leave_one_out`` (all
+        k models at once; the fields of the leave-one-out table) when k >= 3,
+        else ``meta.fit`` of the one remaining unit.
     """
-    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+    if len(y) >= 3:
+        return batch.leave_one_out(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     keep = ~np.eye(len(y), dtype=bool)
     return [fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha) for row in keep]
 

@@ -4,14 +4,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from analysis.io import read_table, write_frame
-from analysis.pooling.analyses import pool_effects
+from analysis.pooling.analyses import INPUT_COLUMNS, pool_effects
 from analysis.pooling.cache import open_pack
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-effects = read_table(snakemake.input.effects)
+effects = read_table(snakemake.input.effects, columns=INPUT_COLUMNS)  # not the quotes
 settings = {name: snakemake.params[name] for name in ("estimator", "ci_method", "rho", "alpha")}
 # Reuse the rows of every analysis whose effects, settings and code are unchanged.
 pack = open_pack(snakemake.params.cache, snakemake.input.code, settings)

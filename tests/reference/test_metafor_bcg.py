@@ -213,7 +213,9 @@ def test_leave_one_out(bcg):
     assert len(rows) == 13 and all(row.k == 12 for row in rows)
     for i, row in enumerate(rows):
         alone = meta.fit(np.delete(y, i), np.delete(v, i), estimator="REML", ci_method="wald", alpha=0.05)
-        assert row == alone
+        for name in ("estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2"):
+            # all 13 refits are fitted at once (pooling/batch.py): equal to rounding
+            assert getattr(row, name) == pytest.approx(getattr(alone, name), rel=1e-9, abs=1e-12), name
     full = fitted(bcg, "REML", "wald")
     # Dropping the trial with the largest effect moves the estimate down, and vice versa.
     assert rows[int(np.argmax(y))].estimate < full.estimate < rows[int(np.argmin(y))].estimate

@@ -40,6 +40,17 @@ def test_read_table_gives_back_the_text(tmp_path):
     assert frame.loc[0, "study"] == "=x" and frame.loc[0, "quote"] == "-2+3" and frame.loc[0, "yi"] == -0.5
 
 
+def test_read_table_reads_only_the_columns_asked_for_that_it_has(tmp_path):
+    from analysis.io import read_table, write_text_atomic
+
+    path = tmp_path / "t.csv"
+    write_text_atomic(
+        path, csv_text([{"study": "a", "quote": "long text", "yi": 0.5}], ["study", "quote", "yi"])
+    )
+    frame = read_table(path, columns=["study", "yi", "not_there"])
+    assert list(frame.columns) == ["study", "yi"] and frame.loc[0, "yi"] == 0.5
+
+
 def test_one_build_per_folder(tmp_path):
     import pytest
 
