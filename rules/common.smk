@@ -60,7 +60,7 @@ _BUILD = _provenance.build_info(None, SETTINGS)
 
 def build_info():
     """Version, git commit and commit time (a param: a change re-renders). The input
-    fingerprint is the rule check_inputs's (results/checked/inputs.json)."""
+    fingerprint is the rule check_inputs's (results/.cache/checked.json)."""
     return _BUILD
 
 
@@ -71,8 +71,10 @@ def checked():
     extraction files as inputs; the jobs after it see a changed corpus as a changed
     fingerprint (Snakemake reruns on a changed checksum), so Snakemake tracks each
     extraction file once, not three times (at 100,000 studies its DAG took 70 s and
-    550 MB with three lists). A failing check deletes only this file."""
-    return results("checked", "inputs.json")
+    550 MB with three lists). Bookkeeping, not a result, so it lives with the caches in
+    .cache/: a failing check deletes it (Snakemake deletes a job's outputs before the job
+    runs) and nothing else; the next check writes it again."""
+    return results(".cache", "checked.json")
 
 
 # The open lock file of rules/inputs.smk's onstart: ending the process releases it.

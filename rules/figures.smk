@@ -17,7 +17,8 @@ rule draw_figures:
         results("logs", "draw_figures.log"),
     benchmark:
         results("benchmarks", "draw_figures.tsv")
-    # Figures are drawn in a pool of this many processes (same files as one process).
+    # SVGs drawn in the job's process while threads - 1 fresh processes rasterise the
+    # PNGs of those already drawn (same files as one process).
     threads: 2
     resources:
         mem_mb=2000,

@@ -38,11 +38,13 @@ from analysis.brief.common import (  # noqa: F401 - re-exported for older caller
     relative,
     rows,
     study_labels,
+    study_labels_of,
     text,
 )
 from analysis.brief.dependence import robustness_tables
 from analysis.brief.evidence import (
     coded_effects,
+    records_section,
     reference_years,
     study_entry,
     study_weights,
@@ -221,31 +223,6 @@ def _notes_sensitivity(all_analyses: list[Analysis], shown_pooled: set[str]) -> 
     )
 
 
-def _records(records: RecordCounts, prisma: Mapping[str, str] | None, qmd_dir: Path) -> dict:
-    """The flow of records (PRISMA 2020) for the template."""
-    return {
-        "sources": [{"words": w, "n": fmt_int(n)} for _, w, n in records.sources()],
-        "not_recorded": fmt_int(records.identified.get("not recorded", 0)),
-        "identified": fmt_int(records.identified_total),
-        "records": fmt_int(records.records),
-        "context": fmt_int(records.context),
-        "studies": fmt_int(records.studies),
-        "not_retrieved": fmt_int(records.not_retrieved),
-        "sought": fmt_int(records.studies + records.not_retrieved),
-        "unreached": fmt_int(records.unreached),
-        "read": fmt_int(records.read),
-        "read_narrative": fmt_int(records.read_narrative),
-        "narrative": fmt_int(records.narrative),
-        "coded": fmt_int(records.coded),
-        "pooled": "" if records.pooled is None else fmt_int(records.pooled),
-        "figure": (
-            {"path": relative(prisma["svg"], qmd_dir), "alt": prisma["alt"], "id": "fig-prisma"}
-            if prisma
-            else None
-        ),
-    }
-
-
 def build_context(
     *,
     pooled,
@@ -283,7 +260,12 @@ def build_context(
         from analysis.rating.verdicts import CLAIMS_FILE
 
         messages = load_messages(CLAIMS_FILE)
-    labels = study_labels(references)
+    # Each large table once into rows (a frame's to_dict per section cost 80 s at 100,000
+    # studies); every section reads the rows.
+    effects, units, studies, references = (rows(t) for t in (effects, units, studies, references))
+    if sensitivity and sensitivity.get("leave_one_out") is not None:
+        sensitivity = {**sensitivity, "leave_one_out": rows(sensitivity["leave_one_out"])}
+    labels = study_labels_of(references)
     keys = set(labels)
     all_analyses = analyses(pooled, units, studies, certainty, figures)
     headline = [headline_row(a, labels) for a in all_analyses]
@@ -351,7 +333,7 @@ def build_context(
         "messages": messages_,
         "summary_rules": list(SUMMARY_RULES),
         "sof": summary_of_findings(messages_, all_analyses, by_id, studies_list),
-        "records": _records(records, prisma, qmd_dir),
+        "records": records_section(records, prisma, qmd_dir),
         "meta": {
             "title": meta["title"],
             "subtitle": "What the studies behind Local Trust's Bridging the divide (2025) show",
@@ -382,7 +364,7 @@ def build_context(
             "moderate_or_better": str(levels["high"] + levels["moderate"]),
             "certainty": certainty_summary([a.rating for a in all_analyses]),
             "claims": str(len(claims or [])),
-            "effects": fmt_int(len(rows(effects))),
+            "effects": fmt_int(len(effects)),
         },
         "headline": lists["headline"],
         "pdf": lists["pdf"],
@@ -451,6 +433,7 @@ def write_brief_source(
     import yaml
 
     from analysis.brief.summary import load_messages
+    from analysis.brief.tables import COLUMNS, read_rows
     from analysis.figures.prisma import prisma_alt
     from analysis.inputs.records import read_counts
     from analysis.io import read_table, write_text_atomic
@@ -460,15 +443,19 @@ def write_brief_source(
     claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
     figures = read_table(figures_index)
     records = read_counts(records_json) if records_json else None
+    # The large tables go on as rows of the columns the brief reads (analysis.brief.tables).
     context = build_context(
         pooled=read_table(pooled),
-        units=read_table(units),
-        effects=read_table(effects),
-        studies=read_table(studies),
-        references=read_table(references),
+        units=read_rows(units, "units"),
+        effects=read_rows(effects, "effects"),
+        studies=read_rows(studies, "studies"),
+        references=read_rows(references, "references"),
         certainty=read_table(certainty),
         figures=figures,
-        sensitivity={name: read_table(path) for name, path in sensitivity.items()},
+        sensitivity={
+            name: read_rows(path, name) if name in COLUMNS else read_table(path)
+            for name, path in sensitivity.items()
+        },
         claims=claims,
         themes=load_claims(themes_yaml),
         messages=load_messages(themes_yaml),

@@ -1,14 +1,16 @@
-"""The evidence the brief lists: the studies included, the context documents, the claims
-not traced to a source, and every coded number with its quote."""
+"""The evidence the brief lists: the flow of records, the studies included, the context
+documents, the claims not traced to a source, and every coded number with its quote."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from analysis.brief.common import KEY, rows, text, truthy, year
-from analysis.codebook.formats import is_number
+from analysis.brief.common import KEY, relative, rows, text, truthy, year
+from analysis.codebook.formats import fmt_int, is_number
 from analysis.codebook.vocabulary import DESIGN_NAME, OUTCOME_NAME, THEME_SHORT, country_words, list_words
+from analysis.inputs.records import RecordCounts
 
 
 def study_weights(units) -> dict[str, float]:
@@ -97,3 +99,28 @@ def coded_effects(effects, labels: Mapping[str, str]) -> tuple[list[dict], list[
         )
     counts = [{"study": s, "n": str(n)} for s, n in sorted(computed.items())]
     return quoted, counts
+
+
+def records_section(records: RecordCounts, prisma: Mapping[str, str] | None, qmd_dir: Path) -> dict:
+    """The flow of records (PRISMA 2020) for the template."""
+    return {
+        "sources": [{"words": w, "n": fmt_int(n)} for _, w, n in records.sources()],
+        "not_recorded": fmt_int(records.identified.get("not recorded", 0)),
+        "identified": fmt_int(records.identified_total),
+        "records": fmt_int(records.records),
+        "context": fmt_int(records.context),
+        "studies": fmt_int(records.studies),
+        "not_retrieved": fmt_int(records.not_retrieved),
+        "sought": fmt_int(records.studies + records.not_retrieved),
+        "unreached": fmt_int(records.unreached),
+        "read": fmt_int(records.read),
+        "read_narrative": fmt_int(records.read_narrative),
+        "narrative": fmt_int(records.narrative),
+        "coded": fmt_int(records.coded),
+        "pooled": "" if records.pooled is None else fmt_int(records.pooled),
+        "figure": (
+            {"path": relative(prisma["svg"], qmd_dir), "alt": prisma["alt"], "id": "fig-prisma"}
+            if prisma
+            else None
+        ),
+    }

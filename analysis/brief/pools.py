@@ -102,30 +102,37 @@ def weight_text(value: Any) -> str:
     return f"{weight:.1f}%" if weight >= 0.05 else "<0.1%"
 
 
+def _ordered_units(a: Analysis) -> list[dict]:
+    return sorted(a.units, key=lambda u: (text(u.get("study")), text(u.get("sample"))))
+
+
+def _weight_value(unit: Mapping[str, Any]) -> float:
+    return float(unit["weight"]) if is_number(unit.get("weight")) else 0.0
+
+
+def _pool_row(a: Analysis, unit: Mapping[str, Any], by_unit, without: Mapping, labels) -> dict:
+    measure = text(a.row.get("measure"))
+    key = (text(unit.get("study")), text(unit.get("sample")))
+    loo = without.get(key, {})
+    return {
+        "study": key[0],
+        "sample": key[1],
+        "effect": fmt(natural(measure, unit.get("yi"))),
+        "ci": fmt_interval(measure, unit.get("ci_low"), unit.get("ci_high")),
+        "note": number_note(a, unit, by_unit),
+        "weight": weight_text(unit.get("weight")),
+        "weight_value": _weight_value(unit),
+        "without": fmt(natural(measure, loo.get("estimate"))) if loo else "",
+        "without_ci": fmt_interval(measure, loo.get("ci_low"), loo.get("ci_high")) if loo else "",
+        "label": labels.get(key[0], key[0]),
+    }
+
+
 def pool_studies(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str]) -> list[dict]:
     """Each sample of a pooled analysis: its own value, what that value is, its weight, and
     the pooled value without it (``without_by_id``: :func:`leave_one_out_index`)."""
-    measure = text(a.row.get("measure"))
     without = without_by_id.get(a.id, {})
-    out = []
-    for unit in sorted(a.units, key=lambda u: (text(u.get("study")), text(u.get("sample")))):
-        key = (text(unit.get("study")), text(unit.get("sample")))
-        loo = without.get(key, {})
-        out.append(
-            {
-                "study": key[0],
-                "sample": key[1],
-                "effect": fmt(natural(measure, unit.get("yi"))),
-                "ci": fmt_interval(measure, unit.get("ci_low"), unit.get("ci_high")),
-                "note": number_note(a, unit, by_unit),
-                "weight": weight_text(unit.get("weight")),
-                "weight_value": float(unit["weight"]) if is_number(unit.get("weight")) else 0.0,
-                "without": fmt(natural(measure, loo.get("estimate"))) if loo else "",
-                "without_ci": fmt_interval(measure, loo.get("ci_low"), loo.get("ci_high")) if loo else "",
-                "label": labels.get(key[0], key[0]),
-            }
-        )
-    return out
+    return [_pool_row(a, unit, by_unit, without, labels) for unit in _ordered_units(a)]
 
 
 def _heaviest(p: Mapping[str, Any]) -> tuple:
@@ -137,8 +144,12 @@ def pool_table(a: Analysis, by_unit, without_by_id, labels: Mapping[str, str]) -
     (every one when they fit), in :func:`pool_studies`' order; the note that says how many
     are left out and which results files hold them all ('' when none); and the attributes of
     the PDF's shorter table (:func:`analysis.brief.common.pdf_cap`, by the same ranking)."""
-    every = pool_studies(a, by_unit, without_by_id, labels)
-    shown, left = capped(every, common.POOL_ROWS, rank=_heaviest)
+    # The samples to show are picked by weight first, and only their rows are written (the
+    # rows of every sample, at 100,000 studies 150,000 of them for 30 a pool, took 10 s).
+    units = _ordered_units(a)
+    kept, left = capped(list(range(len(units))), common.POOL_ROWS, rank=lambda i: (-_weight_value(units[i]),))
+    without = without_by_id.get(a.id, {})
+    shown = [_pool_row(a, units[i], by_unit, without, labels) for i in kept]
     note = left_out_note(
         left, len(shown), ("sample", "samples"), "the {n} that weigh most", "units.csv",
         " (each one's value and weight); `sensitivity/leave_one_out.csv` has the pool without each",

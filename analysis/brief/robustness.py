@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.brief.common import analysis_label, text
+from analysis.brief.common import analysis_label, rows, text
 from analysis.brief.results import Analysis
 from analysis.codebook.formats import fmt, is_number
 from analysis.codebook.measures import MEASURE_SYMBOL, natural
@@ -24,13 +24,13 @@ def interval_range(values: list[float], measure: str) -> str:
 def _grouped(tables: Mapping[str, Any]) -> dict[str, dict[str, list[dict]]]:
     grouped = {}
     for name, frame in tables.items():
-        if frame is None or "analysis_id" not in frame.columns:
-            grouped[name] = {}
-            continue
-        # One to_dict over the table, then grouped (a to_dict per group costs ~1 ms each).
+        # A frame or its rows (common.rows): one pass over the table, then grouped (a
+        # to_dict per group costs ~1 ms each).
+        table = rows(frame)
         groups: dict = {}
-        for r in frame.to_dict("records"):
-            groups.setdefault(r["analysis_id"], []).append(r)
+        if table and "analysis_id" in table[0]:
+            for r in table:
+                groups.setdefault(r["analysis_id"], []).append(r)
         grouped[name] = groups
     return grouped
 
@@ -39,8 +39,8 @@ def _changes(a: Analysis, variations: list[tuple[list[dict], str]]) -> list[str]
     main_sig = not crosses(a.row["ci_low"], a.row["ci_high"])
     main_sign = 1 if float(a.row["estimate"]) > 0 else -1
     changes: list[str] = []
-    for rows, what in variations:
-        for r in rows:
+    for table, what in variations:
+        for r in table:
             if not is_number(r.get("estimate")):
                 continue
             sign = 1 if float(r["estimate"]) > 0 else -1

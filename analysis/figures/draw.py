@@ -9,9 +9,10 @@ kept in the index (``figures/index.csv``) and in a sidecar (``figures/.drawn.jso
 which survives Snakemake's removal of the index before the rule runs). A figure
 whose hash and files are unchanged since the last run is not drawn again and keeps
 its alt text, so a run that draws nothing never imports matplotlib or starts a
-process pool. Figures of analyses that no longer exist are removed. The index is
-the brief's list of figures. The figures to draw are drawn in a pool of ``workers``
-processes (the rule's threads), largest first; each is made from its own inputs
+process. Figures of analyses that no longer exist are removed. The index is
+the brief's list of figures. The figures to draw are drawn largest first in this
+process, while fresh processes rasterise the PNGs of those already drawn (``workers``,
+the rule's threads, share the cores between the two); each is made from its own inputs
 alone, so the files and the index are the same as drawn one by one.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -39,6 +40,12 @@ FUNNEL_MIN_K = 3
 # Bump to redraw everything after a change here that the hash cannot see.
 DRAWING_VERSION = "4"
 GAP_MAP_ID = "evidence-gap-map"
+# The columns the figures read of the wide tables (the gap map's counts,
+# analysis.inputs.gaps); None: all. At 100,000 studies effects.csv is ~300 MiB in pandas.
+TABLE_COLUMNS: dict[str, list[str] | None] = {
+    "effects": ["study", "theme", "outcome", "kind"],
+    "studies": ["study", "kind", "status", "themes", "outcomes"],
+}
 # Hash and alt text of every figure drawn, by file stem; not a rule output, so it
 # outlives reruns.
 SIDECAR = ".drawn.json"
@@ -145,10 +152,7 @@ def _units_by_analysis(units: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str
 
 
 def _draw(job: tuple) -> str:
-    """Draw and save one figure: ``(kind, args, options, path without suffix, alt)``; returns its stem.
-
-    A module-level function of picklable arguments, so that a process pool can run it.
-    """
+    """Draw and save one figure: ``(kind, args, options, path without suffix, alt)``; returns its stem."""
     from analysis.figures import plots
 
     kind, args, options, base, alt = job
@@ -158,39 +162,34 @@ def _draw(job: tuple) -> str:
 
 
 def _draw_jobs(jobs: list[tuple], workers: int) -> None:
-    """Draw the figures' SVGs, in ``workers`` processes when there are more than one and
-    more than one figure to draw, then their PNGs from the SVGs in a few Typst compiles.
-    Each figure is drawn from its own inputs alone by the same code, so the files are the
-    same bytes whichever process draws them. Nothing to draw: nothing is imported and no
-    process started."""
+    """Draw the figures' SVGs in this process, and their PNGs from the SVGs in Typst
+    compiles of ``BATCH`` figures each (:mod:`analysis.figures.raster`). With ``workers``
+    > 1 a batch is rasterised in a fresh process as soon as its SVGs are written (at most
+    ``workers - 1`` at a time) while the next figures are drawn: the two halves of the work
+    share the cores and only this one process holds matplotlib and the tables. Each figure
+    is drawn from its own inputs alone by the same code, so the files are the same bytes
+    for any ``workers``. Nothing to draw: nothing is imported and no process started."""
     if not jobs:
         return
-    _draw_svgs(jobs, workers)
-    from analysis.figures.raster import rasterise
+    from analysis.figures.raster import BATCH, Children, _batches, rasterise
     from analysis.figures.style import PNG_DPI
 
-    pngs = [(Path(f"{base}.svg"), Path(f"{base}.png"), alt) for _, _, _, base, alt in jobs]
-    rasterise(pngs, PNG_DPI, workers=workers if len(pngs) > 1 else 0)
+    def png(job: tuple) -> tuple[Path, Path, str]:
+        base, alt = job[3], job[4]
+        return Path(f"{base}.svg"), Path(f"{base}.png"), alt
 
-
-def _draw_svgs(jobs: list[tuple], workers: int) -> None:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             _draw(job)
+        rasterise([png(job) for job in jobs], PNG_DPI, workers=workers if len(jobs) > 1 else 0)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from analysis.figures import plots  # noqa: F401 (imported once, before the fork)
-
-    # fork: the workers start with matplotlib and pandas already imported (spawn would
-    # import them again in each); the parent holds no threads or open figures here.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context(method)
-    ) as pool:
-        for _ in pool.map(_draw, jobs, chunksize=1):
-            pass  # re-raises the first error of a worker
+    with Children(PNG_DPI, workers - 1) as children:
+        for start in range(0, len(jobs), BATCH):
+            chunk = jobs[start : start + BATCH]
+            for job in chunk:
+                _draw(job)
+            for folder, batch in _batches(png(job) for job in chunk):
+                children.start(folder, batch)
 
 
 def draw_all(
@@ -220,9 +219,26 @@ def draw_all(
     -------
     DataFrame with columns ``INDEX_COLUMNS``, sorted by analysis_id and kind.
     """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    previous = _previous(outdir)
+    planned = plan(pooled, units, studies, references, effects)
+    return draw_planned(planned, outdir, workers)
+
+
+def draw_tables(read: Callable[[str], pd.DataFrame], outdir: str | Path, workers: int = 1) -> pd.DataFrame:
+    """:func:`draw_all` of the tables ``read(name)`` returns ("pooled", "units", "studies",
+    "references", "effects"; of the last two only ``TABLE_COLUMNS`` are needed): they are
+    let go once the figures are planned, so that the drawing holds only each figure's own rows."""
+    planned = plan(read("pooled"), read("units"), read("studies"), read("references"), read("effects"))
+    return draw_planned(planned, outdir, workers)
+
+
+def plan(
+    pooled: pd.DataFrame,
+    units: pd.DataFrame,
+    studies: pd.DataFrame,
+    references: pd.DataFrame,
+    effects: pd.DataFrame | None = None,
+) -> list[_Planned]:
+    """Every figure of the index, with its hash and drawing arguments (no matplotlib)."""
     code = _plots_fingerprint()
     labels = study_labels(references)
     sources = citations.study_sources(references)
@@ -231,6 +247,14 @@ def draw_all(
     for row in pooled.to_dict("records"):
         planned += _analysis_figures(row, by_analysis, labels, sources, code)
     planned.append(_gap_map_figure(pooled, units, studies, effects, code))
+    return planned
+
+
+def draw_planned(planned: list[_Planned], outdir: str | Path, workers: int = 1) -> pd.DataFrame:
+    """Draw the planned figures whose hash or files changed; write and return the index."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    previous = _previous(outdir)
     alts: dict[str, str] = {}
     jobs: list[tuple[int, tuple]] = []
     for p in planned:
@@ -239,7 +263,7 @@ def draw_all(
             continue
         alts[p.stem] = _alt_text(p)
         jobs.append((p.rows, (p.kind, p.args, p.options, str(outdir / p.stem), alts[p.stem])))
-    # Largest first, so that the last figure of a pool is a small one.
+    # Largest first, so that the last batch (rasterised after the drawing ends) is small.
     jobs.sort(key=lambda weighted: -weighted[0])
     _draw_jobs([job for _, job in jobs], workers)
     return _write_index(outdir, planned, alts)

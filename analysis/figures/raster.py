@@ -24,6 +24,7 @@ import struct
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 # Figures per Typst compile, and per process when ``workers`` > 0: bounds the memory.
 BATCH = 12
@@ -104,12 +105,40 @@ def rasterise(figures: Iterable[tuple[Path, Path, str | None]], ppi: int, worker
         for folder, batch in batches:
             _rasterise_batch(folder, batch, ppi)
         return
-    import subprocess
-    import sys
+    with Children(ppi, workers) as children:
+        for folder, batch in batches:
+            children.start(folder, batch)
 
-    running: list[tuple[subprocess.Popen, Path]] = []
 
-    def finish(child: subprocess.Popen, folder: Path) -> None:
+class Children:
+    """Batches rasterised in fresh processes, at most ``workers`` at a time, while the
+    caller goes on (drawing the next figures): :meth:`start` waits only when ``workers``
+    children are running; leaving the ``with`` block waits for all of them and raises the
+    first failure (a failure, or an error in the block, kills the children still running)."""
+
+    def __init__(self, ppi: int, workers: int) -> None:
+        self.ppi, self.workers = ppi, max(1, workers)
+        self.running: list[tuple[Any, Path]] = []
+
+    def __enter__(self) -> Children:
+        return self
+
+    def start(self, folder: Path, batch: list[tuple[Path, Path, str | None]]) -> None:
+        import subprocess
+        import sys
+
+        while len(self.running) >= self.workers:
+            self._finish(*self.running.pop(0))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "analysis.figures.raster"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.running.append((child, folder))
+        job = {"folder": str(folder), "ppi": self.ppi, "batch": [[str(s), str(p), a] for s, p, a in batch]}
+        child.stdin.write(json.dumps(job).encode("utf-8"))
+        child.stdin.close()
+
+    def _finish(self, child: Any, folder: Path) -> None:
         err = child.stderr.read()
         child.wait()
         if child.returncode != 0:
@@ -117,24 +146,16 @@ def rasterise(figures: Iterable[tuple[Path, Path, str | None]], ppi: int, worker
                 f"rasterising figures of {folder} failed:\n{err.decode(errors='replace')[-2000:]}"
             )
 
-    try:
-        for folder, batch in batches:
-            if len(running) >= workers:
-                finish(*running.pop(0))
-            child = subprocess.Popen(
-                [sys.executable, "-m", "analysis.figures.raster"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )  # fmt: skip
-            job = {"folder": str(folder), "ppi": ppi, "batch": [[str(s), str(p), a] for s, p, a in batch]}
-            child.stdin.write(json.dumps(job).encode("utf-8"))
-            child.stdin.close()
-            running.append((child, folder))
-        while running:
-            finish(*running.pop(0))
-    finally:
-        for child, _ in running:
-            child.kill()
-            child.wait()
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            if kind is None:
+                while self.running:
+                    self._finish(*self.running.pop(0))
+        finally:
+            for child, _ in self.running:
+                child.kill()
+                child.wait()
+            self.running = []
 
 
 def main() -> None:

@@ -56,6 +56,9 @@ def save_figure(
     svg_meta: dict[str, Any] = {"Date": None, "Creator": None}
     if alt_text:
         svg_meta["Description"] = alt_text
+    from analysis.figures.svgtext import SVGCanvas
+
+    SVGCanvas(fig)  # matplotlib's SVG output, each string laid out once per process
     with style():
         _atomic_write(
             svg_path,

@@ -18,7 +18,8 @@ def _text(value: Any) -> str:
 
 
 def _rows(frame: Any) -> list[dict]:
-    return [] if frame is None else frame.to_dict("records")
+    # A frame, or its rows already as dicts (the brief converts each table once).
+    return [] if frame is None else frame if isinstance(frame, list) else frame.to_dict("records")
 
 
 def gap_counts(effects: Any, studies: Any) -> list[dict]:

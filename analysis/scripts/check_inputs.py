@@ -1,4 +1,4 @@
-"""Rule check_inputs: every reviewer input checked before any other job (checked/inputs.json)."""
+"""Rule check_inputs: every reviewer input checked before any other job (.cache/checked.json)."""
 
 import logging
 from typing import TYPE_CHECKING
