@@ -164,6 +164,11 @@ def unneutralise(text: str) -> str:
 
 def format_value(value: object) -> str:
     """One CSV cell: empty for missing, fixed float format, lower-case booleans."""
+    kind = type(value)
+    if kind is str:  # the common cells first (what the branches below give them)
+        return neutralise(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):

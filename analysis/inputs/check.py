@@ -167,7 +167,7 @@ def check_corpus(
         if bib_path is not None:
             result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
             try:
-                result.keys = {r.key for r in bibliography.read_bibliography(bib_path)}
+                result.keys = {r.key for r in bibliography.read_bibliography(bib_path, fields=False)}
             except bibliography.BibliographyError as err:
                 result.problems.extend(err.problems)
         elif keys is not None:

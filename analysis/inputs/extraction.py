@@ -26,9 +26,9 @@ from analysis.inputs.schema import (
     SCHEMA_PATH,
     describe,
     extraction_schema,
+    schema_errors,
     schema_problem,
     schema_validator,
-    validator,
 )
 
 # Defined elsewhere, used from here by the review command, the release and the tests.
@@ -293,10 +293,7 @@ def validate_document(data: dict, path: Path, bib_keys: Iterable[str] | None) ->
     """Every problem of one parsed extraction file."""
     name = str(path)
     study = data.get("study") if isinstance(data.get("study"), str) else path.stem
-    problems = [
-        schema_problem(e, name, study, data)
-        for e in sorted(validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    ]
+    problems = [schema_problem(e, name, study, data) for e in schema_errors(data)]
     problems += guards.value_problems(data, name, study)  # hostile-input guards (issues 7, 16)
     for code in data.get("country") or [] if isinstance(data.get("country"), list) else []:
         if code in NOT_ISO_CODES:

@@ -116,9 +116,42 @@ def leaves(data: dict) -> Iterator[tuple[str, str, Any]]:
             yield from walk(value, "", str(key))
 
 
+_PLAIN = (int, bool, type(None))
+
+
+def _may_have_problems(data: dict) -> bool:
+    """False only when no value or key of ``data`` is a NaN or infinite number or an
+    unacceptable text (one pass, no field paths); True whenever in doubt."""
+    texts: list[str] = []
+    stack: list[Any] = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str:
+                    return True
+                texts.append(key)
+                stack.append(item)
+        elif kind is list:
+            stack.extend(value)
+        elif kind is str:
+            texts.append(value)
+        elif kind is float:
+            if not math.isfinite(value):
+                return True
+        elif kind not in _PLAIN:
+            return True
+    # One search over all texts: "\n" is allowed in text, so the search finds a character
+    # exactly when one of the texts holds it.
+    return any(len(t) > MAX_TEXT_CHARS for t in texts) or _BAD_CHARACTER.search("\n".join(texts)) is not None
+
+
 def value_problems(data: dict, name: str, study: str) -> list[Problem]:
     """A problem for every NaN or infinite number and every unacceptable text of one file."""
     out: list[Problem] = []
+    if not _may_have_problems(data):
+        return out
     for effect_id, field, value in leaves(data):
         if isinstance(value, float) and not math.isfinite(value):
             written = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")

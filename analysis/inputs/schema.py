@@ -46,6 +46,30 @@ def validator():
     return schema_validator(extraction_schema())
 
 
+@lru_cache(maxsize=1)
+def fast_check():
+    """The schema compiled once per process (analysis.inputs.fastschema), or None when it
+    uses something the fast path does not implement. Builds :func:`validator` first, so a
+    broken schema is refused as before."""
+    from analysis.inputs import fastschema
+
+    validator()
+    try:
+        return fastschema.compile_schema(extraction_schema())
+    except fastschema.Unsupported:
+        return None
+
+
+def schema_errors(data: Any) -> list:
+    """jsonschema's errors of one document, sorted by where they are ([] when valid).
+    A document the fast path calls valid is not walked by jsonschema (it has no error)."""
+    from analysis.inputs.fastschema import known_valid
+
+    if known_valid(fast_check(), data):
+        return []
+    return sorted(validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+
+
 # Common look-alikes of ISO 3166-1 alpha-2 codes, and the code meant.
 NOT_ISO_CODES = {
     "UK": "GB for the United Kingdom",
