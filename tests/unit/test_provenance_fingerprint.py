@@ -1,4 +1,4 @@
-"""The input fingerprint (results/checked/inputs.json, a release's input_fingerprint) is the
+"""The input fingerprint (results/.cache/checked.json, a release's input_fingerprint) is the
 sha256 of each input's name and bytes in sorted order, then the settings: computed here
 step by step, it is what analysis.provenance.fingerprint and the rule check_inputs give."""
 
