@@ -171,7 +171,7 @@ def _draw_jobs(jobs: list[tuple], workers: int) -> None:
     for any ``workers``. Nothing to draw: nothing is imported and no process started."""
     if not jobs:
         return
-    from analysis.figures.raster import BATCH, Children, _batches, rasterise
+    from analysis.figures.raster import BATCH, Children, batches, rasterise
     from analysis.figures.style import PNG_DPI
 
     def png(job: tuple) -> tuple[Path, Path, str]:
@@ -188,7 +188,7 @@ def _draw_jobs(jobs: list[tuple], workers: int) -> None:
             chunk = jobs[start : start + BATCH]
             for job in chunk:
                 _draw(job)
-            for folder, batch in _batches(png(job) for job in chunk):
+            for folder, batch in batches(png(job) for job in chunk):
                 children.start(folder, batch)
 
 

@@ -64,7 +64,7 @@ def _document(svgs: list[Path], folder: Path) -> str:
     return "\n".join(pages) + "\n"
 
 
-def _batches(figures: Iterable[tuple[Path, Path, str | None]]) -> list[tuple[Path, list]]:
+def batches(figures: Iterable[tuple[Path, Path, str | None]]) -> list[tuple[Path, list]]:
     """(folder, up to BATCH (svg, png, alt) of that folder) in the order given."""
     by_folder: dict[Path, list[tuple[Path, Path, str | None]]] = {}
     for svg, png, alt in figures:
@@ -100,13 +100,13 @@ def rasterise(figures: Iterable[tuple[Path, Path, str | None]], ppi: int, worker
     of one call may lie in several folders. ``workers`` 0: in this process; else each
     batch in a fresh ``python -m analysis.figures.raster``, ``workers`` at a time (same
     bytes either way). The batch goes to the child as JSON on its standard input."""
-    batches = _batches(figures)
+    found = batches(figures)
     if workers <= 0:
-        for folder, batch in batches:
+        for folder, batch in found:
             _rasterise_batch(folder, batch, ppi)
         return
     with Children(ppi, workers) as children:
-        for folder, batch in batches:
+        for folder, batch in found:
             children.start(folder, batch)
 
 

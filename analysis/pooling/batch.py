@@ -37,6 +37,7 @@ from analysis.pooling.meta import (
     MAX_ITERATIONS,
     MIN_STEP,
     TAU2_THRESHOLD,
+    moment_tau2,
     quantile,
 )
 
@@ -135,13 +136,8 @@ def _halving_steps(Y, V, rows, tau2, score, info, loglik, method):
 
 
 def _moment_tau2(Y: np.ndarray, V: np.ndarray, estimator: str, ci_method: str) -> np.ndarray:
-    """tau² per row by PyMARE's DerSimonian-Laird or Hedges estimator (PyMARE wants data sets as columns)."""
-    from pymare.estimators import DerSimonianLaird, Hedges  # costs ~1 s: import on use
-
-    cls = DerSimonianLaird if estimator == "DL" else Hedges
-    model = cls(small_sample_correction=_PYMARE_CORRECTION[ci_method])
-    model.fit(Y.T, V.T, np.ones((Y.shape[1], 1)))
-    return np.asarray(model.params_["tau2"], dtype=float).reshape(Y.shape[0])
+    """tau² per row by ``meta.moment_tau2`` (PyMARE, which wants the data sets as columns)."""
+    return moment_tau2(Y.T, V.T, np.ones((Y.shape[1], 1)), estimator, ci_method)
 
 
 def _tau2(Y, V, estimator: str, ci_method: str) -> tuple[np.ndarray, list[str], list[str]]:

@@ -213,14 +213,15 @@ def check_inputs(
     return y, v
 
 
-def _moment_tau2(y, v, X, estimator: str, ci_method: str) -> float:
-    """tau² by PyMARE's DerSimonian-Laird or Hedges estimator."""
+def moment_tau2(Y: np.ndarray, V: np.ndarray, X: np.ndarray, estimator: str, ci_method: str) -> np.ndarray:
+    """tau² by PyMARE's DerSimonian-Laird or Hedges estimator, of shape (n,), for the n data
+    sets that are the columns of ``Y`` and ``V`` (k, n) with design ``X`` (k, p)."""
     from pymare.estimators import DerSimonianLaird, Hedges  # costs ~1 s: import on use
 
     cls = DerSimonianLaird if estimator == "DL" else Hedges
     model = cls(small_sample_correction=_PYMARE_CORRECTION[ci_method])
-    model.fit(y[:, None], v[:, None], X)
-    return float(np.ravel(model.params_["tau2"])[0])
+    model.fit(Y, V, X)
+    return np.asarray(model.params_["tau2"], dtype=float).reshape(Y.shape[1])
 
 
 def _fisher_scoring(y, v, X, method: str) -> Tau2Estimate:
@@ -274,7 +275,9 @@ def estimate_tau2(
     if estimator == "EE":
         return Tau2Estimate(0.0, math.nan, True, 0)
     if estimator in ("DL", "HE"):
-        return Tau2Estimate(_moment_tau2(y, v, X, estimator, ci_method), math.nan, True, 0)
+        return Tau2Estimate(
+            float(moment_tau2(y[:, None], v[:, None], X, estimator, ci_method)[0]), math.nan, True, 0
+        )
     return _fisher_scoring(y, v, X, estimator)
 
 

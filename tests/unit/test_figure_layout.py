@@ -20,6 +20,7 @@ from analysis.codebook.vocabulary import US_STATE_NAME
 from analysis.figures import draw, plots
 from analysis.figures.style import MIN_CONTRAST, contrast_ratio
 from analysis.figures.words import unit_words
+from tests.figure_units import units_frame
 
 # Two boxes closer than this (display pixels at 100 dpi, ~0.01 in) count as touching.
 TOUCH_PX = 1.0
@@ -31,20 +32,14 @@ def _units(k: int, *, one_study: bool = False, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     yi = rng.normal(0.25, 0.35, k)  # Fisher's z, spread like the Atlas states
     vi = rng.uniform(0.01, 0.05, k)
-    w = 1 / (vi + 0.1)
-    return pd.DataFrame(
-        {
-            "study": ["sca2022"] * k if one_study else [f"study{i:02d}" for i in range(k)],
-            "sample": STATES[:k] if one_study else [""] * k,
-            "n_effects": [1] * k,
-            "yi": yi,
-            "vi": vi,
-            "se": np.sqrt(vi),
-            "ci_low": yi - 1.96 * np.sqrt(vi),
-            "ci_high": yi + 1.96 * np.sqrt(vi),
-            "weight": 100 * w / w.sum(),
-            "n": [60] * k,
-        }
+    return units_frame(
+        yi,
+        vi,
+        0.1,
+        study=["sca2022"] * k if one_study else [f"study{i:02d}" for i in range(k)],
+        sample=STATES[:k] if one_study else [""] * k,
+        n_effects=[1] * k,
+        n=60,
     )
 
 

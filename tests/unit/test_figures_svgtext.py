@@ -14,26 +14,21 @@ from matplotlib.textpath import TextToPath
 
 from analysis.figures import draw, plots, svgtext
 from analysis.figures.style import style
+from tests.figure_units import units_frame
 
 
 def _units(k: int) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     yi = rng.normal(0.3, 0.4, k)
     vi = rng.uniform(0.01, 0.06, k)
-    w = 1 / (vi + 0.05)
-    return pd.DataFrame(
-        {
-            "study": [f"s{i}" for i in range(k)],
-            "sample": [""] * k,
-            "n_effects": [1 + (i % 3 == 0) for i in range(k)],  # some rows get the dagger
-            "yi": yi,
-            "vi": vi,
-            "se": np.sqrt(vi),
-            "ci_low": yi - 1.96 * np.sqrt(vi),
-            "ci_high": yi + 1.96 * np.sqrt(vi),
-            "weight": 100 * w / w.sum(),
-            "n": [100] * k,
-        }
+    return units_frame(
+        yi,
+        vi,
+        0.05,
+        study=[f"s{i}" for i in range(k)],
+        sample=[""] * k,
+        n_effects=[1 + (i % 3 == 0) for i in range(k)],  # some rows get the dagger
+        n=100,
     )
 
 

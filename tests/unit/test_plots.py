@@ -16,6 +16,7 @@ from matplotlib.patches import Polygon
 from matplotlib.text import Text
 
 from analysis.figures import plots
+from tests.figure_units import units_frame
 
 
 def _texts(fig) -> list[str]:
@@ -26,20 +27,14 @@ def _units(k: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     yi = rng.normal(0.4, 0.3, k)
     vi = rng.uniform(0.02, 0.2, k)
-    w = 1 / (vi + 0.05)
-    return pd.DataFrame(
-        {
-            "study": [f"study{i:02d}" for i in range(k)],
-            "sample": ["" for _ in range(k)],
-            "n_effects": [1] * k,
-            "yi": yi,
-            "vi": vi,
-            "se": np.sqrt(vi),
-            "ci_low": yi - 1.96 * np.sqrt(vi),
-            "ci_high": yi + 1.96 * np.sqrt(vi),
-            "weight": 100 * w / w.sum(),
-            "n": [200] * k,
-        }
+    return units_frame(
+        yi,
+        vi,
+        0.05,
+        study=[f"study{i:02d}" for i in range(k)],
+        sample=["" for _ in range(k)],
+        n_effects=[1] * k,
+        n=200,
     )
 
 
