@@ -93,6 +93,15 @@ def shard_effects(wildcards):
     return checkpoints.split_effects.get().output[int(wildcards.shard)]
 
 
+def figure_threads(wildcards):
+    """Two cores for a first build (every figure is drawn: one core draws the SVGs while
+    the other rasterises the PNGs, and nothing else runs beside it); one once the index
+    exists, where a rebuild redraws only the changed analyses' figures: a one-core job
+    starts as soon as the pools are done, beside the sensitivity shards, instead of
+    waiting for both cores to be free."""
+    return 1 if os.path.exists(results("figures", "index.csv")) else 2
+
+
 def brief_targets():
     return [results("brief", "brief.html"), results("brief", "brief.pdf")]
 

@@ -1,15 +1,6 @@
 # Stage 3: forest and funnel plots of every analysis, and the evidence gap map.
 
 
-def figure_threads(wildcards):
-    """Two cores for a first build (every figure is drawn: one core draws the SVGs while
-    the other rasterises the PNGs, and nothing else runs beside it); one once the index
-    exists, where a rebuild redraws only the changed analyses' figures: a one-core job
-    starts as soon as the pools are done, beside the sensitivity shards, instead of
-    waiting for both cores to be free."""
-    return 1 if os.path.exists(results("figures", "index.csv")) else 2
-
-
 rule draw_figures:
     input:
         pooled=results("pooled.csv"),
@@ -27,7 +18,7 @@ rule draw_figures:
     benchmark:
         results("benchmarks", "draw_figures.tsv")
     # SVGs drawn in the job's process while threads - 1 fresh processes rasterise the
-    # PNGs of those already drawn (same files as one process); see figure_threads.
+    # PNGs of those already drawn (same files as one process); see figure_threads (common.smk).
     threads: figure_threads
     resources:
         mem_mb=2000,
