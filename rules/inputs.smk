@@ -26,11 +26,10 @@ rule stamp_corpus:
     resources:
         mem_mb=100,
         runtime=5,
-    params:
-        folder=results(".cache"),
     shell:
-        'for old in {params.folder:q}/corpus-*.stamp; do [ "$old" = {output.stamp:q} ] || rm -f "$old"; done;'
-        " touch {output.stamp:q} 2> {log:q}"
+        '(cd "$(dirname {output.stamp:q})" && for old in corpus-*.stamp; do'
+        ' [ "$old" = "$(basename {output.stamp:q})" ] || rm -f -- "$old"; done)'
+        " && touch {output.stamp:q} 2> {log:q}"
 
 
 rule check_inputs:
