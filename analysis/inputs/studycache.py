@@ -426,20 +426,20 @@ def _copy(reader, out, length: int) -> None:
         length -= len(block)
 
 
-# How json.dumps([name, entry], sort_keys=True) starts a line of the pack (up to the value).
-_HEAD = re.compile(
+_HEAD = re.compile(  # how json.dumps([name, entry], sort_keys=True) starts a line of the pack
     rb'\["((?:[^"\\]|\\.)*)", \{"key": "([0-9a-f]{64})", "sha256": "([0-9a-f]{64})", '
     rb'"stamp": (null|\[-?[0-9]+, -?[0-9]+, -?[0-9]+, -?[0-9]+\]), "value": \{'
 )
 
 
 def _head(line: bytes) -> tuple[str, dict]:
-    """(name, entry without its value) of one line of the pack, from its start only."""
+    """(name, entry without its value) of a line of the pack, read from its start only."""
     found = _HEAD.match(line)
     if found is None or not line.endswith(b"}]\n"):
         raise ValueError("not a line of the pack")
-    entry = {"key": found[2].decode(), "sha256": found[3].decode(), "stamp": json.loads(found[4])}
-    return json.loads(b'"' + found[1] + b'"'), entry
+    stamp = None if found[4] == b"null" else [int(n) for n in found[4][1:-1].split(b", ")]
+    name = json.loads(b'"' + found[1] + b'"') if b"\\" in found[1] else found[1].decode()
+    return name, {"key": found[2].decode(), "sha256": found[3].decode(), "stamp": stamp}
 
 
 def _valid(entry: dict) -> bool:
