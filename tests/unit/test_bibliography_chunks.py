@@ -247,10 +247,10 @@ def test_a_damaged_or_foreign_cache_is_a_miss(tmp_path, monkeypatch):
 
 
 def test_check_inputs_writes_the_block_cache_and_parse_bibliography_reads_it(tmp_path):
+    import shutil
+
     from analysis.inputs.bibcache import CACHE, BibCache
     from analysis.inputs.check import check_inputs
-
-    import shutil
 
     extracted = tmp_path / "extracted"
     shutil.copytree(ROOT / "extracted", extracted, ignore=shutil.ignore_patterns("second-coder"))
