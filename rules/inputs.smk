@@ -19,7 +19,8 @@ rule stamp_corpus:
     output:
         stamp=CORPUS_STAMP,
     log:
-        results("logs", "stamp_corpus.log"),
+        # Bookkeeping, like the stamp: in .cache/, so a run stopped by bad input changes no log.
+        results(".cache", "stamp_corpus.log"),
     threads: 1
     resources:
         mem_mb=100,
