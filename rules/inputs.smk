@@ -76,6 +76,8 @@ rule parse_bibliography:
         runtime=15,
     params:
         corpus=CORPUS,
+        # Read only: check_inputs (which ran first) writes it; each entry's parse, by its bytes.
+        cache=results(".cache", "bibliography.json"),
     script:
         "../analysis/scripts/parse_bibliography.py"
 

@@ -157,13 +157,21 @@ _ENTRY_START = re.compile(r"^@", re.MULTILINE)
 _STRING_BLOCK = re.compile(r"@\s*string", re.IGNORECASE)
 
 
-def parse_text(text: str, file: str, fields: bool = True) -> tuple[list[Reference], list[BibProblem]]:
+def parse_text(
+    text: str, file: str, fields: bool = True, cache=None
+) -> tuple[list[Reference], list[BibProblem]]:
     """Parse one BibTeX text; return its references and its problems.
 
     A long text is parsed in chunks of :data:`CHUNK_ENTRIES` entries, cut only where a line
     starts with ``@`` outside braces; when any chunk has a block that cannot be parsed, a
     key repeats, or the text defines @string macros (used across entries), the whole text
-    is parsed at once instead. Either way the result is that of parsing it whole."""
+    is parsed at once instead. Either way the result is that of parsing it whole. With
+    ``cache`` (an :class:`analysis.inputs.bibcache.BibCache`) only the entries not in it are
+    parsed, with the same result."""
+    if cache is not None:
+        found = cache.parse(text, file, fields)
+        if found is not None:
+            return found
     chunks = _chunks(text)
     if len(chunks) > 1:
         found = _parse_chunks(chunks, file, fields)
@@ -173,14 +181,16 @@ def parse_text(text: str, file: str, fields: bool = True) -> tuple[list[Referenc
     return references, failed + problems
 
 
-def _chunks(text: str) -> list[tuple[int, str]]:
-    """(line offset, text) of each chunk of ``text`` (one chunk: parse it whole)."""
+def _chunks(text: str, per: int | None = None) -> list[tuple[int, str]]:
+    """(line offset, text) of each chunk of ``text`` (one chunk: parse it whole), ``per``
+    entries a chunk (default :data:`CHUNK_ENTRIES`)."""
+    per = CHUNK_ENTRIES if per is None else per
     if _STRING_BLOCK.search(text):
         return [(0, text)]
     cuts, depth, last, count = [0], 0, 0, 0
     for mark in _ENTRY_START.finditer(text):
         count += 1
-        if count <= CHUNK_ENTRIES:
+        if count <= per:
             continue
         depth += text.count("{", last, mark.start()) - text.count("}", last, mark.start())
         last = mark.start()
@@ -288,11 +298,12 @@ def _parse_library(
     return references, failed, problems
 
 
-def read_bibliography(path: str | Path, fields: bool = True) -> list[Reference]:
+def read_bibliography(path: str | Path, fields: bool = True, cache=None) -> list[Reference]:
     """Read every .bib file behind ``path``; raise BibliographyError listing all problems.
 
     ``fields`` False: the references carry no fields (the same keys, lines and problems;
-    what a check of the study keys needs, in a fifth of the memory)."""
+    what a check of the study keys needs, in a fifth of the memory). ``cache``: a
+    :class:`analysis.inputs.bibcache.BibCache` (only changed entries are parsed)."""
     files = bib_files(path)
     problems: list[BibProblem] = []
     if not files or not all(f.is_file() for f in files):
@@ -327,7 +338,7 @@ def read_bibliography(path: str | Path, fields: bool = True) -> list[Reference]:
                 )
             )
             continue
-        found, found_problems = parse_text(text, str(file), fields)
+        found, found_problems = parse_text(text, str(file), fields, cache)
         references.extend(found)
         problems.extend(found_problems)
     seen: dict[str, Reference] = {}
@@ -395,14 +406,18 @@ def rows_to_csv(rows: Iterable[dict[str, str]], columns: tuple[str, ...] = COLUM
     return csv_text(rows, list(columns))
 
 
-def write_references(bib_path: str | Path, csv_path: str | Path, bib_out: str | Path) -> int:
+def write_references(
+    bib_path: str | Path, csv_path: str | Path, bib_out: str | Path, cache: str | Path | None = None
+) -> int:
     """Rule parse_bibliography: references.csv, and all .bib files as one (for citeproc).
 
     Both are written as they are made (rows in batches, the .bib in pieces), so that the
-    job holds the references once and no whole second copy of any text."""
+    job holds the references once and no whole second copy of any text. ``cache``: the
+    block cache check_inputs wrote (read only; see analysis.inputs.bibcache)."""
+    from analysis.inputs.bibcache import BibCache
     from analysis.io import atomic_output
 
-    references = read_bibliography(bib_path)
+    references = read_bibliography(bib_path, cache=BibCache(cache) if cache is not None else None)
     count = len(references)
     with atomic_output(csv_path) as out:
         for text in _csv_parts(_rows(references)):

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from analysis.inputs import bibliography, extraction
 from analysis.inputs.agreement import SECOND_CODER_FOLDER
+from analysis.inputs.bibcache import CACHE as BIB_CACHE
+from analysis.inputs.bibcache import BibCache
 from analysis.inputs.studycache import PACK, StudyCache, problems_of
 from analysis.io import write_text_atomic
 
@@ -141,6 +143,7 @@ def check_corpus(
     cache: StudyCache | None = None,
     progress: Callable[[int, int], None] | None = None,
     documents: bool = True,
+    bib_cache=None,
 ) -> CorpusCheck:
     """Check a corpus; never raises on bad input (every problem is in the result).
 
@@ -156,6 +159,7 @@ def check_corpus(
     progress : called as ``progress(done, total)`` after each file of a folder
     documents : keep the content of the valid files parsed now (``documents``,
         ``second_coder``); the workflow's rules need none of it
+    bib_cache : a :class:`~analysis.inputs.bibcache.BibCache` for the bibliography's entries
     """
     result = CorpusCheck()
     cache = cache if cache is not None else StudyCache(None, hold=False)
@@ -167,7 +171,8 @@ def check_corpus(
         if bib_path is not None:
             result.bib_files = [f for f in bibliography.bib_files(bib_path) if f.is_file()]
             try:
-                result.keys = {r.key for r in bibliography.read_bibliography(bib_path, fields=False)}
+                found = bibliography.read_bibliography(bib_path, fields=False, cache=bib_cache)
+                result.keys = {r.key for r in found}
             except bibliography.BibliographyError as err:
                 result.problems.extend(err.problems)
         elif keys is not None:
@@ -301,15 +306,18 @@ def checked_inputs(
 def checked_with_pack(
     extracted_dir: str | Path, bib_path: str | Path, pack: str | Path | None, workers: int = 1
 ) -> CorpusCheck:
-    """check_corpus with the per-file cache ``pack`` (rewritten), files parsed in ``workers``
-    processes; raises InputError on any problem."""
+    """check_corpus with the per-file cache ``pack`` (rewritten) and the bibliography's block
+    cache beside it (rewritten when the check passes), files parsed in ``workers`` processes;
+    raises InputError on any problem."""
+    bib_cache = BibCache(Path(pack).parent / BIB_CACHE.name if pack is not None else None, write=True)
     with StudyCache(pack, workers=workers, write=True) as cache:
-        result = check_corpus(extracted_dir, bib_path, cache=cache, documents=False)
+        result = check_corpus(extracted_dir, bib_path, cache=cache, documents=False, bib_cache=bib_cache)
         cache.save()  # bad files too: their problems are reported again from their entries
     if pack is not None:
         _remove_old_cache(Path(pack).parent.parent / OLD_CACHE_FILE)
     if result.problems:
         raise InputError([str(p) for p in result.problems])
+    bib_cache.save()  # a failed check writes no result but the pack
     return result
 
 

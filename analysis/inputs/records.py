@@ -157,13 +157,18 @@ def record_fields(doc: Mapping[str, Any], path: Path) -> dict:
 
 
 def pooled_studies(pooled, units) -> set[str]:
-    """Studies in an analysis of two or more independent studies (pooled.csv, units.csv)."""
+    """Studies in an analysis of two or more independent studies (pooled.csv, units.csv, as
+    DataFrames or as lists of rows)."""
     ids = {
         _text(r["analysis_id"])
-        for r in pooled.to_dict("records")
+        for r in _records(pooled)
         if int(float(r.get("n_studies") or 0)) >= 2 and str(r.get("pooled")).lower() in ("true", "1")
     }
-    return {_text(u["study"]) for u in units.to_dict("records") if _text(u.get("analysis_id")) in ids}
+    return {_text(u["study"]) for u in _records(units) if _text(u.get("analysis_id")) in ids}
+
+
+def _records(table) -> list:
+    return table.to_dict("records") if hasattr(table, "to_dict") else table
 
 
 def counts_json(counts: RecordCounts) -> str:
@@ -184,14 +189,16 @@ def write_counts(*, extracted_dir, cache, references, pooled, units, output) -> 
     """Rule count_records: results/records.json from the extraction files (their record
     fields from the per-file cache ``cache`` of check_inputs, which reads only a file that
     changed since), the bibliography (references.csv) and the analyses (pooled.csv, units.csv)."""
+    from analysis.inputs.rows import read_rows
     from analysis.inputs.studycache import cached_records
-    from analysis.io import read_table, write_text_atomic
+    from analysis.io import write_text_atomic
 
-    keys = [_text(k) for k in read_table(references)["key"]]
+    keys = [_text(r["key"]) for r in read_rows(references, ["key"])]
+    pooled_rows = read_rows(pooled, ["analysis_id", "n_studies", "pooled"])
     counts = count_records(
         cached_records(extracted_dir, cache),
         bibliography=keys,
-        pooled_studies=pooled_studies(read_table(pooled), read_table(units)),
+        pooled_studies=pooled_studies(pooled_rows, read_rows(units, ["analysis_id", "study"])),
     )
     write_text_atomic(output, counts_json(counts))
     return counts

@@ -17,9 +17,9 @@ once per change in all (``parsed`` counts the parses).
   stamp is not read (ctime: an edit that restores the old mtime, touch -r, changes it).
   A stamp is recorded only for a file last changed more than ``RACY_NS`` before it
   was looked at (an edit within the same clock tick could keep size and time).
-- A damaged or unreadable pack is a miss, never an error; the pack is rewritten
-  atomically with only the entries of this run's files, in the order they were
-  looked at (the folder's listing), so a cold and a warm run write the same bytes.
+- A damaged pack is a miss, never an error (a job that only reads it reads each line's start until it
+  uses the entry: a damaged value is that entry's miss); check_inputs rewrites it atomically with only
+  the entries of this run's files, in the order looked at (the listing): cold and warm runs agree.
 - Memory follows what a job holds, not the corpus: the pack is indexed (per entry
   its digest, stamp and place in the file) and an entry's value is read from the
   file when it is used; check_inputs writes the new pack as it goes.
@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -218,30 +219,43 @@ class StudyCache:
         entries: dict[str, Stored] = {}
         offset = len(header)
         for line in reader:
-            name, entry = json.loads(line)
-            if not (isinstance(name, str) and isinstance(entry, dict) and _valid(entry)):
-                return {}
-            if name in entries or entry["key"] != self.key(Path(name), entry["sha256"]):
+            if self.write:  # check_inputs: any bad line makes the whole pack a miss
+                name, entry = json.loads(line)
+                if not (isinstance(name, str) and isinstance(entry, dict) and _valid(entry)):
+                    return {}
+            else:  # a job that only reads: a line's value is checked when it is used (_decoded)
+                name, entry = _head(line)
+            if name in entries or entry["key"] != self.key(name, entry["sha256"]):
                 return {}
             entries[name] = Stored(entry["sha256"], entry["stamp"], offset, len(line))
             offset += len(line)
         return entries
 
-    def key(self, path: Path, digest: str) -> str:
+    def key(self, path: str | Path, digest: str) -> str:
         return hashlib.sha256(json.dumps([VERSION, str(path), digest, self.code]).encode()).hexdigest()
 
     def _line(self, stored: Stored) -> bytes:
         self._reader.seek(stored.offset)
         return self._reader.read(stored.length)
 
-    def _stored_value(self, stored: Stored) -> dict:
-        return json.loads(self._line(stored))[1]["value"]
+    def _decoded(self, name: str, stored: Stored, line: bytes | None = None) -> dict | None:
+        """The value of a stored entry; None when its line is not the entry the index holds."""
+        try:
+            found, entry = json.loads(self._line(stored) if line is None else line)
+        except (ValueError, TypeError):
+            return None
+        if not (found == name and isinstance(entry, dict) and _valid(entry)):
+            return None
+        return entry["value"] if (entry["sha256"], entry["stamp"]) == stored[:2] else None
 
     def value(self, name: str) -> dict:
         """The entry value of a file :meth:`entry` looked at (read from the pack when cached)."""
         if name in self._fresh:
             return self._fresh[name]
-        return self._stored_value(self.entries[name])
+        value = self._decoded(name, self.entries[name])
+        if value is None:
+            raise ValueError(f"{self.path}: the entry of {name} changed while in use")
+        return value
 
     def entry(self, path: Path) -> tuple[dict, dict | None]:
         """(entry value, the content when it was parsed now in this process and is valid)."""
@@ -254,8 +268,11 @@ class StudyCache:
                 return self._parse(path, None)  # the reading problem, never cached
             if old is not None and stamp is not None and old.stamp == stamp:
                 line = self._line(old)
-                self._keep(name, old, line)
-                return json.loads(line)[1]["value"], None
+                value = self._decoded(name, old, line)
+                if value is not None:
+                    self._keep(name, old, line)
+                    return value, None
+                old = None  # a damaged line: a miss
             try:
                 raw = path.read_bytes()
             except OSError:
@@ -264,12 +281,11 @@ class StudyCache:
         else:
             stamp, digest, _ = ready
         data = None
-        if old is not None and old.sha256 == digest:
-            value = self._stored_value(old)
-        elif ready is not None:
+        value = self._decoded(name, old) if old is not None and old.sha256 == digest else None
+        if value is None and ready is not None:
             self.parsed += 1
             value = ready[2]
-        else:
+        elif value is None:
             value, data = self._parse(path, raw)
         self._add(name, digest, stamp, value)
         return value, data
@@ -408,6 +424,22 @@ def _copy(reader, out, length: int) -> None:
             raise OSError("the pack ended early")
         out.write(block)
         length -= len(block)
+
+
+_HEAD = re.compile(  # how json.dumps([name, entry], sort_keys=True) starts a line of the pack
+    rb'\["((?:[^"\\]|\\.)*)", \{"key": "([0-9a-f]{64})", "sha256": "([0-9a-f]{64})", '
+    rb'"stamp": (null|\[-?[0-9]+, -?[0-9]+, -?[0-9]+, -?[0-9]+\]), "value": \{'
+)
+
+
+def _head(line: bytes) -> tuple[str, dict]:
+    """(name, entry without its value) of a line of the pack, read from its start only."""
+    found = _HEAD.match(line)
+    if found is None or not line.endswith(b"}]\n"):
+        raise ValueError("not a line of the pack")
+    stamp = None if found[4] == b"null" else [int(n) for n in found[4][1:-1].split(b", ")]
+    name = json.loads(b'"' + found[1] + b'"') if b"\\" in found[1] else found[1].decode()
+    return name, {"key": found[2].decode(), "sha256": found[3].decode(), "stamp": stamp}
 
 
 def _valid(entry: dict) -> bool:

@@ -126,15 +126,16 @@ def rate_row(
 
 
 def rate_analyses(pooled, units, studies, claims: verdicts.Claims | None = None) -> list[dict]:
-    """certainty.csv: one row per analysis of pooled.csv, sorted by analysis_id."""
+    """certainty.csv: one row per analysis of pooled.csv, sorted by analysis_id (the tables as
+    DataFrames or as the rows of :func:`read_inputs`)."""
     claims = claims or verdicts.default_claims()
-    study_rows = {_text(s["study"]): s for s in studies.to_dict("records")}
+    study_rows = {_text(s["study"]): s for s in _records(studies)}
     by_analysis: dict[str, list[dict]] = {}
-    for unit in units.to_dict("records"):
+    for unit in _records(units):
         by_analysis.setdefault(_text(unit.get("analysis_id")), []).append(unit)
     out = [
         rate_row(row, by_analysis.get(_text(row["analysis_id"]), []), study_rows, claims)
-        for row in pooled.to_dict("records")
+        for row in _records(pooled)
     ]
     return sorted(out, key=lambda r: r["analysis_id"])
 
@@ -153,12 +154,34 @@ def rating_of(row: Mapping[str, Any]) -> grade.Rating:
     )
 
 
+def _records(table) -> list:
+    return table.to_dict("records") if hasattr(table, "to_dict") else table
+
+
+# The columns rating reads of each table, and those of them it reads as numbers.
+POOLED_COLUMNS = ("analysis_id", "measure", "theme", "outcome", "construct", "k", "n_studies", "estimate")
+POOLED_NUMBERS = ("k", "n_studies", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "egger_p")
+UNIT_COLUMNS = ("analysis_id", "study", "country", "n", "weight")
+STUDY_COLUMNS = ("study", "design", "country")
+
+
+def read_inputs(pooled, units, studies) -> tuple[list[dict], list[dict], list[dict]]:
+    """The rows rating reads of pooled.csv, units.csv and studies.csv: only the columns it
+    uses, typed as :func:`analysis.io.read_table` types them (no pandas: a fresh job saves
+    its import)."""
+    from analysis.inputs.rows import read_rows
+
+    return (
+        read_rows(pooled, POOLED_COLUMNS + POOLED_NUMBERS, POOLED_NUMBERS),
+        read_rows(units, UNIT_COLUMNS, ("n", "weight")),
+        read_rows(studies, STUDY_COLUMNS),
+    )
+
+
 def write_certainty(*, pooled, units, studies, claims, output) -> int:
     """Rule rate_certainty: read the results, write certainty.csv; returns its rows."""
-    from analysis.io import csv_text, read_table, write_text_atomic
+    from analysis.io import csv_text, write_text_atomic
 
-    found = rate_analyses(
-        read_table(pooled), read_table(units), read_table(studies), verdicts.load_claims(claims)
-    )
+    found = rate_analyses(*read_inputs(pooled, units, studies), verdicts.load_claims(claims))
     write_text_atomic(output, csv_text(found, COLUMNS))
     return len(found)

@@ -9,5 +9,10 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, force=True)
-count = write_references(snakemake.params.corpus["bibliography"], snakemake.output.csv, snakemake.output.bib)
+count = write_references(
+    snakemake.params.corpus["bibliography"],
+    snakemake.output.csv,
+    snakemake.output.bib,
+    snakemake.params.cache,
+)
 logging.info("%d references", count)

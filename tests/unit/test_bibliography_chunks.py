@@ -152,3 +152,115 @@ def test_references_without_fields_have_the_same_keys_lines_and_problems(name, t
     assert read(True) == read(False)
     if read(True)[0] == "read":
         assert all(r.fields == () for r in bibliography.read_bibliography(path, fields=False))
+
+
+# ---------------------------------------------------------------- the block cache (issue 14)
+
+
+def cached_outcome(text: str, cache, fields: bool = True) -> tuple:
+    references, problems = bibliography.parse_text(text, "refs.bib", fields, cache)
+    return [(r.key, r.entry_type, r.fields, r.file, r.line) for r in references], [str(p) for p in problems]
+
+
+def through_a_file(tmp_path, text: str, before: str | None = None):
+    """The outcome of ``text`` with a cache file that a parse of ``before`` wrote (none: cold),
+    and the number of blocks parsed for it."""
+    from analysis.inputs.bibcache import BibCache
+
+    path = tmp_path / "bibliography.json"
+    path.unlink(missing_ok=True)
+    if before is not None:
+        first = BibCache(path, write=True)
+        bibliography.parse_text(before, "refs.bib", True, first)
+        first.save()
+    cache = BibCache(path)
+    return cached_outcome(text, cache), cache.parsed
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+@pytest.mark.parametrize("chunk", [1, 3, 10**9])
+def test_tricky_texts_through_the_block_cache_give_what_one_parse_gives(name, chunk, monkeypatch, tmp_path):
+    text = TRICKY[name]
+    whole = outcome(text, 10**9, monkeypatch)
+    monkeypatch.setattr(bibliography, "CHUNK_ENTRIES", chunk)  # the run of missing blocks parsed at once
+    assert through_a_file(tmp_path, text)[0] == whole  # cold
+    assert through_a_file(tmp_path, text, before=text) == (whole, 0) or "string" in name or whole[1]
+    assert (
+        through_a_file(tmp_path, text, before=entries(3) + TRICKY["nested braces across lines"])[0] == whole
+    )
+
+
+@pytest.mark.parametrize("name,text", bib_texts(), ids=[n for n, _ in bib_texts()])
+def test_the_repositorys_bibliographies_through_the_block_cache_give_what_one_parse_gives(
+    name, text, monkeypatch, tmp_path
+):
+    whole = outcome(text, 10**9, monkeypatch)
+    assert through_a_file(tmp_path, text)[0] == whole
+    assert through_a_file(tmp_path, text, before=text)[0] == whole
+    edited = text.replace("year", "year", 1)
+    assert through_a_file(tmp_path, edited, before=entries(2))[0] == whole
+
+
+def test_an_added_entry_is_the_only_block_parsed_and_lines_move_with_the_text(tmp_path, monkeypatch):
+    from benchmarks.generate import generate
+
+    _, bib = generate(120, 1, tmp_path / "corpus")
+    text = bib.read_text(encoding="utf-8")
+    cut = text.index("\n@", len(text) // 2) + 1
+    added = (
+        "@article{zz_new,\n  author = {New, Ann},\n  title = {Added},\n  year = {2024},\n  doi = {bad}\n}\n\n"
+    )
+    grown = text[:cut] + added + text[cut:]
+    found, parsed = through_a_file(tmp_path, grown, before=text)
+    assert found == outcome(grown, 10**9, monkeypatch)
+    assert parsed == 1
+    assert any("zz_new" in p and "is not a DOI" in p for p in found[1])
+    # fields=False from the cache: the same keys, lines and problems, no fields
+    from analysis.inputs.bibcache import BibCache
+
+    without = cached_outcome(grown, BibCache(tmp_path / "bibliography.json"), fields=False)
+    assert [(k, t, f, line) for k, t, _, f, line in without[0]] == [
+        (k, t, f, line) for k, t, _, f, line in found[0]
+    ]
+    assert all(fields == () for _, _, fields, _, _ in without[0]) and without[1] == found[1]
+
+
+def test_a_damaged_or_foreign_cache_is_a_miss(tmp_path, monkeypatch):
+    from analysis.inputs import bibcache
+
+    text = entries(5)
+    whole = outcome(text, 10**9, monkeypatch)
+    path = tmp_path / "bibliography.json"
+    first = bibcache.BibCache(path, write=True)
+    bibliography.parse_text(text, "refs.bib", True, first)
+    first.save()
+    good = path.read_text(encoding="utf-8")
+    for damaged in (good[: len(good) // 2], "\xff not json", good.replace('"code": "', '"code": "x'), "[]"):
+        path.write_text(damaged, encoding="utf-8")
+        cache = bibcache.BibCache(path)
+        assert cache.blocks == {} and cached_outcome(text, cache) == whole and cache.parsed == 5
+    # a hit is a hit only for the same bytes: another title is parsed again
+    path.write_text(good, encoding="utf-8")
+    changed = text.replace("Title 2", "Title two")
+    cache = bibcache.BibCache(path)
+    assert cached_outcome(changed, cache) == outcome(changed, 10**9, monkeypatch) and cache.parsed == 1
+
+
+def test_check_inputs_writes_the_block_cache_and_parse_bibliography_reads_it(tmp_path):
+    import shutil
+
+    from analysis.inputs.bibcache import CACHE, BibCache
+    from analysis.inputs.check import check_inputs
+
+    extracted = tmp_path / "extracted"
+    shutil.copytree(ROOT / "extracted", extracted, ignore=shutil.ignore_patterns("second-coder"))
+    bib = tmp_path / "references.bib"
+    bib.write_text((ROOT / "references" / "references.bib").read_text(encoding="utf-8"), encoding="utf-8")
+    results = tmp_path / "results"
+    check_inputs(extracted, bib, results)
+    assert (results / CACHE).is_file() and BibCache(results / CACHE).blocks
+    count = bibliography.write_references(bib, tmp_path / "a.csv", tmp_path / "a.bib", results / CACHE)
+    bibliography.write_references(bib, tmp_path / "b.csv", tmp_path / "b.bib")
+    assert count > 10
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (tmp_path / "a.bib").read_bytes() == (tmp_path / "b.bib").read_bytes()

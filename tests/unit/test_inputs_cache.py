@@ -328,3 +328,35 @@ def test_the_tables_without_a_pack_are_those_with_one(corpus, tmp_path):
     assert (tmp_path / "s.csv").read_bytes() == first["studies.csv"]
     counts = records.count_records(studycache.cached_records(extracted, None))
     assert records.counts_json(counts).encode() == first["records"]
+
+
+def test_a_job_that_only_reads_indexes_every_line_from_its_start_and_misses_only_a_damaged_value(
+    corpus, parses, tmp_path
+):
+    """convert_effects and count_records read each line's start first (not its value): every
+    entry check_inputs wrote is indexed so; a line whose value is damaged later is that one
+    file's miss (read and parsed again), and the tables are still a cold run's."""
+    extracted, bib = corpus
+    results = tmp_path / "results"
+    first = build(extracted, bib, results)
+    with (
+        studycache.StudyCache(results / PACK, write=True) as whole,
+        studycache.StudyCache(results / PACK) as head,
+    ):
+        assert head.entries == whole.entries and len(head.entries) == len(list(extracted.glob("*.yaml")))
+    lines = (results / PACK).read_bytes().split(b"\n")
+    victim = next(i for i, line in enumerate(lines) if b"rothon2012.yaml" in line)
+    lines[victim] = lines[victim].replace(b'"problems": []', b'"problems": 7')
+    (results / PACK).write_bytes(b"\n".join(lines))
+    parses["parsed"].clear()
+    refs = results / "references.csv"
+    write_effects(extracted, refs, tmp_path / "e.csv", tmp_path / "s.csv", results / PACK)
+    assert parses["parsed"] == ["rothon2012.yaml"]
+    assert (tmp_path / "e.csv").read_bytes() == first["effects.csv"]
+    assert (tmp_path / "s.csv").read_bytes() == first["studies.csv"]
+    counts = records.count_records(studycache.cached_records(extracted, results / PACK))
+    assert records.counts_json(counts).encode() == first["records"]
+    # a line cut short is not a line of the pack: the whole pack is a miss, as for check_inputs
+    (results / PACK).write_bytes(b"\n".join(lines)[:-40])
+    with studycache.StudyCache(results / PACK) as head:
+        assert head.entries == {}
