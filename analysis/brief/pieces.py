@@ -126,6 +126,10 @@ def _relevant(used: set[str], ids: list[str]) -> list[str]:
     return sorted(u for u in used if u in bases or any(u.startswith(b + "-") for b in bases))
 
 
+class _WholeRead(Exception):
+    """The page cannot be read in pieces (pandoc then reads it whole)."""
+
+
 class _Reader:
     """The ``pandoc lua`` process that reads pieces (report/read_pieces.lua)."""
 
@@ -155,7 +159,7 @@ def _read_piece(reader: _Reader, piece: str, used: set[str]) -> dict:
     doc = reader.read(prelude + piece)
     head, blocks = doc["blocks"][: len(used)], doc["blocks"][len(used) :]
     if [b["c"][1][0] for b in head if b["t"] == "Header"] != sorted(used):
-        raise RuntimeError("a piece of the brief did not read after its identifiers' prelude")
+        raise _WholeRead  # an identifier that `{#...}` cannot carry
     text = json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))[1:-1]
     ids = [json.loads(f'"{m}"') for m in _HEADER_ID.findall(text)]
     notes = [int(m) for m in _NOTE_NUM.findall(text)]
@@ -205,10 +209,12 @@ def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:
                 entry = _read_piece(reader, piece, used)
                 _store(path, entry)
             if index and entry["meta"] != "{}":
-                return None
+                raise _WholeRead  # metadata after the first piece
             entries.append(entry)
             kept.add(path.name)
             used.update(entry["ids"])
+    except _WholeRead:
+        return None
     finally:
         reader.close()
     for old in cache.glob("*.piece"):
