@@ -26,6 +26,13 @@ Anything this module cannot interpret (a flag other than the Makefile's, a
 environment) sends the command to Snakemake; so does a missing or unreadable
 record. The record is removed before Snakemake starts, so a killed or failed
 run leaves none. Only the standard library and PyYAML are imported.
+
+While Snakemake runs, no Python process waits for it: ``python -m analysis.uptodate``
+replaces itself with a shell (about 1 MiB instead of Python's 19) that runs the command
+and then ``python -m analysis.uptodate --finish CODE STATE COMMAND...`` (STATE: the
+inputs' state taken before the run, as JSON), which records the stamps when the run
+ended well and no input changed meanwhile, and exits with Snakemake's code. Nothing is
+written before Snakemake has checked the settings.
 """
 
 from __future__ import annotations
@@ -177,15 +184,23 @@ def write_record(folders: dict[str, str], inputs: dict) -> None:
     write_text_atomic(Path(folders["results_dir"]) / RECORD, json.dumps(record, indent=1) + "\n")
 
 
-def run(command: list[str]) -> int:
-    """Say "nothing to be done" or run ``command`` (a Snakemake command line); its exit code."""
+def _folders(command: list[str]) -> dict[str, str] | None:
+    """The folders of a command this module can judge, else None (Snakemake decides)."""
     try:
         if os.environ.get("SNAKEMAKE_PROFILE"):
             raise NotSimple("SNAKEMAKE_PROFILE")
         _, overrides = parse_command(command[1:])
-        folders = settings(overrides)
+        return settings(overrides)
     except (NotSimple, OSError, KeyError, TypeError, ValueError):
-        return subprocess.call(command)
+        return None
+
+
+def start(command: list[str]) -> dict | None:
+    """Before a run: say "nothing to be done" and return None when the stamps match the
+    last good run's; else remove the record and return the inputs' state."""
+    folders = _folders(command)
+    if folders is None:
+        return {}
     fresh, before = up_to_date(command, folders)
     if fresh:
         print(
@@ -194,15 +209,55 @@ def run(command: list[str]) -> int:
             f"when run directly: {' '.join(command)}",
             file=sys.stderr,
         )
-        return 0
+        return None
     (Path(folders["results_dir"]) / RECORD).unlink(missing_ok=True)
-    code = subprocess.call(command)
-    if code == 0 and input_state(command, folders) == before:
+    return before
+
+
+def finish(command: list[str], code: int, before: dict) -> int:
+    """After a run that exited with ``code``: record the stamps if it ended well and no
+    input changed while it ran (``before`` is :func:`start`'s state); return ``code``."""
+    folders = _folders(command)
+    if folders is not None and before and code == 0 and input_state(command, folders) == before:
         write_record(folders, before)
     return code
+
+
+def run(command: list[str]) -> int:
+    """Say "nothing to be done" or run ``command`` (a Snakemake command line) and record
+    the stamps when it ends well; its exit code. The same as ``python -m analysis.uptodate``,
+    in this process."""
+    before = start(command)
+    if before is None:
+        return 0
+    return finish(command, subprocess.call(command), before)
+
+
+# Runs the command, then hands its exit code and the state before it to --finish.
+SHELL_SCRIPT = (
+    'python="$1"; state="$2"; shift 2; "$@"; code=$?; '
+    'exec "$python" -m analysis.uptodate --finish "$code" "$state" "$@"'
+)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m analysis.uptodate SNAKEMAKE ARGS...`` (see the module's docstring)."""
+    if argv[:1] == ["--finish"]:
+        try:
+            before = json.loads(argv[2])
+        except ValueError:
+            before = {}
+        return finish(argv[3:], int(argv[1]), before if isinstance(before, dict) else {})
+    before = start(argv)
+    if before is None:
+        return 0
+    if not before:  # a command this module cannot judge: Snakemake alone
+        os.execvp(argv[0], argv)
+    os.execv("/bin/sh", ["sh", "-c", SHELL_SCRIPT, "sh", sys.executable, json.dumps(before), *argv])
+    return 1  # not reached: exec replaced this process
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: python -m analysis.uptodate SNAKEMAKE [ARGS...]")
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

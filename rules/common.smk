@@ -13,6 +13,7 @@ from analysis.inputs import check as _inputs  # noqa: E402  (needs the path abov
 from analysis import codepaths as _codepaths  # noqa: E402
 from analysis import io as _io  # noqa: E402
 from analysis import provenance as _provenance  # noqa: E402
+from analysis.inputs import corpusstamp as _corpusstamp  # noqa: E402
 
 _CONFIG_PROBLEMS = _inputs.check_config(config, workflow.basedir)
 if _CONFIG_PROBLEMS:
@@ -33,6 +34,11 @@ EXTRACTION_FILES, SECOND_CODER_FILES, BIB_FILES = _inputs.listed_inputs(
 SETTINGS = {k: config[k] for k in ("estimator", "ci_method", "rho", "alpha")}
 # The corpus's folders, for the rules that read a whole folder (its files are their inputs).
 CORPUS = {"extracted_dir": EXTRACTED, "bibliography": BIBLIOGRAPHY}
+# The extraction files' stamp: named after their paths, sizes and modification times, so
+# that Snakemake tracks one file instead of one per study (analysis/inputs/corpusstamp.py).
+CORPUS_STAMP = os.path.join(
+    RESULTS, ".cache", _corpusstamp.stamp_name(EXTRACTION_FILES)
+)
 
 
 def results(*parts):
@@ -85,6 +91,15 @@ def shard_effects(wildcards):
     """A sensitivity shard's effects (rules/pooling.smk), known once the checkpoint
     split_effects has run; shards whose file is unchanged are then not re-run."""
     return checkpoints.split_effects.get().output[int(wildcards.shard)]
+
+
+def figure_threads(wildcards):
+    """Two cores for a first build (every figure is drawn: one core draws the SVGs while
+    the other rasterises the PNGs, and nothing else runs beside it); one once the index
+    exists, where a rebuild redraws only the changed analyses' figures: a one-core job
+    starts as soon as the pools are done, beside the sensitivity shards, instead of
+    waiting for both cores to be free."""
+    return 1 if os.path.exists(results("figures", "index.csv")) else 2
 
 
 def brief_targets():

@@ -18,8 +18,8 @@ rule draw_figures:
     benchmark:
         results("benchmarks", "draw_figures.tsv")
     # SVGs drawn in the job's process while threads - 1 fresh processes rasterise the
-    # PNGs of those already drawn (same files as one process).
-    threads: 2
+    # PNGs of those already drawn (same files as one process); see figure_threads (common.smk).
+    threads: figure_threads
     resources:
         mem_mb=2000,
         runtime=60,

@@ -13,9 +13,26 @@ onstart:
     _io.remove_leftovers(RESULTS)
 
 
+rule stamp_corpus:
+    # A new name whenever an extraction file is added, removed or changed: the stamp is
+    # missing, this job writes it (removing the old one), and check_inputs reruns.
+    output:
+        stamp=CORPUS_STAMP,
+    log:
+        results("logs", "stamp_corpus.log"),
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=5,
+    params:
+        python=sys.executable,
+    shell:
+        "{params.python:q} -m analysis.inputs.corpusstamp {output.stamp:q} > {log:q} 2>&1"
+
+
 rule check_inputs:
     input:
-        extractions=EXTRACTION_FILES,
+        extractions=CORPUS_STAMP,
         second_coder=SECOND_CODER_FILES,
         bib=BIB_FILES,
         schema=schema_file("extraction"),

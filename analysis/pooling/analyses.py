@@ -30,24 +30,11 @@ from scipy import stats
 
 from analysis.pooling import bias, cache, meta, sensitivity, sensitivity_rows
 from analysis.pooling.aggregate import aggregate_units
+from analysis.pooling.columns import INPUT_COLUMNS, TEXT_COLUMNS
 from analysis.pooling.sensitivity_rows import SENSITIVITY_COLUMNS, SENSITIVITY_KEYS
 
 KEY = ["theme", "outcome", "measure", "construct"]
 UNIT = ["study", "sample"]
-TEXT_COLUMNS = [
-    "study",
-    "effect_id",
-    "sample",
-    "theme",
-    "outcome",
-    "measure",
-    "construct",
-    "role",
-    "design",
-    "country",
-]
-# "moderators": the effect's moderators as a JSON object (effects.csv); optional.
-INPUT_COLUMNS = [*TEXT_COLUMNS, "yi", "vi", "n", "moderators"]
 # Only these effects are pooled; "sensitivity" effects are coded but kept out.
 POOLED_ROLE = "primary"
 POOLED_COLUMNS = [

@@ -3,7 +3,7 @@
 import logging
 from typing import TYPE_CHECKING
 
-from analysis.pooling.analyses import INPUT_COLUMNS
+from analysis.pooling.columns import INPUT_COLUMNS
 from analysis.pooling.shards import split_effects
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ stamp of its inputs, code or results changed since the last run that ended well.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,8 @@ results = pathlib.Path(sys.argv[sys.argv.index('--config') + 1:][-1].split('=', 
 results.mkdir(parents=True, exist_ok=True)
 runs = results / 'runs.txt'
 runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')
+# What waits for this run: the name of the parent process.
+(results / 'parent.txt').write_text(open(f'/proc/{__import__("os").getppid()}/comm').read().strip())
 sys.exit(int(__import__('os').environ.get('FAKE_EXIT', '0')))
 """
 
@@ -87,6 +90,36 @@ def test_any_change_runs_snakemake(build, change, monkeypatch):
     before = runs()
     uptodate.run(command)
     assert runs() == before + 1
+
+
+def _module(command: list[str], **env: str) -> subprocess.CompletedProcess:
+    """``python -m analysis.uptodate COMMAND``, the Makefile's way in."""
+    return subprocess.run([sys.executable, "-m", "analysis.uptodate", *command], capture_output=True,
+                          text=True, env={**os.environ, **env}, cwd=uptodate.ROOT)  # fmt: skip
+
+
+def test_module_waits_in_a_shell_and_records_after_the_run(build):
+    command, extracted, _, results, runs = build
+    done = _module(command)
+    assert done.returncode == 0, done.stderr
+    # No Python process held its memory while the build ran: a shell waited for it.
+    assert (results / "parent.txt").read_text() == "sh"
+    assert (results / uptodate.RECORD).is_file()
+    again = _module(command)
+    assert again.returncode == 0 and "Nothing to be done" in again.stderr
+    assert runs() == 1
+    _touch(extracted / "a2020.yaml")
+    failed = _module(command, FAKE_EXIT="3")
+    assert failed.returncode == 3  # Snakemake's exit code, passed on
+    assert runs() == 2 and not (results / uptodate.RECORD).exists()
+
+
+def test_module_leaves_unjudged_commands_to_snakemake(build):
+    command, _, _, results, runs = build
+    done = _module(command, SNAKEMAKE_PROFILE="profiles/slurm")
+    assert done.returncode == 0 and runs() == 1
+    assert (results / "parent.txt").read_text() != "sh"  # run in place of the module itself
+    assert not (results / uptodate.RECORD).exists()
 
 
 def test_failed_run_leaves_no_record(build, monkeypatch):

@@ -23,6 +23,7 @@ SEED = 7
 # these rerun (each at most once; the PRISMA counts and the certainty ratings change with
 # the corpus); the brief is rendered again from its new source.
 ALWAYS = {
+    "stamp_corpus",
     "check_inputs",
     "parse_bibliography",
     "convert_effects",
