@@ -42,6 +42,19 @@ _YAML_LINE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _NOTE_NUM = re.compile(r'"citationNoteNum":(\d+)')
 _HEADER_ID = re.compile(r'\{"t":"Header","c":\[\d+,\["((?:[^"\\]|\\.)*)"')
 _SUFFIX = re.compile(r"(.*)-\d+")
+# Lines after the front matter that may open a block a header line does not end (raw HTML or
+# LaTeX, a YAML block, a simple or multiline table, a rule), LaTeX macros the whole page sees,
+# a citation key in a bracket.
+_OPENS_BLOCK = re.compile(r" {0,3}(?:<|\\begin|-{3,}[- \t]*\Z|\.{3}[ \t]*\Z)")
+_MACRO = re.compile(r"\\(?:re)?newcommand|\\newenvironment|\\def\b|\\let\b|\\DeclareMathOperator")
+_CITE_KEY = re.compile(r"(?:\A|[\s;])-?@")
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` in lines, each with its newline: only a newline ends a line (as for pandoc)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def _front_matter_end(lines: list[str]) -> int:
@@ -56,7 +69,7 @@ def _front_matter_end(lines: list[str]) -> int:
 def split_pieces(text: str) -> list[str]:
     """``text`` cut before each ATX header that follows a blank line outside any code fence
     or fenced div (the YAML front matter stays in the first piece); the pieces join to ``text``."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     start = _front_matter_end(lines)
     pieces, current = [], lines[:start]
     fence, depth, after_blank = "", 0, True
@@ -76,9 +89,18 @@ def split_pieces(text: str) -> list[str]:
             pieces.append("".join(current))
             current = []
         current.append(line)
-        after_blank = not bare.strip()
+        after_blank = not bare.strip(" \t")
     pieces.append("".join(current))
     return pieces
+
+
+def _definition(text: str, start: int, end: int) -> bool:
+    """Whether the ``[...]:`` at ``start``..``end`` may define a reference or a note: it starts
+    a line and is followed by at most a target and a title (quoted or in parentheses)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    rest = text[end + 2 : len(text) if line_end < 0 else line_end].split()
+    return not text[line_start:start].strip(" ") and (len(rest) < 2 or rest[1][:1] in "\"'(")
 
 
 def _loose_bracket(text: str) -> bool:
@@ -98,7 +120,9 @@ def _loose_bracket(text: str) -> bool:
         elif c == "]" and opened:
             start = opened.pop()
             after = text[i + 1 : i + 2]
-            if after == ":" or (after not in ("(", "{") and "@" not in text[start + 1 : i]):
+            if after == ":" and _definition(text, start, i):
+                return True
+            if after not in ("(", "{") and not _CITE_KEY.search(text[start + 1 : i]):
                 return True
         elif c == "(" and text[i + 1 : i + 2] == "@":
             return True
@@ -108,10 +132,18 @@ def _loose_bracket(text: str) -> bool:
 
 def whole_read_needed(text: str, pieces: list[str]) -> bool:
     """Whether the page holds markup whose meaning crosses pieces (see the module's text)."""
-    if len(pieces) < 2 or "<!--" in text or _loose_bracket(text):
+    if len(pieces) < 2 or "\r" in text or _MACRO.search(text) or _loose_bracket(text):
         return True
-    lines = text.splitlines(keepends=True)
-    return any(_YAML_LINE.fullmatch(line.rstrip("\n")) for line in lines[_front_matter_end(lines) :])
+    lines = _lines(text)
+    previous = ""
+    for line in lines[_front_matter_end(lines) :]:
+        line = line.rstrip("\n")
+        # A line of dashes under a line of text underlines a (setext) header.
+        setext = re.fullmatch(r"-+[ \t]*", line) and previous.strip(" \t") and not previous.startswith(" ")
+        if _OPENS_BLOCK.match(line) and not setext:
+            return True
+        previous = line
+    return False
 
 
 def _relevant(used: set[str], ids: list[str]) -> list[str]:
@@ -126,6 +158,18 @@ def _relevant(used: set[str], ids: list[str]) -> list[str]:
     return sorted(u for u in used if u in bases or any(u.startswith(b + "-") for b in bases))
 
 
+def abbreviations(pandoc: str) -> str:
+    """The abbreviations file pandoc's command line reads markdown with ("et al." keeps its
+    no-break space): the one in pandoc's user data folder, else pandoc's default."""
+    said = subprocess.run([pandoc, "--version"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^User data directory: (.+)$", said, re.MULTILINE)
+    user = Path(found.group(1).strip()) / "abbreviations" if found else None
+    if user is not None and user.is_file():
+        return user.read_text(encoding="utf-8")
+    command = [pandoc, "--print-default-data-file=abbreviations"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 class _WholeRead(Exception):
     """The page cannot be read in pieces (pandoc then reads it whole)."""
 
@@ -134,15 +178,20 @@ class _Reader:
     """The ``pandoc lua`` process that reads pieces (report/read_pieces.lua)."""
 
     def __init__(self, pandoc: str):
+        self.abbreviations = abbreviations(pandoc)
         self.process = subprocess.Popen(
             [pandoc, "lua", str(LUA_READER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         self.version = self.process.stdout.readline().decode("utf-8").strip()
+        self._send(self.abbreviations)
 
-    def read(self, markdown: str) -> dict:
-        data = markdown.encode("utf-8")
+    def _send(self, text: str) -> None:
+        data = text.encode("utf-8")
         self.process.stdin.write(f"{len(data)}\n".encode("ascii") + data)
         self.process.stdin.flush()
+
+    def read(self, markdown: str) -> dict:
+        self._send(markdown)
         size = self.process.stdout.readline()
         if not size.strip().isdigit():
             raise RuntimeError(f"pandoc lua {LUA_READER.name} failed reading a piece of the brief")
@@ -198,7 +247,15 @@ def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:
         return None
     cache.mkdir(parents=True, exist_ok=True)
     reader = _Reader(pandoc)
-    salt = f"{FORMAT}\0{reader.version}\0{hashlib.sha256(LUA_READER.read_bytes()).hexdigest()}\0"
+    salt = "\0".join(
+        [
+            FORMAT,
+            reader.version,
+            hashlib.sha256(LUA_READER.read_bytes()).hexdigest(),
+            reader.abbreviations,
+            "",
+        ]
+    )
     used: set[str] = set()
     entries, kept = [], set()
     try:

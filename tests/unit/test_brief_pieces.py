@@ -9,7 +9,8 @@ from analysis.brief import pieces, render
 from analysis.brief.render import pandoc_path, render_html_pandoc
 
 # Duplicate headers across pieces and inside divs, explicit ids, citations in several pieces
-# and in a table, a code fence and a div holding "# " lines, a setext header, YAML metadata.
+# and in a table, a code fence and a div holding "# " lines, a setext header, YAML metadata,
+# abbreviations (pandoc's command line keeps "et al. (2019)" together with a no-break space).
 PAGE = """---
 title: "A page"
 abstract: "See [the messages](#key-messages)."
@@ -53,7 +54,7 @@ Setext health
 
 # Theme one
 
-Again [@c2019].
+Again [@c2019], as Lee et al. (2019) and Dr. Lee said.
 """
 
 
@@ -94,6 +95,7 @@ def test_the_pieces_read_to_the_whole_pages_ast(tmp_path):
     expected = whole(PAGE)
     ids = [b["c"][1][0] for b in expected["blocks"] if b["t"] == "Header"]
     assert "health-1" in ids and "theme-one-2" in ids  # the page does need the carried state
+    assert "al.\u00a0(2019)" in json.dumps(expected, ensure_ascii=False)
     assert piecewise(PAGE, tmp_path) == expected
 
 
@@ -102,7 +104,7 @@ def test_unchanged_pieces_are_not_read_again(tmp_path, monkeypatch):
     reads = count_reads(monkeypatch)
     assert piecewise(PAGE, tmp_path) == whole(PAGE)
     assert reads == []
-    changed = PAGE.replace("Again [@c2019].", "Again and again [@c2019; @a2020].")
+    changed = PAGE.replace("Again [@c2019],", "Again and again [@c2019; @a2020],")
     assert piecewise(changed, tmp_path) == whole(changed)
     assert len(reads) == 1 and "Again and again" in reads[0]
 
@@ -118,7 +120,7 @@ def test_a_new_header_earlier_renumbers_the_later_pieces(tmp_path):
 def test_entries_of_pieces_no_longer_in_the_page_are_removed(tmp_path):
     piecewise(PAGE, tmp_path)
     before = set(tmp_path.glob("*.piece"))
-    piecewise(PAGE.replace("Again [@c2019].", "Once more."), tmp_path)
+    piecewise(PAGE.replace("Again [@c2019],", "Once more,"), tmp_path)
     after = set(tmp_path.glob("*.piece"))
     assert len(after) == len(before) and len(after - before) == 1
 
@@ -133,11 +135,22 @@ def test_entries_of_pieces_no_longer_in_the_page_are_removed(tmp_path):
         "(@) An example.",
         "<!-- a comment -->",
         "---\nlate: metadata\n---",
+        "<div>\n\n# Inside raw HTML\n\n</div>",
+        "\\newcommand{\\x}{y}",
+        "-------- --------\nA        B\n-------- --------",
+        "Mail [ann@example.org] now.",
     ],
 )
 def test_markup_that_crosses_pieces_sends_the_page_to_the_whole_reader(tmp_path, markup):
     page = PAGE + "\n# Last\n\n" + markup + "\n"
     assert pieces.read_markdown_json(page, pandoc_path(), tmp_path) is None
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u00a0", "\x0c"])
+def test_only_a_newline_and_a_blank_line_end_a_paragraph_before_a_header(tmp_path, separator):
+    page = PAGE + f"\n# Last\n\nText{separator}\n{separator}\n# not a header here\n"
+    assert not any(p.startswith("# not a header") for p in pieces.split_pieces(page))
+    assert piecewise(page, tmp_path) == whole(page)
 
 
 def test_escaped_brackets_and_links_and_spans_stay_in_pieces():
