@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import subprocess
 from pathlib import Path
@@ -257,7 +258,7 @@ def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:
         ]
     )
     used: set[str] = set()
-    entries, kept = [], set()
+    entries, kept, read = [], set(), 0
     try:
         for index, piece in enumerate(pieces):
             path = cache / (hashlib.sha256((salt + piece).encode("utf-8")).hexdigest() + ".piece")
@@ -265,6 +266,7 @@ def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:
             if entry is None or entry["seen"] != _relevant(used, entry["ids"]):
                 entry = _read_piece(reader, piece, used)
                 _store(path, entry)
+                read += 1
             if index and entry["meta"] != "{}":
                 raise _WholeRead  # metadata after the first piece
             entries.append(entry)
@@ -277,6 +279,9 @@ def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:
     for old in cache.glob("*.piece"):
         if old.name not in kept:
             old.unlink(missing_ok=True)
+    logging.getLogger(__name__).info(
+        "brief.qmd in %d pieces, %d read, %d reused", len(pieces), read, len(pieces) - read
+    )
     return _assemble(entries)
 
 
