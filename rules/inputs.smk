@@ -15,19 +15,22 @@ onstart:
 
 rule stamp_corpus:
     # A new name whenever an extraction file is added, removed or changed: the stamp is
-    # missing, this job writes it (removing the old one), and check_inputs reruns.
+    # missing, this job writes it (removing the older ones beside it), and check_inputs
+    # reruns. Only rm and touch: the stamp is an empty file.
     output:
         stamp=CORPUS_STAMP,
     log:
-        results("logs", "stamp_corpus.log"),
+        # Bookkeeping, like the stamp: in .cache/, so a run stopped by bad input changes no log.
+        results(".cache", "stamp_corpus.log"),
     threads: 1
     resources:
         mem_mb=100,
         runtime=5,
     params:
-        python=sys.executable,
+        folder=results(".cache"),
     shell:
-        "{params.python:q} -m analysis.inputs.corpusstamp {output.stamp:q} > {log:q} 2>&1"
+        'for old in {params.folder:q}/corpus-*.stamp; do [ "$old" = {output.stamp:q} ] || rm -f "$old"; done;'
+        " touch {output.stamp:q} 2> {log:q}"
 
 
 rule check_inputs:

@@ -6,7 +6,8 @@ and 15 MiB at 10,000 studies at every start (and tens of seconds at 100,000). In
 workflow names a stamp file after a digest of every extraction file's path, size and
 modification time (read from the folder listing: no file is opened):
 ``results/.cache/corpus-<digest>.stamp``. When any file is added, removed or changed the
-name is new, the file does not exist, the rule ``stamp_corpus`` writes it, and
+name is new, the file does not exist, the rule ``stamp_corpus`` writes it (and removes
+the older stamps), and
 ``check_inputs`` runs because its input is newer than its output; with nothing changed the
 stamp exists and is older than the check's output. This holds on modification times alone,
 so it does not depend on Snakemake's records of earlier runs.
@@ -39,25 +40,3 @@ def corpus_digest(paths: Iterable[str]) -> str:
 def stamp_name(paths: Iterable[str]) -> str:
     """The stamp's file name for these extraction files."""
     return f"{STAMP_PREFIX}{corpus_digest(paths)}{STAMP_SUFFIX}"
-
-
-def write_stamp(path: str | os.PathLike) -> list[str]:
-    """Create the (empty) stamp at ``path`` and remove the other stamps beside it; return
-    the names removed."""
-    folder = os.path.dirname(os.fspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    own = os.path.basename(os.fspath(path))
-    removed = []
-    for name in sorted(os.listdir(folder)):
-        if name != own and name.startswith(STAMP_PREFIX) and name.endswith(STAMP_SUFFIX):
-            os.unlink(os.path.join(folder, name))
-            removed.append(name)
-    with open(path, "w", encoding="utf-8"):
-        pass
-    return removed
-
-
-if __name__ == "__main__":  # the rule stamp_corpus (rules/inputs.smk): python -m ... STAMP
-    import sys
-
-    write_stamp(sys.argv[1])

@@ -117,3 +117,11 @@ def test_incremental_outputs_are_the_bytes_of_a_cold_build(builds):
     assert "brief/brief.html" in names and "pooled.csv" in names
     differ = [n for n in names if not filecmp.cmp(cold / n, incremental / n, shallow=False)]
     assert differ == []
+
+
+def test_one_corpus_stamp_is_left_after_a_change(builds):
+    """rule stamp_corpus writes the new stamp and removes the old one (the stamp's name is
+    a digest of the extraction files' stamps: analysis/inputs/corpusstamp.py)."""
+    _, _, _, incremental, _ = builds
+    stamps = sorted(p.name for p in (incremental / ".cache").glob("corpus-*.stamp"))
+    assert len(stamps) == 1, stamps

@@ -145,7 +145,8 @@ def test_bad_file_stops_before_anything_is_written(corpus, tmp_path):
     assert "Traceback" not in output
 
     # The check's own log is rewritten by each check (it now holds the problems), and the
-    # per-file cache (.cache/, not a result) records the bad file's problems on purpose.
+    # per-file cache (.cache/, not a result) records the bad file's problems on purpose, as
+    # the corpus stamp (.cache/) records the new corpus.
     def results(state: dict) -> dict:
         kept, cache = tmp_path / "logs" / "check_inputs.log", tmp_path / ".cache"
         return {p: t for p, t in state.items() if p != kept and cache not in p.parents}
