@@ -94,6 +94,7 @@ rule render_brief_html:
         prisma=results("brief", "prisma.svg"),
         figures=results("figures", "index.csv"),
         guard=report_file("guard.lua"),
+        reader=report_file("read_pieces.lua"),
         software=results("brief", "software.json"),
         code=analysis_code("render_brief_html"),
     output:
@@ -115,6 +116,8 @@ rule render_brief_html:
         brief_render=1,
     params:
         epoch=build_info()["epoch"],
+        # The pieces of brief.qmd pandoc has read, reused while unchanged (analysis/brief/pieces.py).
+        cache=results(".cache", "brief-pieces"),
     script:
         "../analysis/scripts/render_brief_html.py"
 

@@ -11,6 +11,7 @@ the section says so and shows the within-state figures alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -24,9 +25,11 @@ from analysis.rating import certainty as grade
 _COLUMN = re.compile(r"Social Capital Atlas ([a-z_]+)\)")
 
 
+@functools.cache
 def _z(level: float) -> float:
     # scipy.special.ndtri is what scipy.stats.norm.ppf computes (the same floats), without
-    # importing scipy.stats (~1 s).
+    # importing scipy.stats (~1 s). Called only for a nationwide row: without the public
+    # Atlas data the brief never imports scipy (~0.4 s of write_brief_source).
     from scipy import special
 
     return float(special.ndtri(1 - (1 - level / 100) / 2))
@@ -97,7 +100,6 @@ def atlas_rows(analyses: list[Analysis], county, effects, level: float) -> list[
     """One row per Atlas measure: the nationwide and the within-state figures."""
     columns = atlas_columns(effects)
     by_measure = {text(r.get("measure")): r for r in rows(county)}
-    z = _z(level)
     out = []
     for a in analyses:
         if not (a.atlas and a.pooled):
@@ -107,7 +109,7 @@ def atlas_rows(analyses: list[Analysis], county, effects, level: float) -> list[
         found = by_measure.get(column.replace("_county", "") + "_county") if column else None
         national = None
         if found is not None and is_number(found.get("r")) and is_number(found.get("se")):
-            r, se = float(found["r"]), float(found["se"])
+            r, se, z = float(found["r"]), float(found["se"]), _z(level)
             national = {
                 "r": r,
                 "low": r - z * se,

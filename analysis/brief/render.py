@@ -150,14 +150,14 @@ def cited_copy(qmd: Path, bib: Path, target: Path) -> Path:
     return target
 
 
-def _pandoc(qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = ()) -> list[str]:
+def _pandoc(
+    qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = (), ast: Path | None = None
+) -> list[str]:
     """The pandoc command both formats share: the ``before`` filters, citations, then the
-    guard filter, a contents list."""
+    guard filter, a contents list. ``ast``: the page already read, as pandoc JSON."""
     return [
         pandoc_path(),
-        str(qmd.resolve()),
-        "--from",
-        "markdown",
+        *([str(qmd.resolve()), "--from", "markdown"] if ast is None else [str(ast), "--from", "json"]),
         "--to",
         to,
         "--standalone",
@@ -172,21 +172,41 @@ def _pandoc(qmd: Path, bib: Path, to: str, out: Path, before: Sequence[Path] = (
     ]
 
 
-def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path) -> None:
+def read_pieces(qmd: Path, cache: Path | None, target: Path) -> Path | None:
+    """Write to ``target`` the pandoc JSON of ``qmd``, read piece by piece with the pieces
+    kept in ``cache`` (:mod:`analysis.brief.pieces`); None: pandoc reads the page whole."""
+    from analysis.brief.pieces import read_markdown_json
+
+    if cache is None:
+        return None
+    try:
+        ast = read_markdown_json(qmd.read_text(encoding="utf-8"), pandoc_path(), cache)
+    except (OSError, RuntimeError, ValueError) as err:
+        raise RendererError(f"{qmd.name}: reading the brief in pieces failed: {err}") from None
+    if ast is None:
+        return None
+    target.write_text(ast, encoding="utf-8")
+    return target
+
+
+def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path, cache: Path | None = None) -> None:
     """Self-contained HTML (CSS and figures embedded; MathML, no MathJax) with pandoc.
 
     The style sheet and the figures are embedded by :mod:`analysis.brief.embed`, not by
     pandoc's ``--embed-resources`` (which re-reads the whole page and took the render to
-    twice the memory)."""
+    twice the memory). With a ``cache`` folder the markdown is read in pieces, reusing the
+    unchanged ones (:func:`read_pieces`); pandoc then starts from that JSON."""
     from analysis.brief.embed import EmbedError, embed_figures, style_header
 
     with scratch_folder(html.parent, ".render-html.tmp") as tmp:
         out, header = Path(tmp) / "brief.html", Path(tmp) / "style.html"
         try:
             header.write_text(style_header(css), encoding="utf-8")
+            cited = cited_copy(qmd, bib, Path(tmp) / "cited.bib")
+            ast = read_pieces(qmd, cache, Path(tmp) / "brief.json")
             _run(
                 [
-                    *_pandoc(qmd, cited_copy(qmd, bib, Path(tmp) / "cited.bib"), "html5", out),
+                    *_pandoc(qmd, cited, "html5", out, ast=ast),
                     "--mathml",
                     f"--include-in-header={header}",
                     "--section-divs",
@@ -319,17 +339,19 @@ def render_html(
     figures: str | Path,
     others: Sequence[str | Path] = (),
     renderer: str = "auto",
+    cache: str | Path | None = None,
 ) -> dict[str, str]:
     """Rule render_brief_html: ``qmd`` to self-contained HTML; return the renderer used.
 
     ``figures`` is the folder of the figures the ``.qmd`` shows, ``others`` the other
-    files it names (the CSL style, the PRISMA diagram)."""
+    files it names (the CSL style, the PRISMA diagram); ``cache`` the folder of the pieces
+    pandoc has read (None: none kept)."""
     qmd, bib, css, html, figures = map(Path, (qmd, bib, css, html, figures))
     used = resolve_renderer(renderer)
     if used["name"] == "quarto":
         render_quarto(qmd, "html", html, epoch, [bib, css, figures, *map(Path, others)])
     else:
-        render_html_pandoc(qmd, bib, css, html)
+        render_html_pandoc(qmd, bib, css, html, None if cache is None else Path(cache))
     return used
 
 

@@ -79,11 +79,14 @@ def robustness(dependence: pd.DataFrame, rho_table: pd.DataFrame) -> list[Robust
     list of Robustness, sorted by analysis_id.
     """
     found = []
+    # rho.csv split once (not one boolean mask per analysis): ~0.3 s of the brief at 1,000 studies.
+    rho_parts = dict(tuple(rho_table.groupby("analysis_id", sort=False)))
     for analysis_id, models in dependence.groupby("analysis_id", sort=True):
-        by_rho = rho_table[rho_table["analysis_id"] == analysis_id].sort_values("rho")
-        flags = {row.model: excludes_null(row.ci_low, row.ci_high) for row in models.itertuples()}
+        by_rho = rho_parts.get(analysis_id, rho_table.iloc[0:0]).sort_values("rho")
+        flags = {m: excludes_null(lo, hi) for m, lo, hi in zip(models.model, models.ci_low, models.ci_high)}
         rho_flags = {
-            f"rho={row.rho:g}": excludes_null(row.ci_low, row.ci_high) for row in by_rho.itertuples()
+            f"rho={r:g}": excludes_null(lo, hi)
+            for r, lo, hi in zip(by_rho.rho, by_rho.ci_low, by_rho.ci_high)
         }
         model_values = {flag for flag in flags.values() if flag is not None}
         rho_values = {flag for flag in rho_flags.values() if flag is not None}

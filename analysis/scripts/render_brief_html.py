@@ -21,6 +21,7 @@ used = render_html(
     figures=Path(snakemake.input.figures).parent,
     others=[snakemake.input.csl, snakemake.input.prisma],
     renderer=read_software(snakemake.input.software)["renderer"]["name"],
+    cache=snakemake.params.cache,
 )
 write_renderer_record(snakemake.output.renderer, used)
 logging.info("rendered with %s", used["label"])
