@@ -225,10 +225,16 @@ def _read_piece(reader: _Reader, piece: str, used: set[str]) -> dict:
 
 
 def _load(path: Path) -> dict | None:
+    """A cached piece, or None (a miss) when it is missing or damaged: its head and its
+    blocks must both parse (the blocks go into the page's JSON as they are)."""
     try:
         head, blocks = path.read_text(encoding="utf-8").split("\n", 1)
         entry = json.loads(head)
+        json.loads(f"[{blocks}]")
     except (OSError, ValueError):
+        return None
+    fields = ("api", "ids", "seen", "notes", "meta")
+    if not isinstance(entry, dict) or any(name not in entry for name in fields):
         return None
     return {**entry, "blocks": blocks}
 

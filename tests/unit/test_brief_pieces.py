@@ -109,6 +109,28 @@ def test_unchanged_pieces_are_not_read_again(tmp_path, monkeypatch):
     assert len(reads) == 1 and "Again and again" in reads[0]
 
 
+@pytest.mark.parametrize(
+    "damage", ["truncated blocks", "no head", "head of another shape", "empty", "not text"]
+)
+def test_a_damaged_cached_piece_is_read_again_never_an_error(tmp_path, monkeypatch, damage):
+    piecewise(PAGE, tmp_path)
+    victim = max(tmp_path.glob("*.piece"), key=lambda p: p.stat().st_size)
+    text = victim.read_text(encoding="utf-8")
+    head, blocks = text.split("\n", 1)
+    victim.write_bytes(
+        {
+            "truncated blocks": (head + "\n" + blocks[: len(blocks) // 2]).encode("utf-8"),
+            "no head": blocks.encode("utf-8"),
+            "head of another shape": ("[1, 2]\n" + blocks).encode("utf-8"),
+            "empty": b"",
+            "not text": b"\xff\xfe\x00 not utf-8",
+        }[damage]
+    )
+    reads = count_reads(monkeypatch)
+    assert piecewise(PAGE, tmp_path) == whole(PAGE)
+    assert len(reads) == 1  # the damaged piece alone, read again
+
+
 def test_a_new_header_earlier_renumbers_the_later_pieces(tmp_path):
     piecewise(PAGE, tmp_path)
     earlier = PAGE.replace("# Theme one\n\n## Health\n", "# Theme one\n\n## Health\n\n## Health\n", 1)
