@@ -152,11 +152,15 @@ rule render_brief_pdf:
     params:
         epoch=build_info()["epoch"],
         python=sys.executable,
+        # The script imports this checkout's analysis/ (as Snakemake's scripts do).
+        repository=workflow.basedir,
         # glibc's allocator hands freed blocks back (less memory for Typst; same bytes); a
-        # GLIBC_TUNABLES of the user's own is kept. See analysis/scripts/render_brief_pdf.py.
+        # user's own GLIBC_TUNABLES come after, so they win. See render_brief_pdf.py.
         tunables="glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536",
     shell:
-        'GLIBC_TUNABLES="${{GLIBC_TUNABLES:-{params.tunables}}}" exec {params.python:q} {input.script:q}'
+        'GLIBC_TUNABLES="{params.tunables}${{GLIBC_TUNABLES:+:$GLIBC_TUNABLES}}"'
+        ' PYTHONPATH={params.repository:q}"${{PYTHONPATH:+:$PYTHONPATH}}"'
+        " exec {params.python:q} {input.script:q}"
         " --qmd {input.qmd:q} --bib {input.bib:q} --pdf {output.pdf:q} --epoch {params.epoch}"
         " --figures {input.figures:q} --csl {input.csl:q} --prisma {input.prisma:q}"
         " --software {input.software:q} --log {log:q}"

@@ -27,9 +27,9 @@ rule stamp_corpus:
         mem_mb=100,
         runtime=5,
     shell:
-        '(cd "$(dirname {output.stamp:q})" && for old in corpus-*.stamp; do'
+        '((cd "$(dirname {output.stamp:q})" && for old in corpus-*.stamp; do'
         ' [ "$old" = "$(basename {output.stamp:q})" ] || rm -f -- "$old"; done)'
-        " && touch {output.stamp:q} 2> {log:q}"
+        " && touch {output.stamp:q}) 2> {log:q}"
 
 
 rule check_inputs:

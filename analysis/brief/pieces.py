@@ -32,7 +32,7 @@ import re
 import subprocess
 from pathlib import Path
 
-FORMAT = "brief-pieces 1"
+FORMAT = "brief-pieces 2"
 LUA_READER = Path(__file__).resolve().parents[2] / "report" / "read_pieces.lua"
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -104,15 +104,28 @@ def _definition(text: str, start: int, end: int) -> bool:
     return not text[line_start:start].strip(" ") and (len(rest) < 2 or rest[1][:1] in "\"'(")
 
 
+# An attribute block ({#id .class key=value key="value"}): its quoted values may hold
+# brackets that are text (a figure's alt text naming a sample, "[sample-2]"). Only values
+# without quotes, backslashes or line breaks: anything else is scanned as text (and sends
+# the page to the whole reader if a bracket in it looks loose).
+_ATTRIBUTES = re.compile(
+    r'\{(?:[ \t]*(?:[#.][^\s{}"\\]+|[A-Za-z_][\w:.-]*=(?:"[^"\\\n]*"|[^\s{}"\\]+)))+[ \t]*\}'
+)
+
+
 def _loose_bracket(text: str) -> bool:
     """Whether ``text`` has a ``[...]`` that is not a link, span or citation (a shortcut or
-    reference link, a note, a definition), an inline note ``^[`` or an example ``(@``."""
+    reference link, a note, a definition), an inline note ``^[`` or an example ``(@``;
+    attribute blocks are skipped whole."""
     opened: list[int] = []
     i, n = 0, len(text)
     while i < n:
         c = text[i]
         if c == "\\":
             i += 2
+            continue
+        if c == "{" and (block := _ATTRIBUTES.match(text, i)):
+            i = block.end()
             continue
         if c == "[":
             if i and text[i - 1] == "^":
@@ -163,8 +176,9 @@ def abbreviations(pandoc: str) -> str:
     """The abbreviations file pandoc's command line reads markdown with ("et al." keeps its
     no-break space): the one in pandoc's user data folder, else pandoc's default."""
     said = subprocess.run([pandoc, "--version"], capture_output=True, text=True, check=True).stdout
-    found = re.search(r"^User data directory: (.+)$", said, re.MULTILINE)
-    user = Path(found.group(1).strip()) / "abbreviations" if found else None
+    prefix = "User data directory: "
+    found = [line[len(prefix) :].strip() for line in said.splitlines() if line.startswith(prefix)]
+    user = Path(found[0]) / "abbreviations" if found else None
     if user is not None and user.is_file():
         return user.read_text(encoding="utf-8")
     command = [pandoc, "--print-default-data-file=abbreviations"]
@@ -225,25 +239,54 @@ def _read_piece(reader: _Reader, piece: str, used: set[str]) -> dict:
 
 
 def _load(path: Path) -> dict | None:
-    """A cached piece, or None (a miss) when it is missing or damaged: its head and its
-    blocks must both parse (the blocks go into the page's JSON as they are)."""
+    """A cached piece, or None (a miss) when it is missing or damaged: the head must have
+    the fields of :func:`_read_piece` with their types, and the blocks (which go into the
+    page's JSON as they are) the sha256 the head records."""
     try:
         head, blocks = path.read_text(encoding="utf-8").split("\n", 1)
         entry = json.loads(head)
-        json.loads(f"[{blocks}]")
+        meta = (
+            json.loads(entry["meta"])
+            if isinstance(entry, dict) and isinstance(entry.get("meta"), str)
+            else None
+        )
     except (OSError, ValueError):
         return None
-    fields = ("api", "ids", "seen", "notes", "meta")
-    if not isinstance(entry, dict) or any(name not in entry for name in fields):
+    if not (isinstance(entry, dict) and isinstance(meta, dict) and _well_typed(entry)):
+        return None
+    if entry["sha"] != hashlib.sha256(blocks.encode("utf-8")).hexdigest():
         return None
     return {**entry, "blocks": blocks}
+
+
+def _well_typed(entry: dict) -> bool:
+    def texts(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    api = entry.get("api")
+    return (
+        isinstance(api, list)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in api)
+        and texts(entry.get("ids"))
+        and texts(entry.get("seen"))
+        and isinstance(entry.get("notes"), int)
+        and not isinstance(entry.get("notes"), bool)
+        and isinstance(entry.get("sha"), str)
+    )
 
 
 def _store(path: Path, entry: dict) -> None:
     from analysis.io import write_text_atomic
 
-    head = json.dumps({k: v for k, v in entry.items() if k != "blocks"}, ensure_ascii=False)
-    write_text_atomic(path, head + "\n" + entry["blocks"])
+    head = {k: v for k, v in entry.items() if k != "blocks"}
+    head["sha"] = hashlib.sha256(entry["blocks"].encode("utf-8")).hexdigest()
+    write_text_atomic(path, json.dumps(head, ensure_ascii=False) + "\n" + entry["blocks"])
+
+
+def clear(cache: Path) -> None:
+    """Remove every cached piece (after pandoc refused an assembled page)."""
+    for old in Path(cache).glob("*.piece"):
+        old.unlink(missing_ok=True)
 
 
 def read_markdown_json(text: str, pandoc: str, cache: Path) -> str | None:

@@ -204,15 +204,18 @@ def render_html_pandoc(qmd: Path, bib: Path, css: Path, html: Path, cache: Path 
             header.write_text(style_header(css), encoding="utf-8")
             cited = cited_copy(qmd, bib, Path(tmp) / "cited.bib")
             ast = read_pieces(qmd, cache, Path(tmp) / "brief.json")
-            _run(
-                [
-                    *_pandoc(qmd, cited, "html5", out, ast=ast),
-                    "--mathml",
-                    f"--include-in-header={header}",
-                    "--section-divs",
-                ],
-                cwd=qmd.parent,
-            )
+            html_options = ["--mathml", f"--include-in-header={header}", "--section-divs"]
+            try:
+                _run([*_pandoc(qmd, cited, "html5", out, ast=ast), *html_options], cwd=qmd.parent)
+            except RendererError:
+                if ast is None:
+                    raise
+                # The assembled page was refused (a cached piece pandoc cannot read): the
+                # pieces are dropped and the page is read whole, as without a cache.
+                from analysis.brief.pieces import clear
+
+                clear(cache)
+                _run([*_pandoc(qmd, cited, "html5", out), *html_options], cwd=qmd.parent)
             page = embed_figures(out.read_text(encoding="utf-8"), qmd.parent.resolve())
         except EmbedError as err:
             raise RendererError(str(err)) from None

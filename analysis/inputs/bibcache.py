@@ -154,17 +154,30 @@ class BibCache:
 
 
 def _valid(value) -> bool:
-    """The shape of one block's cached parse (anything else: the cache is a miss)."""
+    """The shape and types of one block's cached parse, and keys the parser could give
+    (anything else: the cache is a miss, never an error)."""
+    from analysis.inputs.bibliography import KEY_PATTERN
+
+    def texts(items, size: int) -> bool:
+        return isinstance(items, list) and len(items) == size and all(isinstance(v, str) for v in items)
+
     if not isinstance(value, list):
         return False
     for item in value:
         if not (isinstance(item, list) and len(item) == 5):
             return False
         key, kind, pairs, line, found = item
-        if not (isinstance(key, str) and isinstance(kind, str) and isinstance(line, int)):
+        if not (isinstance(key, str) and isinstance(kind, str) and type(line) is int and line > 0):
             return False
-        if not (isinstance(pairs, list) and all(isinstance(p, list) and len(p) == 2 for p in pairs)):
+        if not KEY_PATTERN.fullmatch(key):
             return False
-        if not (isinstance(found, list) and all(isinstance(p, list) and len(p) == 3 for p in found)):
+        if not (isinstance(pairs, list) and all(texts(p, 2) for p in pairs)):
             return False
+        if not isinstance(found, list):
+            return False
+        for problem in found:  # [key, message, fix]
+            if not (isinstance(problem, list) and len(problem) == 3):
+                return False
+            if not (isinstance(problem[0], str) or problem[0] is None) or not texts(problem[1:], 2):
+                return False
     return True

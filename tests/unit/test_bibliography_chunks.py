@@ -246,6 +246,41 @@ def test_a_damaged_or_foreign_cache_is_a_miss(tmp_path, monkeypatch):
     assert cached_outcome(changed, cache) == outcome(changed, 10**9, monkeypatch) and cache.parsed == 1
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["field name not text", "field value not text", "problem not text", "key a path", "line not a number"],
+)
+def test_a_cache_of_the_right_version_with_wrong_values_is_a_miss(tmp_path, monkeypatch, damage):
+    """Valid JSON with this version and code, but values the parser never gives: a miss
+    (parsed again), never an error and never served."""
+    import json
+
+    from analysis.inputs import bibcache
+
+    text = entries(3)
+    whole = outcome(text, 10**9, monkeypatch)
+    path = tmp_path / "bibliography.json"
+    first = bibcache.BibCache(path, write=True)
+    bibliography.parse_text(text, "refs.bib", True, first)
+    first.save()
+    record = json.loads(path.read_text(encoding="utf-8"))
+    digest = sorted(record["blocks"])[0]
+    entry = record["blocks"][digest][0]
+    if damage == "field name not text":
+        entry[2][0][0] = 7
+    elif damage == "field value not text":
+        entry[2][0][1] = ["a", "list"]
+    elif damage == "problem not text":
+        entry[4] = [[entry[0], None, None]]
+    elif damage == "key a path":
+        entry[0] = "../../etc/passwd"
+    else:
+        entry[3] = "12"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    cache = bibcache.BibCache(path)
+    assert cache.blocks == {} and cached_outcome(text, cache) == whole
+
+
 def test_check_inputs_writes_the_block_cache_and_parse_bibliography_reads_it(tmp_path):
     import shutil
 

@@ -1,5 +1,6 @@
 """The brief read in pieces (analysis/brief/pieces.py) is the AST pandoc reads from the whole page."""
 
+import hashlib
 import json
 import subprocess
 
@@ -110,8 +111,10 @@ def test_unchanged_pieces_are_not_read_again(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncated blocks", "no head", "head of another shape", "empty", "not text"]
-)
+    "damage",
+    ["truncated blocks", "cut at a block", "no head", "head of another shape", "empty", "not text",
+     "ids not text", "notes not a number", "meta not json"],
+)  # fmt: skip
 def test_a_damaged_cached_piece_is_read_again_never_an_error(tmp_path, monkeypatch, damage):
     piecewise(PAGE, tmp_path)
     victim = max(tmp_path.glob("*.piece"), key=lambda p: p.stat().st_size)
@@ -124,11 +127,51 @@ def test_a_damaged_cached_piece_is_read_again_never_an_error(tmp_path, monkeypat
             "head of another shape": ("[1, 2]\n" + blocks).encode("utf-8"),
             "empty": b"",
             "not text": b"\xff\xfe\x00 not utf-8",
+            "cut at a block": (head + "\n" + blocks[: blocks.rindex(',{"t":')]).encode("utf-8"),
+            "ids not text": (_head_with(head, ids=[1]) + "\n" + blocks).encode("utf-8"),
+            "notes not a number": (_head_with(head, notes="2") + "\n" + blocks).encode("utf-8"),
+            "meta not json": (_head_with(head, meta="{") + "\n" + blocks).encode("utf-8"),
         }[damage]
     )
     reads = count_reads(monkeypatch)
     assert piecewise(PAGE, tmp_path) == whole(PAGE)
     assert len(reads) == 1  # the damaged piece alone, read again
+
+
+def _head_with(head: str, **changes) -> str:
+    return json.dumps({**json.loads(head), **changes}, ensure_ascii=False)
+
+
+def test_a_cached_piece_pandoc_refuses_sends_the_page_to_the_whole_reader(tmp_path):
+    """Blocks that are JSON, with their own checksum, but no pandoc blocks: pandoc refuses
+    the assembled page, the pieces are dropped and the page is read whole."""
+    brief = tmp_path / "brief"
+    brief.mkdir()
+    (brief / "refs.bib").write_text("@article{a2020, author = {Smith, Ann}, title = {One}, year = {2020}}\n")
+    (brief / "brief.css").write_text("p { margin: 0 }\n", encoding="utf-8")
+    qmd = brief / "brief.qmd"
+    qmd.write_text(PAGE.replace("; @b2021", "").replace("@c2019", "@a2020") + "\n# References\n")
+    cache = tmp_path / "cache"
+    render_html_pandoc(qmd, brief / "refs.bib", brief / "brief.css", brief / "brief.html")
+    whole_page = (brief / "brief.html").read_bytes()
+    render_html_pandoc(qmd, brief / "refs.bib", brief / "brief.css", brief / "brief.html", cache)
+    victim = max(cache.glob("*.piece"), key=lambda p: p.stat().st_size)
+    head = json.loads(victim.read_text(encoding="utf-8").split("\n", 1)[0])
+    head["sha"] = hashlib.sha256(b"1,2").hexdigest()
+    victim.write_text(json.dumps(head) + "\n1,2", encoding="utf-8")
+    render_html_pandoc(qmd, brief / "refs.bib", brief / "brief.css", brief / "brief.html", cache)
+    assert (brief / "brief.html").read_bytes() == whole_page
+    assert not victim.exists()
+
+
+def test_brackets_inside_an_attribute_value_keep_the_page_in_pieces(tmp_path):
+    """A figure's alt text naming a sample ("[sample-2]") sits in a quoted attribute."""
+    figure = '![A forest plot](a.svg){#fig-a fig-alt="Forest plot, Lee (2019) [sample-2]: r 0.1" width=100%}'
+    page = PAGE + "\n# Figures\n\n" + figure + "\n"
+    assert not pieces.whole_read_needed(page, pieces.split_pieces(page))
+    assert piecewise(page, tmp_path) == whole(page)
+    loose = page.replace("width=100%}", "width=100%} and [a shortcut]")
+    assert pieces.whole_read_needed(loose, pieces.split_pieces(loose))
 
 
 def test_a_new_header_earlier_renumbers_the_later_pieces(tmp_path):

@@ -4,6 +4,7 @@ added, removed or changed file and with nothing else, and no file is opened to m
 from __future__ import annotations
 
 import os
+import time
 
 from analysis.inputs import corpusstamp
 
@@ -42,10 +43,19 @@ def test_the_name_changes_with_every_kind_of_change(tmp_path):
         handle.write("# more\n")
     os.utime(paths[1], ns=(before.st_atime_ns, before.st_mtime_ns))
     names.add(corpusstamp.stamp_name(paths))
+    # edited to the same size with the old modification time put back (touch -r, sync
+    # tools): the status-change time tells
+    before = os.stat(paths[1])
+    time.sleep(0.02)  # past the file system's clock tick, so the status-change time moves
+    with open(paths[1], "r+", encoding="utf-8") as handle:
+        handle.write("S")
+    os.utime(paths[1], ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(paths[1]).st_size == before.st_size
+    names.add(corpusstamp.stamp_name(paths))
     # a file gone between the listing and the stamp
     os.unlink(paths[2])
     names.add(corpusstamp.stamp_name(paths))
-    assert len(names) == 6
+    assert len(names) == 7
     assert all(corpusstamp.STAMP_PREFIX in n and n.endswith(corpusstamp.STAMP_SUFFIX) for n in names)
 
 

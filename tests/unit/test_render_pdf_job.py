@@ -71,7 +71,19 @@ def test_a_missing_argument_is_refused_and_writes_nothing(tmp_path):
     assert not (tmp_path / "job.pdf").exists()
 
 
-def test_the_rule_sets_the_allocator_and_keeps_a_users_own():
+def test_the_rules_command_sets_the_allocator_and_the_checkout(tmp_path):
+    """The rule's shell command, as Snakemake runs it (bash), with a user's own settings."""
     rule = (ROOT / "rules" / "brief.smk").read_text(encoding="utf-8")
     assert f'tunables="{TUNABLES}"' in rule
-    assert 'GLIBC_TUNABLES="${{GLIBC_TUNABLES:-{params.tunables}}}" exec' in rule
+    start = rule.index("rule render_brief_pdf:")
+    lines = rule[rule.index("    shell:\n", start) :].splitlines()[1:5]
+    command = "".join(eval(line.strip()) for line in lines)  # the rule's string literals  # noqa: S307
+    prefix = command[: command.index(" exec ")]
+    shell = prefix.replace("{{", "{").replace("}}", "}")
+    shell = shell.replace("{params.tunables}", TUNABLES).replace("{params.repository:q}", "'/the repo'")
+    done = subprocess.run(
+        ["bash", "-c", f'{shell} sh -c \'printf "%s|%s" "$GLIBC_TUNABLES" "$PYTHONPATH"\''],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.arena_max=1", "PYTHONPATH": "/mine"},
+    )  # fmt: skip
+    assert done.stdout == f"{TUNABLES}:glibc.malloc.arena_max=1|/the repo:/mine"

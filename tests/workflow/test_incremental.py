@@ -125,3 +125,14 @@ def test_one_corpus_stamp_is_left_after_a_change(builds):
     _, _, _, incremental, _ = builds
     stamps = sorted(p.name for p in (incremental / ".cache").glob("corpus-*.stamp"))
     assert len(stamps) == 1, stamps
+
+
+def test_the_rebuilt_brief_was_read_in_pieces_reusing_the_unchanged(builds):
+    """The brief's page is read piece by piece, the pieces the new study left alone reused
+    (analysis/brief/pieces.py), and still equals the cold build's (the test above)."""
+    _, _, _, incremental, _ = builds
+    log = (incremental / "logs" / "render_brief_html.log").read_text(encoding="utf-8")
+    found = re.search(r"brief\.qmd in (\d+) pieces, (\d+) read, (\d+) reused", log)
+    assert found, log
+    pieces, read, reused = map(int, found.groups())
+    assert pieces == read + reused and 0 < read < pieces and reused > 0
