@@ -152,14 +152,11 @@ rule render_brief_pdf:
     params:
         epoch=build_info()["epoch"],
         python=sys.executable,
-        # The script imports this checkout's analysis/ (as Snakemake's scripts do).
-        repository=workflow.basedir,
         # glibc's allocator hands freed blocks back (less memory for Typst; same bytes); a
         # user's own GLIBC_TUNABLES come after, so they win. See render_brief_pdf.py.
         tunables="glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536",
     shell:
         'GLIBC_TUNABLES="{params.tunables}${{GLIBC_TUNABLES:+:$GLIBC_TUNABLES}}"'
-        ' PYTHONPATH={params.repository:q}"${{PYTHONPATH:+:$PYTHONPATH}}"'
         " exec {params.python:q} {input.script:q}"
         " --qmd {input.qmd:q} --bib {input.bib:q} --pdf {output.pdf:q} --epoch {params.epoch}"
         " --figures {input.figures:q} --csl {input.csl:q} --prisma {input.prisma:q}"

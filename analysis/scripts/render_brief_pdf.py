@@ -13,8 +13,12 @@ import logging
 import sys
 from pathlib import Path
 
-from analysis.brief.render import render_pdf
-from analysis.brief.software import read_software
+# This checkout's analysis/ first, as Snakemake puts it for its scripts (not another
+# checkout's that the environment's editable install points to).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from analysis.brief.render import render_pdf  # noqa: E402 (after the path above)
+from analysis.brief.software import read_software  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

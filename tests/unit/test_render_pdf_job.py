@@ -80,10 +80,29 @@ def test_the_rules_command_sets_the_allocator_and_the_checkout(tmp_path):
     command = "".join(eval(line.strip()) for line in lines)  # the rule's string literals  # noqa: S307
     prefix = command[: command.index(" exec ")]
     shell = prefix.replace("{{", "{").replace("}}", "}")
-    shell = shell.replace("{params.tunables}", TUNABLES).replace("{params.repository:q}", "'/the repo'")
+    shell = shell.replace("{params.tunables}", TUNABLES)
     done = subprocess.run(
-        ["bash", "-c", f'{shell} sh -c \'printf "%s|%s" "$GLIBC_TUNABLES" "$PYTHONPATH"\''],
+        ["bash", "-c", f'{shell} sh -c \'printf "%s" "$GLIBC_TUNABLES"\''],
         capture_output=True, text=True, check=True,
-        env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.arena_max=1", "PYTHONPATH": "/mine"},
+        env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.arena_max=1"},
     )  # fmt: skip
-    assert done.stdout == f"{TUNABLES}:glibc.malloc.arena_max=1|/the repo:/mine"
+    assert done.stdout == f"{TUNABLES}:glibc.malloc.arena_max=1"
+
+
+def test_the_script_imports_its_own_checkouts_analysis(tmp_path):
+    """Run from another checkout with this environment's Python, the job uses that
+    checkout's code (the one its rule's code input tracks), not this one's."""
+    import shutil
+
+    other = tmp_path / "checkout"
+    shutil.copytree(ROOT / "analysis", other / "analysis", ignore=shutil.ignore_patterns("__pycache__"))
+    script = other / "analysis" / "scripts" / "render_brief_pdf.py"
+    code = (
+        f"import runpy, sys\nsys.argv = [{str(script)!r}, '--help']\n"
+        f"try:\n    runpy.run_path({str(script)!r}, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sys.modules['analysis.brief.render'].__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.strip().splitlines()[-1] == str(other / "analysis" / "brief" / "render.py")
