@@ -8,6 +8,8 @@ every rule names them as an input. The list is read from the import graph
 from __future__ import annotations
 
 import ast
+import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "analysis"
@@ -100,3 +102,13 @@ def imported_files(root: str | Path, script: str | Path) -> list[str]:
                     todo.append(new)
     seen.discard(Path(script))
     return sorted(str(p) for p in seen)
+
+
+def code_digest(paths: Iterable[str | Path], salt: str = "") -> str:
+    """sha256 of ``salt`` and the code files (each file's name and bytes, in sorted path
+    order): the part of a cache key that says which code computed an entry."""
+    digest = hashlib.sha256(salt.encode("utf-8"))
+    for path in sorted(str(p) for p in paths):
+        data = Path(path).read_bytes()
+        digest.update(Path(path).name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()

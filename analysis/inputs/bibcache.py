@@ -30,12 +30,11 @@ def code_digest() -> str:
     """sha256 of what a block's parse depends on besides its bytes."""
     import bibtexparser
 
+    from analysis.codepaths import code_digest as files_digest
     from analysis.inputs import bibliography, guards, latex, problem
 
-    digest = hashlib.sha256(f"{VERSION} {bibtexparser.__version__} {sys.version}".encode())
-    for module in (sys.modules[__name__], bibliography, guards, latex, problem):
-        digest.update(b"\0" + Path(module.__file__).read_bytes())
-    return digest.hexdigest()
+    modules = (sys.modules[__name__], bibliography, guards, latex, problem)
+    return files_digest([m.__file__ for m in modules], f"{VERSION} {bibtexparser.__version__} {sys.version}")
 
 
 class BibCache:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.inputs.rows import records
+
 # How a work was identified, in the order the flow diagram lists them, with its words.
 SOURCES: dict[str, str] = {
     "report-references": "the report's reference list",
@@ -161,14 +163,10 @@ def pooled_studies(pooled, units) -> set[str]:
     DataFrames or as lists of rows)."""
     ids = {
         _text(r["analysis_id"])
-        for r in _records(pooled)
+        for r in records(pooled)
         if int(float(r.get("n_studies") or 0)) >= 2 and str(r.get("pooled")).lower() in ("true", "1")
     }
-    return {_text(u["study"]) for u in _records(units) if _text(u.get("analysis_id")) in ids}
-
-
-def _records(table) -> list:
-    return table.to_dict("records") if hasattr(table, "to_dict") else table
+    return {_text(u["study"]) for u in records(units) if _text(u.get("analysis_id")) in ids}
 
 
 def counts_json(counts: RecordCounts) -> str:

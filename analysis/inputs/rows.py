@@ -46,3 +46,9 @@ def _type_column(rows: list[dict], name: str) -> None:
             return  # text: pandas keeps it as text too
     for row, value in zip(rows, values, strict=True):
         row[name] = value
+
+
+def records(table) -> list:
+    """The rows of ``table``: a DataFrame's records, or the list of rows itself (as
+    :func:`read_rows` gives it)."""
+    return table.to_dict("records") if hasattr(table, "to_dict") else table

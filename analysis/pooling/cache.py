@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from analysis.codepaths import code_digest
 from analysis.io import write_bytes_atomic
 
 # First line of every pack: bump the number when the line format changes.
@@ -47,15 +48,6 @@ FIELD_SEP, CELL_SEP, ROW_SEP = b"\x1e", "\x1f", "\n"
 K = TypeVar("K")
 V = TypeVar("V")
 log = logging.getLogger(__name__)
-
-
-def code_digest(paths: Iterable[str | Path]) -> str:
-    """sha256 of the code files (each file's name and bytes, in sorted path order)."""
-    digest = hashlib.sha256()
-    for path in sorted(str(p) for p in paths):
-        data = Path(path).read_bytes()
-        digest.update(Path(path).name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
 
 
 def _plain(value: Any) -> Any:

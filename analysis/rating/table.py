@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.codebook.formats import is_number
+from analysis.inputs.rows import records
 from analysis.rating import certainty as grade
 from analysis.rating import verdicts
 
@@ -129,13 +130,13 @@ def rate_analyses(pooled, units, studies, claims: verdicts.Claims | None = None)
     """certainty.csv: one row per analysis of pooled.csv, sorted by analysis_id (the tables as
     DataFrames or as the rows of :func:`read_inputs`)."""
     claims = claims or verdicts.default_claims()
-    study_rows = {_text(s["study"]): s for s in _records(studies)}
+    study_rows = {_text(s["study"]): s for s in records(studies)}
     by_analysis: dict[str, list[dict]] = {}
-    for unit in _records(units):
+    for unit in records(units):
         by_analysis.setdefault(_text(unit.get("analysis_id")), []).append(unit)
     out = [
         rate_row(row, by_analysis.get(_text(row["analysis_id"]), []), study_rows, claims)
-        for row in _records(pooled)
+        for row in records(pooled)
     ]
     return sorted(out, key=lambda r: r["analysis_id"])
 
@@ -152,10 +153,6 @@ def rating_of(row: Mapping[str, Any]) -> grade.Rating:
         downgrades=parts("downgrades"),
         notes=parts("notes"),
     )
-
-
-def _records(table) -> list:
-    return table.to_dict("records") if hasattr(table, "to_dict") else table
 
 
 # The columns rating reads of each table, and those of them it reads as numbers.

@@ -225,15 +225,23 @@ def test_an_added_entry_is_the_only_block_parsed_and_lines_move_with_the_text(tm
     assert all(fields == () for _, _, fields, _, _ in without[0]) and without[1] == found[1]
 
 
+def _written_cache(text: str, folder):
+    """The block cache check_inputs writes after parsing ``text``: its path."""
+    from analysis.inputs import bibcache
+
+    path = folder / "bibliography.json"
+    first = bibcache.BibCache(path, write=True)
+    bibliography.parse_text(text, "refs.bib", True, first)
+    first.save()
+    return path
+
+
 def test_a_damaged_or_foreign_cache_is_a_miss(tmp_path, monkeypatch):
     from analysis.inputs import bibcache
 
     text = entries(5)
     whole = outcome(text, 10**9, monkeypatch)
-    path = tmp_path / "bibliography.json"
-    first = bibcache.BibCache(path, write=True)
-    bibliography.parse_text(text, "refs.bib", True, first)
-    first.save()
+    path = _written_cache(text, tmp_path)
     good = path.read_text(encoding="utf-8")
     for damaged in (good[: len(good) // 2], "\xff not json", good.replace('"code": "', '"code": "x'), "[]"):
         path.write_text(damaged, encoding="utf-8")
@@ -259,10 +267,7 @@ def test_a_cache_of_the_right_version_with_wrong_values_is_a_miss(tmp_path, monk
 
     text = entries(3)
     whole = outcome(text, 10**9, monkeypatch)
-    path = tmp_path / "bibliography.json"
-    first = bibcache.BibCache(path, write=True)
-    bibliography.parse_text(text, "refs.bib", True, first)
-    first.save()
+    path = _written_cache(text, tmp_path)
     record = json.loads(path.read_text(encoding="utf-8"))
     digest = sorted(record["blocks"])[0]
     entry = record["blocks"][digest][0]
