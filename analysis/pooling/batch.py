@@ -11,7 +11,10 @@ for all 100 models; k = 1,000: 0.7 s instead of 20 s):
 
 - tau² by the same Fisher scoring as ``meta._fisher_scoring`` (same start, step
   halving, threshold, iteration cap and DL fallback), each row stopping at
-  its own convergence; DL and HE by PyMARE, which fits many data sets at once;
+  its own convergence; DL and HE by PyMARE, which fits many data sets at once.
+  For leave-one-out the likelihood's sums are taken over the k units with the
+  left-out one weighted 0, not over rows built of k - 1 columns (k = 10,003
+  synthetic correlations: the whole leave-one-out 18.7 s instead of 50 s);
 - the coefficient and its covariance by PyMARE's ``WeightedLeastSquares`` given
   every row's tau² (Knapp-Hartung or Wald, as ``meta._coefficients``);
 - I² tau²-based (Q-based for EE), as ``meta.fit``.
@@ -26,6 +29,7 @@ order; a test compares them at 1e-9 relative). Leave-one-out builds its rows in 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +49,8 @@ from analysis.pooling.meta import (
 # block's ~10 arrays stay in cache (k = 1,000: 0.34 s with these blocks, 0.75 s
 # with blocks of 8 MB arrays; k = 3,000: 3.4 s against 10.3 s).
 BLOCK_CELLS = 131_072
+# sums(rows, tau2): the sums of _row_sums of those rows of the data sets, at their tau².
+Sums = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
@@ -63,19 +69,65 @@ class RowFit:
     note: str
 
 
-def _terms(Y: np.ndarray, V: np.ndarray, tau2: np.ndarray, method: str):
-    """Score, information (both times 2) and log-likelihood per row, as ``likelihood.likelihood_terms``."""
+def _row_sums(Y: np.ndarray, V: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The sums of ``likelihood.likelihood_terms`` per row of ``Y`` at the row's tau²:
+    Σw, Σw², Σw³, Σw e², Σw² e² and Σ log(v + tau²), with w = 1/(v + tau²) and e the
+    residual from the row's weighted mean."""
     w = 1.0 / (V + tau2[:, None])
     sw = w.sum(axis=1)
     e = Y - ((w * Y).sum(axis=1) / sw)[:, None]
     py = w * e
-    sw2 = (w * w).sum(axis=1)
-    loglik = -0.5 * (np.log(V + tau2[:, None]).sum(axis=1) + (py * e).sum(axis=1))
+    return (
+        sw, (w * w).sum(axis=1), (w * w * w).sum(axis=1), (py * e).sum(axis=1), (py * py).sum(axis=1),
+        np.log(V + tau2[:, None]).sum(axis=1),
+    )  # fmt: skip
+
+
+def _left_out_sums(data: _LeftOut, rows: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_row_sums` of the rows ``rows`` of a leave-one-out block, from the k units
+    themselves: row r is every unit but ``left[r]``, whose cell is set to weight 0 (and
+    log term 0) so that it drops out exactly. Σw e² and Σw² e² come from sums of the
+    centred effects (see :class:`_LeftOut`). About 2.5 times faster than building the
+    k - 1 columns of every row, and the same per row whatever the block."""
+    left, y, y2 = data.left[rows], data.y, data.y2
+    at = np.arange(len(rows))
+    s = data.v[None, :] + tau2[:, None]
+    s[at, left] = 1.0
+    logsum = np.log(s).sum(axis=1)
+    w = np.reciprocal(s, out=s)
+    w[at, left] = 0.0
+    sw, swy, swy2 = w.sum(axis=1), np.einsum("ij,j->i", w, y), np.einsum("ij,j->i", w, y2)
+    w2 = w * w
+    sw2, sw2y, sw2y2 = w2.sum(axis=1), np.einsum("ij,j->i", w2, y), np.einsum("ij,j->i", w2, y2)
+    mu = swy / sw
+    return (
+        sw, sw2, np.einsum("ij,ij->i", w2, w), swy2 - mu * swy, sw2y2 - 2 * mu * sw2y + mu * mu * sw2,
+        logsum,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    """A leave-one-out block: the k units (effects centred on their inverse-variance
+    mean, which leaves every residual unchanged and keeps the sums of squares free of
+    cancellation) and the unit each row leaves out."""
+
+    y: np.ndarray
+    y2: np.ndarray
+    v: np.ndarray
+    left: np.ndarray
+
+
+def _terms(sums: tuple[np.ndarray, ...], method: str):
+    """Score, information (both times 2) and log-likelihood per row, as
+    ``likelihood.likelihood_terms``, from the sums of :func:`_row_sums`."""
+    sw, sw2, sw3, pe, pp, logsum = sums
+    loglik = -0.5 * (logsum + pe)
     if method == "ML":
-        return (py * py).sum(axis=1) - sw, sw2, loglik
+        return pp - sw, sw2, loglik
     b = sw2 / sw
-    tr_pp = sw2 - 2 * (w * w * w).sum(axis=1) / sw + b * b
-    return (py * py).sum(axis=1) - (sw - b), tr_pp, loglik + 0.5 * np.log(1.0 / sw)
+    tr_pp = sw2 - 2 * sw3 / sw + b * b
+    return pp - (sw - b), tr_pp, loglik + 0.5 * np.log(1.0 / sw)
 
 
 def _typical_variance(V: np.ndarray) -> np.ndarray:
@@ -85,27 +137,28 @@ def _typical_variance(V: np.ndarray) -> np.ndarray:
     return (V.shape[1] - 1) / (sw - (w * w).sum(axis=1) / sw)
 
 
-def _fisher_scoring(Y: np.ndarray, V: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """ML or REML tau² per row (NaN where it did not converge) and whether it converged."""
-    n, m = Y.shape
+def _fisher_scoring(sums: Sums, n: int, m: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """ML or REML tau² of n data sets of m units (NaN where it did not converge) and
+    whether it converged; ``sums(rows, tau2)`` gives :func:`_row_sums` of those rows."""
     zero = np.zeros(n)
-    w = 1.0 / V
-    sw = w.sum(axis=1)
-    e = Y - ((w * Y).sum(axis=1) / sw)[:, None]
-    tr_p0 = sw - (w * w).sum(axis=1) / sw
+    everything = np.arange(n)
+    start = sums(everything, zero)
+    sw, sw2, pe = start[0], start[1], start[3]
+    tr_p0 = sw - sw2 / sw
     scale = (m - 1) / tr_p0
-    score, info, loglik = _terms(Y, V, zero, method)
-    tau2 = np.where(score <= 0, 0.0, np.maximum(0.0, ((w * e * e).sum(axis=1) - (m - 1)) / tr_p0))
+    score, info, loglik = _terms(start, method)
+    tau2 = np.where(score <= 0, 0.0, np.maximum(0.0, (pe - (m - 1)) / tr_p0))
     converged = score <= 0  # the likelihood falls from tau² = 0 on: 0 exactly
     active = ~converged
     if active.any():
-        score[active], info[active], loglik[active] = _terms(Y[active], V[active], tau2[active], method)
+        rows = np.flatnonzero(active)
+        score[rows], info[rows], loglik[rows] = _terms(sums(rows, tau2[rows]), method)
     for _ in range(MAX_ITERATIONS):
         active &= info > 0  # a lost information leaves the row unconverged, as meta's break
         if not active.any():
             break
         rows = np.flatnonzero(active)
-        new, terms = _halving_steps(Y, V, rows, tau2, score, info, loglik, method)
+        new, terms = _halving_steps(sums, rows, tau2, score, info, loglik, method)
         change = np.abs(new - tau2[rows])
         tau2[rows], score[rows], info[rows], loglik[rows] = new, *terms
         done = change <= TAU2_THRESHOLD * (new + scale[rows])
@@ -114,7 +167,7 @@ def _fisher_scoring(Y: np.ndarray, V: np.ndarray, method: str) -> tuple[np.ndarr
     return np.where(converged, tau2, math.nan), converged
 
 
-def _halving_steps(Y, V, rows, tau2, score, info, loglik, method):
+def _halving_steps(sums: Sums, rows, tau2, score, info, loglik, method):
     """One Fisher step per row, halved while its log-likelihood falls beyond rounding (as meta), down to MIN_STEP."""
     step = np.ones(len(rows))
     new = np.empty(len(rows))
@@ -123,7 +176,7 @@ def _halving_steps(Y, V, rows, tau2, score, info, loglik, method):
     while pending.size:
         c = rows[pending]
         trial = np.maximum(0.0, tau2[c] + step[pending] * score[c] / info[c])
-        t_score, t_info, t_loglik = _terms(Y[c], V[c], trial, method)
+        t_score, t_info, t_loglik = _terms(sums(c, trial), method)
         floor = loglik[c] - LOGLIK_ROUNDING * np.maximum(1.0, np.abs(loglik[c]))
         accept = (t_loglik >= floor) | (step[pending] < MIN_STEP)
         taken = pending[accept]
@@ -140,14 +193,21 @@ def _moment_tau2(Y: np.ndarray, V: np.ndarray, estimator: str, ci_method: str) -
     return moment_tau2(Y.T, V.T, np.ones((Y.shape[1], 1)), estimator, ci_method)
 
 
-def _tau2(Y, V, estimator: str, ci_method: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """tau² per row, the estimator used and its note (DL after a failed REML/ML, as meta.fit_model)."""
-    n = Y.shape[0]
+def _tau2(
+    Y, V, estimator: str, ci_method: str, left_out: _LeftOut | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """tau² per row, the estimator used and its note (DL after a failed REML/ML, as meta.fit_model).
+    With ``left_out`` (the rows of ``Y`` are that leave-one-out block), ML and REML are
+    scored from its units (:func:`_left_out_sums`)."""
+    n, m = Y.shape
     if estimator == "EE":
         return np.zeros(n), [estimator] * n, [""] * n
     if estimator in ("DL", "HE"):
         return _moment_tau2(Y, V, estimator, ci_method), [estimator] * n, [""] * n
-    tau2, converged = _fisher_scoring(Y, V, estimator)
+    if left_out is None:
+        tau2, converged = _fisher_scoring(lambda rows, t: _row_sums(Y[rows], V[rows], t), n, m, estimator)
+    else:
+        tau2, converged = _fisher_scoring(lambda rows, t: _left_out_sums(left_out, rows, t), n, m, estimator)
     used, notes = [estimator] * n, [""] * n
     failed = np.flatnonzero(~converged)
     if failed.size:
@@ -158,7 +218,15 @@ def _tau2(Y, V, estimator: str, ci_method: str) -> tuple[np.ndarray, list[str], 
     return tau2, used, notes
 
 
-def fit_rows(Y: np.ndarray, V: np.ndarray, *, estimator: str, ci_method: str, alpha: float) -> list[RowFit]:
+def fit_rows(
+    Y: np.ndarray,
+    V: np.ndarray,
+    *,
+    estimator: str,
+    ci_method: str,
+    alpha: float,
+    left_out: _LeftOut | None = None,
+) -> list[RowFit]:
     """Fit the intercept-only model to every row of ``Y`` (variances ``V``).
 
     Parameters
@@ -168,6 +236,8 @@ def fit_rows(Y: np.ndarray, V: np.ndarray, *, estimator: str, ci_method: str, al
         validates one (finite effects, finite positive variances).
     estimator, ci_method, alpha
         As ``meta.fit``.
+    left_out : the leave-one-out block the rows are (:func:`leave_one_out`), or None;
+        given, ML and REML are scored from its k units instead of the rows.
 
     Returns
     -------
@@ -179,7 +249,7 @@ def fit_rows(Y: np.ndarray, V: np.ndarray, *, estimator: str, ci_method: str, al
     m = Y.shape[1]
     if m < 2:
         raise ValueError(f"fit_rows needs at least 2 units per data set (got {m}); use meta.fit.")
-    tau2, used, notes = _tau2(Y, V, estimator, ci_method)
+    tau2, used, notes = _tau2(Y, V, estimator, ci_method, left_out)
     model = WeightedLeastSquares(tau2=tau2, small_sample_correction=_PYMARE_CORRECTION[ci_method])
     model.fit(Y.T, np.ones((m, 1)), V.T)
     beta, se = model.params_["fe_params"][0], np.sqrt(model.params_["inv_cov"][0, 0])
@@ -221,11 +291,13 @@ def leave_one_out(
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     k = len(y)
     size = max(1, BLOCK_CELLS // (k - 1))
+    centred = y - float(np.sum(y / v) / np.sum(1.0 / v))
     fits: list[RowFit] = []
     for start in range(0, k, size):
         left_out = np.arange(start, min(k, start + size))
         keep = np.arange(k)[None, :] != left_out[:, None]  # row j: every unit but left_out[j]
         Y = np.broadcast_to(y, keep.shape)[keep].reshape(len(left_out), k - 1)
         V = np.broadcast_to(v, keep.shape)[keep].reshape(len(left_out), k - 1)
-        fits += fit_rows(Y, V, estimator=estimator, ci_method=ci_method, alpha=alpha)
+        block = _LeftOut(centred, centred * centred, v, left_out)
+        fits += fit_rows(Y, V, estimator=estimator, ci_method=ci_method, alpha=alpha, left_out=block)
     return fits
