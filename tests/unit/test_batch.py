@@ -86,3 +86,13 @@ def test_cached_quantiles_are_scipys_own_values():
         assert meta.quantile("t", 0.975, df) == stats.t.ppf(0.975, df)
         assert meta.quantile("chi2", 0.025, df) == stats.chi2.ppf(0.025, df)
     assert meta.quantile("norm", 0.995) == stats.norm.ppf(0.995)
+
+
+def test_a_unit_that_outweighs_the_rest_a_million_times_leaves_out_exactly():
+    # Its weight is set to 0 in its own row, not subtracted from the total.
+    y, v = _data(8, 15, 0.3)
+    y, v = y + 40.0, v.copy()  # far from 0: the sums of squares are taken on centred effects
+    v[4] = v[4] * 1e-6
+    for estimator in ("REML", "ML"):
+        settings = {"estimator": estimator, "ci_method": "knha", "alpha": 0.05}
+        _assert_same(batch.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
