@@ -20,9 +20,14 @@ and levels off near 220, the size of a large real review; each outcome has a
 few typical metrics, as in practice (odds ratios for health, correlations for
 mobility, ...).
 
+The ``single`` shape is the corpus of issue 14's outside run: every study is
+coded and reports one correlation (r with n) of bridging capital and upward
+mobility, so the corpus is one analysis holding every study; "add one study"
+changes that analysis.
+
 Usage::
 
-    python benchmarks/generate.py N OUT_DIR [--seed S]
+    python benchmarks/generate.py N OUT_DIR [--seed S] [--shape mixed|single]
 """
 
 from __future__ import annotations
@@ -210,9 +215,14 @@ def _input_form(rng: random.Random, form: str, measure: str, yi: float, n: int) 
     raise ValueError(f"unknown form {form}")
 
 
-def make_study(index: int, seed: int) -> tuple[dict, str]:
-    """Study ``index`` of the corpus of ``seed``: its extraction document and BibTeX entry."""
-    rng = random.Random(f"{seed}:{index}")
+SHAPES = ("mixed", "single")
+
+
+def make_study(index: int, seed: int, shape: str = "mixed") -> tuple[dict, str]:
+    """Study ``index`` of the corpus of ``seed`` and ``shape``: its extraction document and BibTeX entry."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; use one of {', '.join(SHAPES)}")
+    rng = random.Random(f"{seed}:{index}" if shape == "mixed" else f"{shape}:{seed}:{index}")
     key = study_key(index)
     year = 1990 + rng.randrange(36)
     authors = " and ".join(
@@ -226,6 +236,8 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
     )
     countries = sorted(set(rng.choices(COUNTRIES, k=rng.randint(1, 2))))
     notes = f"{MARK} (benchmarks/generate.py, seed {seed}); not a real study"
+    if shape == "single":
+        return _single_correlation(rng, key, index, countries, notes), bib
     narrative = index in FORCED_NARRATIVE or (index >= 30 and rng.random() < P_NARRATIVE)
     context = index in FORCED_CONTEXT or (index >= 30 and rng.random() < P_CONTEXT)
     if narrative or context:
@@ -305,6 +317,34 @@ def make_study(index: int, seed: int) -> tuple[dict, str]:
     return doc, bib
 
 
+def _single_correlation(rng: random.Random, key: str, index: int, countries: list, notes: str) -> dict:
+    """A coded study with one correlation of bridging capital and upward mobility."""
+    n_study = int(math.exp(rng.uniform(math.log(40), math.log(5000))))
+    yi = _cell_mean("bridging", "mobility", "ZCOR", "") + rng.gauss(0, 0.15)
+    yi += rng.gauss(0, math.sqrt(1.0 / n_study))  # sampling error of Fisher's z
+    numbers, text = _input_form(rng, "r_n", "ZCOR", yi, n_study)
+    effect = {
+        "id": "effect-1",
+        "theme": "bridging",
+        "outcome": "mobility",
+        "outcome_label": f"Synthetic mobility outcome of study {index}",
+        "exposure": "Synthetic bridging social capital measure",
+        **numbers,
+        "locator": "Synthetic table 1",
+        "quote": f"Synthetic benchmark data: {text}.",
+    }
+    return {
+        "study": key,
+        "design": _pick(rng, DESIGNS),
+        "country": countries,
+        "status": "coded",
+        "identified_by": IDENTIFIED_BY[index % len(IDENTIFIED_BY)],
+        "notes": notes,
+        "coder": "benchmarks/generate.py",
+        "effects": [effect],
+    }
+
+
 def _dump(doc: dict) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
@@ -319,9 +359,9 @@ def _refuse_repository(out_dir: Path) -> None:
             )
 
 
-def write_study(index: int, seed: int, extracted_dir: Path, bib_path: Path) -> Path:
+def write_study(index: int, seed: int, extracted_dir: Path, bib_path: Path, shape: str = "mixed") -> Path:
     """Write study ``index`` into an existing corpus: its file, and its entry appended to the .bib."""
-    doc, bib = make_study(index, seed)
+    doc, bib = make_study(index, seed, shape)
     path = Path(extracted_dir) / f"{doc['study']}.yaml"
     path.write_text(_dump(doc), encoding="utf-8")
     with open(bib_path, "a", encoding="utf-8") as handle:
@@ -329,12 +369,12 @@ def write_study(index: int, seed: int, extracted_dir: Path, bib_path: Path) -> P
     return path
 
 
-def generate(n_studies: int, seed: int, out_dir: str | Path) -> tuple[Path, Path]:
+def generate(n_studies: int, seed: int, out_dir: str | Path, shape: str = "mixed") -> tuple[Path, Path]:
     """Write a synthetic corpus of ``n_studies`` studies; return (extracted_dir, bib_path).
 
     ``out_dir/extracted/syn00001.yaml ...`` and ``out_dir/references.bib``. An
     existing ``out_dir/extracted`` is emptied first. The bytes depend only on
-    ``(n_studies, seed)``.
+    ``(n_studies, seed, shape)``.
     """
     out_dir = Path(out_dir)
     _refuse_repository(out_dir)
@@ -344,10 +384,11 @@ def generate(n_studies: int, seed: int, out_dir: str | Path) -> tuple[Path, Path
         old.unlink()
     entries = [
         f"% {MARK.capitalize()}: {n_studies} invented studies "
-        f"(benchmarks/generate.py, seed {seed}). Not real references.\n"
+        f"(benchmarks/generate.py, seed {seed}{'' if shape == 'mixed' else ', shape ' + shape}). "
+        "Not real references.\n"
     ]
     for index in range(1, n_studies + 1):
-        doc, bib = make_study(index, seed)
+        doc, bib = make_study(index, seed, shape)
         (extracted / f"{doc['study']}.yaml").write_text(_dump(doc), encoding="utf-8")
         entries.append(bib)
     bib_path = out_dir / "references.bib"
@@ -355,7 +396,7 @@ def generate(n_studies: int, seed: int, out_dir: str | Path) -> tuple[Path, Path
     return extracted, bib_path
 
 
-def add_study(extracted_dir: str | Path, bib_path: str | Path, seed: int) -> Path:
+def add_study(extracted_dir: str | Path, bib_path: str | Path, seed: int, shape: str = "mixed") -> Path:
     """Add the next coded study (one that larger corpora of this seed hold) to a corpus.
 
     Narrative records are passed over, so that the new study always brings
@@ -367,9 +408,9 @@ def add_study(extracted_dir: str | Path, bib_path: str | Path, seed: int) -> Pat
         int(m.group(1)) for p in extracted_dir.glob("syn*.yaml") if (m := re.fullmatch(r"syn(\d+)", p.stem))
     ]
     index = max(indices, default=0) + 1
-    while make_study(index, seed)[0]["status"] != "coded":
+    while make_study(index, seed, shape)[0]["status"] != "coded":
         index += 1
-    return write_study(index, seed, extracted_dir, Path(bib_path))
+    return write_study(index, seed, extracted_dir, Path(bib_path), shape)
 
 
 def _nudge(effect: dict) -> None:
@@ -411,8 +452,9 @@ def main() -> None:
     parser.add_argument("n_studies", type=int)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shape", choices=SHAPES, default="mixed")
     args = parser.parse_args()
-    extracted, bib = generate(args.n_studies, args.seed, args.out_dir)
+    extracted, bib = generate(args.n_studies, args.seed, args.out_dir, args.shape)
     print(f"{args.n_studies} synthetic studies in {extracted}, bibliography {bib}")
 
 

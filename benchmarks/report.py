@@ -12,6 +12,15 @@ from pathlib import Path
 
 BEGIN = "<!-- BEGIN MEASURED (written by benchmarks/run.py) -->"
 END = "<!-- END MEASURED -->"
+# The section of each corpus shape (benchmarks/generate.py SHAPES): its markers and title.
+SECTIONS = {
+    "mixed": (BEGIN, END, "Issue 14's table"),
+    "single": (
+        "<!-- BEGIN MEASURED single (written by benchmarks/run.py --shape single) -->",
+        "<!-- END MEASURED single -->",
+        "Issue 14's table, on the issue's corpus (one correlation per study, one analysis)",
+    ),
+}
 RECORD = "/.cache/uptodate.json"  # analysis/uptodate.py
 NOOP_TARGET_S = 1.5
 
@@ -161,9 +170,10 @@ def ran_rows(corpora: list[dict]) -> list[str]:
     return rows
 
 
-def measured_block(raw: dict) -> str:
+def measured_block(raw: dict, shape: str = "mixed") -> str:
     info, corpora = raw["machine"], raw["corpora"]
-    lines = [BEGIN, "", "### Issue 14's table", ""] + target_rows(corpora)
+    begin, end, title = SECTIONS[shape]
+    lines = [begin, "", f"### {title}", ""] + target_rows(corpora)
     lines += [
         "",
         f"Measured {info['date']} at commit {info['commit']} on {info['nproc']} cores ({info['cpu']}, "
@@ -202,23 +212,25 @@ def measured_block(raw: dict) -> str:
     for argv in dict.fromkeys(tuple(a) for a in argvs):
         lines.append("$ " + shlex.join([".venv/bin/python", "benchmarks/run.py", *argv]))
     lines += [
-        "# the runs it times, for a corpus made by `benchmarks/generate.py N DIR --seed 1`:",
+        "# the runs it times, for a corpus made by `benchmarks/generate.py N DIR --seed 1"
+        + ("`:" if shape == "mixed" else f" --shape {shape}`:"),
     ]
     for c in corpora[:1]:
         lines.append(f"$ {c['command']}")
         if "html_command" in c:
             lines.append(f"$ {c['html_command']}")
     lines += ["# the no-op's file count: the same command under `strace -f -qq -e trace=openat`", "```", ""]
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines)
 
 
-def write_markdown(path: Path, block: str) -> None:
-    """Replace the measured section of ``path`` (or append it)."""
+def write_markdown(path: Path, block: str, shape: str = "mixed") -> None:
+    """Replace the measured section of ``shape`` in ``path`` (or append it)."""
+    begin, end, _ = SECTIONS[shape]
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text + ("\n" if text else "") + block + "\n"
     path.write_text(text, encoding="utf-8")

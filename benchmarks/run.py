@@ -32,6 +32,11 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/run.py --sizes 200 --repeats 1  # a quick check
     .venv/bin/python benchmarks/run.py --sizes 1000 10000 --huge 100000 --report-only
         # the markdown again from the raw results of earlier runs (WORK/nN.json)
+    .venv/bin/python benchmarks/run.py --shape single           # the issue's corpus, ~5 min
+
+``--shape single`` measures the corpus of issue 14's outside run (one
+correlation per study, so one analysis holds every study; ``generate.py``) in
+corpora ``WORK/single-nN`` and writes its own section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -288,7 +293,7 @@ def _again(command: list[str], repeats: int, label: str, change=None) -> list[di
 
 def bench_corpus(n: int, args: argparse.Namespace, huge: bool = False) -> dict:
     """Every scenario at one size (at a huge size: the whole brief cold and a no-op, once)."""
-    out = args.work / f"n{n}"
+    out = args.work / _name(n, args.shape)
     extracted, bib = out / "extracted", out / "references.bib"
     if huge and _is_generated(extracted, bib, n):
         print(f"N = {n:,}: the corpus of an earlier run, unchanged", flush=True)
@@ -297,7 +302,7 @@ def bench_corpus(n: int, args: argparse.Namespace, huge: bool = False) -> dict:
     else:
         shutil.rmtree(out, ignore_errors=True)
         print(f"N = {n:,}: generating", flush=True)
-        extracted, bib = gen.generate(n, args.seed, out)
+        extracted, bib = gen.generate(n, args.seed, out, args.shape)
     whole, html = out / "results", out / "results-html"
     command = snakemake_command(extracted, bib, whole)
     repeats = 1 if huge else args.repeats
@@ -309,7 +314,9 @@ def bench_corpus(n: int, args: argparse.Namespace, huge: bool = False) -> dict:
                                     "no-op, Snakemake alone")  # fmt: skip
     reads = files_opened(command, {"extracted_dir": extracted, "bibliography": bib, "results_dir": whole})
     print(f"  no-op opened: { {k: len(v) for k, v in reads.items()} }", flush=True)
-    entry = {"n": n, "size": size, "runs": runs, "noop_reads": reads, "command": shown(command)}
+    entry = {
+        "n": n, "shape": args.shape, "size": size, "runs": runs, "noop_reads": reads, "command": shown(command),
+    }  # fmt: skip
     if huge:
         return entry
     target = str(html.joinpath(*HTML))
@@ -317,11 +324,16 @@ def bench_corpus(n: int, args: argparse.Namespace, huge: bool = False) -> dict:
     runs["cold_html"] = _cold(html_command, html, repeats, "cold, brief.html")
 
     def add() -> str:
-        return gen.add_study(extracted, bib, args.seed).name
+        return gen.add_study(extracted, bib, args.seed, args.shape).name
 
     runs["add_html"] = _again(html_command, repeats, "add one study", add)
     runs["edit_html"] = _again(html_command, 1, "edit one effect", lambda: gen.edit_effect(extracted).name)
     return entry | {"html_command": shown(html_command)}
+
+
+def _name(n: int, shape: str) -> str:
+    """The folder (and, with ``.json``, the raw results) of a corpus under WORK."""
+    return f"n{n}" if shape == "mixed" else f"{shape}-n{n}"
 
 
 def _is_generated(extracted: Path, bib: Path, n: int) -> bool:
@@ -374,6 +386,7 @@ def main() -> None:
     parser.add_argument("--huge", type=int, nargs="*", default=[], help="sizes built once (e.g. 100000)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of runs under a minute")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shape", choices=gen.SHAPES, default="mixed", help="the corpus (generate.py)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/evidence-bench"))
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument(
@@ -386,7 +399,7 @@ def main() -> None:
     info = machine()
     corpora = []
     for n in [*args.sizes, *args.huge]:
-        saved = args.work / f"n{n}.json"
+        saved = args.work / f"{_name(n, args.shape)}.json"
         if args.report_only:
             corpora.append(json.loads(saved.read_text(encoding="utf-8")))
             continue
@@ -394,8 +407,8 @@ def main() -> None:
         saved.write_text(json.dumps(corpora[-1], indent=1), encoding="utf-8")
     raw = {"machine": corpora[0].get("machine", info) if corpora else info, "corpora": corpora}
     raw["argv"] = sys.argv[1:]
-    block = report.measured_block(raw)
-    report.write_markdown(args.markdown, block)
+    block = report.measured_block(raw, args.shape)
+    report.write_markdown(args.markdown, block, args.shape)
     print(block)
     print(f"raw results: {args.work}/n*.json")
 

@@ -110,3 +110,19 @@ def test_refuses_to_write_into_the_repository_inputs():
         gen.generate(2, seed=1, out_dir=ROOT / "extracted" / "bench")
     with pytest.raises(ValueError, match="synthetic"):
         gen.generate(2, seed=1, out_dir=ROOT)
+
+
+def test_the_single_shape_is_one_analysis_of_one_correlation_per_study(tmp_path):
+    extracted, bib = gen.generate(N, seed=7, out_dir=tmp_path / "single", shape="single")
+    keys, documents, problems = _load(extracted, bib)
+    assert problems == [] and len(documents) == N
+    assert all(doc["status"] == "coded" and len(doc["effects"]) == 1 for _, doc in documents)
+    rows = effects.effect_rows(documents)
+    assert {(r["theme"], r["outcome"], r["measure"], r["input_form"]) for r in rows} == {
+        ("bridging", "mobility", "ZCOR", "r_n")
+    }
+    assert len({r["yi"] for r in rows}) > N // 2  # the studies differ
+    added = gen.add_study(extracted, bib, seed=7, shape="single")
+    assert added.name == f"{gen.study_key(N + 1)}.yaml"
+    with pytest.raises(ValueError, match="shape"):
+        gen.make_study(1, 7, shape="round")
