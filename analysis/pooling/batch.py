@@ -1,5 +1,9 @@
 """Many intercept-only models at once: the rows of a matrix, each its own data set.
 
+(Leave-one-out under REML, ML and EE is :mod:`analysis.pooling.leaveout`, which needs
+no rows built out and reuses this module's Fisher scoring; under DL and HE it is
+:func:`leave_one_out` here, whose history the next paragraphs tell.)
+
 Leave-one-out refits an analysis once per unit; at k units that is k models of
 k - 1 units each, k² work, and at 100,000 studies the analyses hold ~1,000
 units. Fitting the k models one by one spends most of its time in the
@@ -11,10 +15,7 @@ for all 100 models; k = 1,000: 0.7 s instead of 20 s):
 
 - tau² by the same Fisher scoring as ``meta._fisher_scoring`` (same start, step
   halving, threshold, iteration cap and DL fallback), each row stopping at
-  its own convergence; DL and HE by PyMARE, which fits many data sets at once.
-  For leave-one-out the likelihood's sums are taken over the k units with the
-  left-out one weighted 0, not over rows built of k - 1 columns (k = 10,003
-  synthetic correlations: the whole leave-one-out 18.7 s instead of 50 s);
+  its own convergence; DL and HE by PyMARE, which fits many data sets at once;
 - the coefficient and its covariance by PyMARE's ``WeightedLeastSquares`` given
   every row's tau² (Knapp-Hartung or Wald, as ``meta._coefficients``);
 - I² tau²-based (Q-based for EE), as ``meta.fit``.
@@ -83,45 +84,10 @@ def _row_sums(Y: np.ndarray, V: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarra
     )  # fmt: skip
 
 
-def _left_out_sums(data: _LeftOut, rows: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, ...]:
-    """:func:`_row_sums` of the rows ``rows`` of a leave-one-out block, from the k units
-    themselves: row r is every unit but ``left[r]``, whose cell is set to weight 0 (and
-    log term 0) so that it drops out exactly. Σw e² and Σw² e² come from sums of the
-    centred effects (see :class:`_LeftOut`). About 2.5 times faster than building the
-    k - 1 columns of every row, and the same per row whatever the block."""
-    left, y, y2 = data.left[rows], data.y, data.y2
-    at = np.arange(len(rows))
-    s = data.v[None, :] + tau2[:, None]
-    s[at, left] = 1.0
-    logsum = np.log(s).sum(axis=1)
-    w = np.reciprocal(s, out=s)
-    w[at, left] = 0.0
-    sw, swy, swy2 = w.sum(axis=1), np.einsum("ij,j->i", w, y), np.einsum("ij,j->i", w, y2)
-    w2 = w * w
-    sw2, sw2y, sw2y2 = w2.sum(axis=1), np.einsum("ij,j->i", w2, y), np.einsum("ij,j->i", w2, y2)
-    mu = swy / sw
-    return (
-        sw, sw2, np.einsum("ij,ij->i", w2, w), swy2 - mu * swy, sw2y2 - 2 * mu * sw2y + mu * mu * sw2,
-        logsum,
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _LeftOut:
-    """A leave-one-out block: the k units (effects centred on their inverse-variance
-    mean, which leaves every residual unchanged and keeps the sums of squares free of
-    cancellation) and the unit each row leaves out."""
-
-    y: np.ndarray
-    y2: np.ndarray
-    v: np.ndarray
-    left: np.ndarray
-
-
 def _terms(sums: tuple[np.ndarray, ...], method: str):
     """Score, information (both times 2) and log-likelihood per row, as
     ``likelihood.likelihood_terms``, from the sums of :func:`_row_sums`."""
-    sw, sw2, sw3, pe, pp, logsum = sums
+    sw, sw2, sw3, pe, pp, logsum = sums[:6]
     loglik = -0.5 * (logsum + pe)
     if method == "ML":
         return pp - sw, sw2, loglik
@@ -193,21 +159,14 @@ def _moment_tau2(Y: np.ndarray, V: np.ndarray, estimator: str, ci_method: str) -
     return moment_tau2(Y.T, V.T, np.ones((Y.shape[1], 1)), estimator, ci_method)
 
 
-def _tau2(
-    Y, V, estimator: str, ci_method: str, left_out: _LeftOut | None = None
-) -> tuple[np.ndarray, list[str], list[str]]:
-    """tau² per row, the estimator used and its note (DL after a failed REML/ML, as meta.fit_model).
-    With ``left_out`` (the rows of ``Y`` are that leave-one-out block), ML and REML are
-    scored from its units (:func:`_left_out_sums`)."""
+def _tau2(Y, V, estimator: str, ci_method: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """tau² per row, the estimator used and its note (DL after a failed REML/ML, as meta.fit_model)."""
     n, m = Y.shape
     if estimator == "EE":
         return np.zeros(n), [estimator] * n, [""] * n
     if estimator in ("DL", "HE"):
         return _moment_tau2(Y, V, estimator, ci_method), [estimator] * n, [""] * n
-    if left_out is None:
-        tau2, converged = _fisher_scoring(lambda rows, t: _row_sums(Y[rows], V[rows], t), n, m, estimator)
-    else:
-        tau2, converged = _fisher_scoring(lambda rows, t: _left_out_sums(left_out, rows, t), n, m, estimator)
+    tau2, converged = _fisher_scoring(lambda rows, t: _row_sums(Y[rows], V[rows], t), n, m, estimator)
     used, notes = [estimator] * n, [""] * n
     failed = np.flatnonzero(~converged)
     if failed.size:
@@ -218,15 +177,7 @@ def _tau2(
     return tau2, used, notes
 
 
-def fit_rows(
-    Y: np.ndarray,
-    V: np.ndarray,
-    *,
-    estimator: str,
-    ci_method: str,
-    alpha: float,
-    left_out: _LeftOut | None = None,
-) -> list[RowFit]:
+def fit_rows(Y: np.ndarray, V: np.ndarray, *, estimator: str, ci_method: str, alpha: float) -> list[RowFit]:
     """Fit the intercept-only model to every row of ``Y`` (variances ``V``).
 
     Parameters
@@ -236,8 +187,6 @@ def fit_rows(
         validates one (finite effects, finite positive variances).
     estimator, ci_method, alpha
         As ``meta.fit``.
-    left_out : the leave-one-out block the rows are (:func:`leave_one_out`), or None;
-        given, ML and REML are scored from its k units instead of the rows.
 
     Returns
     -------
@@ -249,7 +198,7 @@ def fit_rows(
     m = Y.shape[1]
     if m < 2:
         raise ValueError(f"fit_rows needs at least 2 units per data set (got {m}); use meta.fit.")
-    tau2, used, notes = _tau2(Y, V, estimator, ci_method, left_out)
+    tau2, used, notes = _tau2(Y, V, estimator, ci_method)
     model = WeightedLeastSquares(tau2=tau2, small_sample_correction=_PYMARE_CORRECTION[ci_method])
     model.fit(Y.T, np.ones((m, 1)), V.T)
     beta, se = model.params_["fe_params"][0], np.sqrt(model.params_["inv_cov"][0, 0])
@@ -291,13 +240,11 @@ def leave_one_out(
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     k = len(y)
     size = max(1, BLOCK_CELLS // (k - 1))
-    centred = y - float(np.sum(y / v) / np.sum(1.0 / v))
     fits: list[RowFit] = []
     for start in range(0, k, size):
         left_out = np.arange(start, min(k, start + size))
         keep = np.arange(k)[None, :] != left_out[:, None]  # row j: every unit but left_out[j]
         Y = np.broadcast_to(y, keep.shape)[keep].reshape(len(left_out), k - 1)
         V = np.broadcast_to(v, keep.shape)[keep].reshape(len(left_out), k - 1)
-        block = _LeftOut(centred, centred * centred, v, left_out)
-        fits += fit_rows(Y, V, estimator=estimator, ci_method=ci_method, alpha=alpha, left_out=block)
+        fits += fit_rows(Y, V, estimator=estimator, ci_method=ci_method, alpha=alpha)
     return fits

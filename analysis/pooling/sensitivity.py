@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.pooling import batch
+from analysis.pooling import batch, leaveout
 from analysis.pooling.aggregate import aggregate_units
 from analysis.pooling.meta import ESTIMATORS, MetaFit, check_inputs, fit
 
@@ -34,13 +34,13 @@ def leave_one_out(
     Returns
     -------
     list, length k
-        Element i is the model without unit i: from ``batch.leave_one_out`` (all
+        Element i is the model without unit i: from ``leaveout.leave_one_out`` (all
         k models at once; the fields of the leave-one-out table) when k >= 3,
         else ``meta.fit`` of the one remaining unit.
     """
     y, v = check_inputs(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     if len(y) >= 3:
-        return batch.leave_one_out(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
+        return leaveout.leave_one_out(y, v, estimator=estimator, ci_method=ci_method, alpha=alpha)
     keep = ~np.eye(len(y), dtype=bool)
     return [fit(y[row], v[row], estimator=estimator, ci_method=ci_method, alpha=alpha) for row in keep]
 

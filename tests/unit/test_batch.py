@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.pooling import batch, meta, sensitivity
+from analysis.pooling import batch, leaveout, meta, sensitivity
 
 FIELDS = ("k", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2")
 
@@ -38,12 +38,12 @@ def _assert_same(got, expected):
 def test_every_refit_equals_its_own_fit(estimator, ci_method, seed, k, spread):
     y, v = _data(seed, k, spread)
     settings = {"estimator": estimator, "ci_method": ci_method, "alpha": 0.05}
-    _assert_same(batch.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
+    _assert_same(leaveout.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
 
 
 def test_homogeneous_data_give_tau2_zero_exactly_and_identical_effects_are_said():
     y, v = np.full(6, 0.4), np.linspace(0.02, 0.1, 6)
-    rows = batch.leave_one_out(y, v, estimator="REML", ci_method="knha", alpha=0.05)
+    rows = leaveout.leave_one_out(y, v, estimator="REML", ci_method="knha", alpha=0.05)
     assert all(row.tau2 == 0.0 and row.note == "all effects are identical" for row in rows)
     _assert_same(rows, _one_by_one(y, v, estimator="REML", ci_method="knha", alpha=0.05))
 
@@ -53,7 +53,7 @@ def test_a_refit_that_does_not_converge_falls_back_to_dl_as_meta_fit(monkeypatch
     monkeypatch.setattr(batch, "MAX_ITERATIONS", 2)
     y, v = _data(5, 20, 0.6)
     settings = {"estimator": "REML", "ci_method": "knha", "alpha": 0.05}
-    rows = batch.leave_one_out(y, v, **settings)
+    rows = leaveout.leave_one_out(y, v, **settings)
     assert any(row.estimator == "DL" for row in rows)  # the cap bites somewhere
     _assert_same(rows, _one_by_one(y, v, **settings))
 
@@ -61,9 +61,9 @@ def test_a_refit_that_does_not_converge_falls_back_to_dl_as_meta_fit(monkeypatch
 def test_blocks_of_rows_give_the_same_numbers_as_one_block(monkeypatch):
     y, v = _data(6, 40, 0.4)
     settings = {"estimator": "REML", "ci_method": "wald", "alpha": 0.05}
-    whole = batch.leave_one_out(y, v, **settings)
+    whole = leaveout.leave_one_out(y, v, **settings)
     monkeypatch.setattr(batch, "BLOCK_CELLS", 100)  # blocks of 2 rows
-    assert batch.leave_one_out(y, v, **settings) == whole
+    assert leaveout.leave_one_out(y, v, **settings) == whole
 
 
 def test_sensitivity_leave_one_out_uses_the_batch_from_three_units_and_meta_below():
@@ -95,4 +95,4 @@ def test_a_unit_that_outweighs_the_rest_a_million_times_leaves_out_exactly():
     v[4] = v[4] * 1e-6
     for estimator in ("REML", "ML"):
         settings = {"estimator": estimator, "ci_method": "knha", "alpha": 0.05}
-        _assert_same(batch.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
+        _assert_same(leaveout.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
