@@ -32,23 +32,31 @@ def _assert_same(got, expected):
         assert (row.estimator, row.note) == (ref.estimator, ref.note)
 
 
+@pytest.fixture(params=["rows", "series"])
+def path(request, monkeypatch):
+    """Leave-one-out over rows built out (batch) or by power series (leaveout), at any k."""
+    if request.param == "series":
+        monkeypatch.setattr(leaveout, "SERIES_FROM_K", 3)
+    return request.param
+
+
 @pytest.mark.parametrize("estimator", meta.ESTIMATORS)
 @pytest.mark.parametrize("ci_method", meta.CI_METHODS)
 @pytest.mark.parametrize(("seed", "k", "spread"), [(1, 3, 0.3), (2, 12, 0.01), (3, 25, 0.5), (4, 60, 1.0)])
-def test_every_refit_equals_its_own_fit(estimator, ci_method, seed, k, spread):
+def test_every_refit_equals_its_own_fit(estimator, ci_method, seed, k, spread, path):
     y, v = _data(seed, k, spread)
     settings = {"estimator": estimator, "ci_method": ci_method, "alpha": 0.05}
     _assert_same(leaveout.leave_one_out(y, v, **settings), _one_by_one(y, v, **settings))
 
 
-def test_homogeneous_data_give_tau2_zero_exactly_and_identical_effects_are_said():
+def test_homogeneous_data_give_tau2_zero_exactly_and_identical_effects_are_said(path):
     y, v = np.full(6, 0.4), np.linspace(0.02, 0.1, 6)
     rows = leaveout.leave_one_out(y, v, estimator="REML", ci_method="knha", alpha=0.05)
     assert all(row.tau2 == 0.0 and row.note == "all effects are identical" for row in rows)
     _assert_same(rows, _one_by_one(y, v, estimator="REML", ci_method="knha", alpha=0.05))
 
 
-def test_a_refit_that_does_not_converge_falls_back_to_dl_as_meta_fit(monkeypatch):
+def test_a_refit_that_does_not_converge_falls_back_to_dl_as_meta_fit(monkeypatch, path):
     monkeypatch.setattr(meta, "MAX_ITERATIONS", 2)
     monkeypatch.setattr(batch, "MAX_ITERATIONS", 2)
     y, v = _data(5, 20, 0.6)
@@ -88,7 +96,7 @@ def test_cached_quantiles_are_scipys_own_values():
     assert meta.quantile("norm", 0.995) == stats.norm.ppf(0.995)
 
 
-def test_a_unit_that_outweighs_the_rest_a_million_times_leaves_out_exactly():
+def test_a_unit_that_outweighs_the_rest_a_million_times_leaves_out_exactly(path):
     # Its weight is set to 0 in its own row, not subtracted from the total.
     y, v = _data(8, 15, 0.3)
     y, v = y + 40.0, v.copy()  # far from 0: the sums of squares are taken on centred effects
