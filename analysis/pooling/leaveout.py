@@ -10,9 +10,10 @@ units at a tau² t near a centre c are power series in d = (t - c) / (v_min + c)
     log(v + t)    = log(v + c) + Σ_{n >= 1} (-1)^(n + 1) (d u)^n / n,
 
 with u = (v_min + c) / (v + c) <= 1. So the moments Σ y^q u^m of the k units at one
-centre (the median tau² of the rows being evaluated) give every row's sums in
-``TERMS`` terms, with a truncation error below 1e-14 relative where |d| <= ``RATIO``.
-A row whose tau² lies further from the centre, or whose left-out unit holds more
+centre (the median tau² of the rows being evaluated; rows further from it take the
+median of the rest, up to ``CENTRES`` centres) give every row's sums in ``TERMS``
+terms, with a truncation error below 1e-14 relative where |d| <= ``RATIO``. A row
+whose tau² lies further from every centre, or whose left-out unit holds more
 than ``OWN_SHARE`` of the weight (its own term would cancel most of the total), is
 summed directly over its k - 1 units instead.
 
@@ -37,6 +38,9 @@ TERMS = 20
 RATIO = 0.15
 # A left-out unit with more of the weight than this is taken out by a direct sum.
 OWN_SHARE = 0.9
+# Centres tried per evaluation: each takes the rows within RATIO of the median of those
+# left, so rows split between tau² = 0 and small positive values are all by series.
+CENTRES = 4
 # Below this many units the rows built out (batch.leave_one_out) are faster: the series'
 # fixed cost per Fisher step (~1 ms) is more than k² cells (k = 150: 7 against 13 ms;
 # k = 300: 54 against 21 ms).
@@ -58,13 +62,18 @@ class Units:
         """``batch._row_sums`` of the models without unit ``rows[i]`` at ``tau2[i]``,
         and Σw y (centred) last."""
         out = np.empty((7, len(rows)))
-        if not len(rows):
-            return tuple(out)
-        centre = float(np.median(tau2))
-        d = (tau2 - centre) / (self.v_min + centre)
-        series = np.abs(d) <= RATIO
-        if series.any():
-            out[:, series] = self._by_series(rows[series], tau2[series], centre, d[series])
+        series = np.zeros(len(rows), dtype=bool)
+        for _ in range(CENTRES):  # the rows' tau² may gather at several values (0 and a few near it)
+            pending = np.flatnonzero(~series)
+            if not pending.size:
+                break
+            # the middle value itself (not the mean of two), so each centre takes a row
+            centre = float(np.partition(tau2[pending], pending.size // 2)[pending.size // 2])
+            d = (tau2[pending] - centre) / (self.v_min + centre)
+            near = pending[np.abs(d) <= RATIO]
+            if near.size:
+                out[:, near] = self._by_series(rows[near], tau2[near], centre, d[np.abs(d) <= RATIO])
+                series[near] = True
         direct = ~series
         if series.any():  # a unit holding most of the weight: its own term would cancel the total
             own = 1.0 / (self.v[rows] + tau2)

@@ -46,7 +46,7 @@ def test_series_sums_equal_direct_sums_within_their_range():
     assert np.allclose(got, expected, rtol=1e-12, atol=0)
 
 
-def test_a_tau2_far_from_the_centre_or_a_dominant_unit_is_summed_directly(monkeypatch):
+def test_a_tau2_far_from_every_centre_or_a_dominant_unit_is_summed_directly(monkeypatch):
     y, v = _correlations(3, 200)
     v[5] = 1e-9  # unit 5 holds nearly all the weight
     units = leaveout.Units(y, v)
@@ -55,10 +55,28 @@ def test_a_tau2_far_from_the_centre_or_a_dominant_unit_is_summed_directly(monkey
     monkeypatch.setattr(
         leaveout.Units, "_direct", lambda self, i, t: direct.append(i) or original(self, i, t)
     )
+    monkeypatch.setattr(leaveout, "CENTRES", 1)
     tau2 = np.array([0.0, 0.0, 0.0, 5.0])  # at tau² 0 unit 5 outweighs the rest a thousand times
     got = np.array(units.sums(np.array([1, 5, 9, 11]), tau2))
     assert sorted(direct) == [5, 11]
     expected = np.array([original(units, r, t) for r, t in zip([1, 5, 9, 11], tau2, strict=True)]).T
+    assert np.allclose(got, expected, rtol=1e-12, atol=0)
+
+
+def test_rows_split_between_tau2_zero_and_small_values_all_go_by_series(monkeypatch):
+    # Borderline heterogeneity: some refits' tau² is 0, the others' a little above it.
+    y, v = _correlations(4, 300)
+    units = leaveout.Units(y, v)
+    direct = []
+    original = leaveout.Units._direct
+    monkeypatch.setattr(
+        leaveout.Units, "_direct", lambda self, i, t: direct.append(i) or original(self, i, t)
+    )
+    rows = np.arange(0, 300, 3)
+    tau2 = np.where(rows % 2 == 0, 0.0, 0.05 + 1e-4 * rows / 300)
+    got = np.array(units.sums(rows, tau2))
+    assert direct == []
+    expected = np.array([original(units, int(r), float(t)) for r, t in zip(rows, tau2, strict=True)]).T
     assert np.allclose(got, expected, rtol=1e-12, atol=0)
 
 
