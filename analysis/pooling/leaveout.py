@@ -14,8 +14,9 @@ centre (the median tau² of the rows being evaluated; rows further from it take 
 median of the rest, up to ``CENTRES`` centres) give every row's sums in ``TERMS``
 terms, with a truncation error below 1e-14 relative where |d| <= ``RATIO``. A row
 whose tau² lies further from every centre, or whose left-out unit holds more
-than ``OWN_SHARE`` of the weight (its own term would cancel most of the total), is
-summed directly over its k - 1 units instead.
+than ``OWN_SHARE`` of the weight or lies so far from the rest that its own term
+would cancel the rest's sum of squares, is summed directly (in two passes) over its
+k - 1 units instead.
 
 tau² follows ``batch``'s Fisher scoring (the start, step halving, threshold, cap and
 DL fallback of ``meta``); the estimate, its SE (Wald or Knapp-Hartung, as PyMARE's
@@ -36,8 +37,10 @@ from analysis.pooling.meta import quantile
 # Terms of each series and the largest |d| they are used at: 0.15^21 * C(23, 21) < 2e-15.
 TERMS = 20
 RATIO = 0.15
-# A left-out unit with more of the weight than this is taken out by a direct sum.
+# A left-out unit with more of the weight than this is taken out by a direct sum, and so
+# is one whose own w y² exceeds the rest's Σw e² this many times (it would cancel them).
 OWN_SHARE = 0.9
+SPREAD_RATIO = 1e4
 # Centres tried per evaluation: each takes the rows within RATIO of the median of those
 # left, so rows split between tau² = 0 and small positive values are all by series.
 CENTRES = 4
@@ -77,7 +80,11 @@ class Units:
         direct = ~series
         if series.any():  # a unit holding most of the weight: its own term would cancel the total
             own = 1.0 / (self.v[rows] + tau2)
-            direct |= series & (own > OWN_SHARE * (out[0] + own))
+            rest = np.where(series, out[0], 0.0)
+            direct |= series & (own > OWN_SHARE * (rest + own))
+            # or most of Σw y² (an effect far from the rest): Σw e² of the rest would cancel
+            spread = np.where(series, np.abs(out[3]), 0.0)
+            direct |= series & (own * self.y[rows] ** 2 > SPREAD_RATIO * spread)
         for i in np.flatnonzero(direct):
             out[:, i] = self._direct(int(rows[i]), float(tau2[i]))
         return tuple(out)
@@ -110,8 +117,19 @@ class Units:
         y, v = np.delete(self.y, left), np.delete(self.v, left)
         w = 1.0 / (v + tau2)
         w2 = w * w
-        sums = (w.sum(), (w * y).sum(), (w * y * y).sum(), w2.sum(), (w2 * y).sum(), (w2 * y * y).sum())
-        return _finish(*sums, (w2 * w).sum(), np.log(v + tau2).sum())
+        swy = (w * y).sum()
+        e = y - swy / w.sum()  # residuals in two passes: no cancellation in Σw e²
+        return np.array(
+            [
+                w.sum(),
+                w2.sum(),
+                (w2 * w).sum(),
+                (w * e * e).sum(),
+                (w2 * e * e).sum(),
+                np.log(v + tau2).sum(),
+                swy,
+            ]
+        )
 
 
 def _finish(sw, swy, swy2, sw2, sw2y, sw2y2, sw3, logsum) -> np.ndarray:

@@ -85,3 +85,28 @@ def test_identical_effects_are_found_per_left_out_unit():
     assert leaveout._identical(np.array([1.0, 2.0, 1.0, 1.0])).tolist() == [False, True, False, False]
     assert leaveout._identical(np.array([1.0, 2.0, 2.0, 1.0])).tolist() == [False] * 4
     assert leaveout._identical(np.array([1.0, 2.0, 3.0])).tolist() == [False] * 3
+
+
+@pytest.mark.parametrize("estimator", ["REML", "EE"])
+def test_an_effect_far_from_the_rest_leaves_out_without_losing_digits(estimator):
+    # Its w y² is most of Σw y²: taking it out of the total would cancel the rest's spread.
+    rng = np.random.default_rng(1)
+    y, v = rng.normal(0, 1, 300), np.ones(300)
+    y[0], v[0] = 1e4, 1e-2
+    settings = {"estimator": estimator, "ci_method": "knha", "alpha": 0.05}
+    rows = leaveout.leave_one_out(y, v, **settings)
+    for i in (0, 1):
+        ref = meta.fit(np.delete(y, i), np.delete(v, i), **settings)
+        for name in FIELDS:
+            assert getattr(rows[i], name) == pytest.approx(getattr(ref, name), rel=1e-9, abs=1e-12), name
+
+
+def test_a_refit_whose_other_effects_are_identical_has_a_zero_not_a_nan_se():
+    y, v = np.full(250, 0.3), np.linspace(0.01, 0.1, 250)
+    y[4] = 0.31
+    for estimator in ("REML", "EE"):
+        row = leaveout.leave_one_out(y, v, estimator=estimator, ci_method="knha", alpha=0.05)[4]
+        ref = meta.fit(np.delete(y, 4), np.delete(v, 4), estimator=estimator, ci_method="knha", alpha=0.05)
+        assert row.note == ref.note == "all effects are identical"
+        assert not np.isnan(row.se) and row.se == pytest.approx(ref.se, abs=1e-12)
+        assert row.estimate == pytest.approx(ref.estimate, rel=1e-12)
