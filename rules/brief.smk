@@ -38,6 +38,7 @@ rule write_brief_source:
         themes=report_file("themes.yaml"),
         certainty=results("certainty.csv"),
         records=results("records.json"),
+        prisma=results("brief", "prisma.svg"),
         csl=report_file("brief.csl"),
         # The nationwide county correlations exist only with the public Atlas data.
         atlas_county=[
@@ -50,6 +51,7 @@ rule write_brief_source:
         references=results("references.csv"),
         bib=results("references.bib"),
         css=report_file("brief.css"),
+        figures=results("figures", "index.csv"),
         leave_one_out=results("sensitivity", "leave_one_out.csv"),
         estimators=results("sensitivity", "estimators.csv"),
         rho=results("sensitivity", "rho.csv"),
@@ -73,11 +75,6 @@ rule write_brief_source:
     params:
         corpus=CORPUS,
         build=build_info(),
-        # Named, not read: the figure index is made from the tables above (as draw_figures
-        # makes it) and the PRISMA diagram only linked, so this job runs while they are
-        # drawn; render_brief_html and render_brief_pdf take the drawn files.
-        figures_dir=results("figures"),
-        prisma=results("brief", "prisma.svg"),
         settings={
             "estimator": config["estimator"],
             "ci_method": config["ci_method"],

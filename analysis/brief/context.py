@@ -408,8 +408,7 @@ def write_brief_source(
     studies,
     references,
     certainty,
-    figures,
-    figures_dir,
+    figures_index,
     sensitivity: Mapping[str, str],
     output,
     bib,
@@ -430,9 +429,6 @@ def write_brief_source(
     ``atlas_county`` is results/atlas/county_correlations.csv, or None when the public data
     are absent (the Atlas section then says the nationwide figures are unavailable).
     ``renderer`` is analysis.brief.render.resolve_renderer() (its "label" goes in the methods).
-    ``figures`` is the figure index (analysis.figures.draw.index_tables: the rows of
-    figures/index.csv) and ``figures_dir`` the folder the figures are drawn in; the
-    PRISMA diagram's path ``prisma_svg`` is only named (none of them need exist yet).
     """
     import yaml
 
@@ -445,6 +441,7 @@ def write_brief_source(
     from analysis.rating.verdicts import load_claims
 
     claims = yaml.safe_load(Path(claims_yaml).read_text(encoding="utf-8")) or []
+    figures = read_table(figures_index)
     records = read_counts(records_json) if records_json else None
     # The large tables go on as rows of the columns the brief reads (analysis.brief.tables).
     context = build_context(
@@ -471,7 +468,7 @@ def write_brief_source(
         software=software,
         citation=citation(),
         qmd_dir=Path(output).parent,
-        figures_dir=Path(figures_dir),
+        figures_dir=Path(figures_index).parent,
         bib=bib,
         css=css,
     )

@@ -7,11 +7,9 @@ when k = 1), a funnel plot when k >= 3 and the units come from at least 3 studie
 and the code of :mod:`analysis.figures`) are hashed; the hashes and alt texts are
 kept in the index (``figures/index.csv``) and in a sidecar (``figures/.drawn.json``,
 which survives Snakemake's removal of the index before the rule runs). A figure
-whose hash and files are unchanged since the last run is not drawn again, so a run
-that draws nothing never imports matplotlib or starts a process; every alt text is
-made from its figure's inputs, so :func:`index_tables` gives the index without
-drawing (the brief's source is written from it while the figures are drawn).
-Figures of analyses that no longer exist are removed. The index is
+whose hash and files are unchanged since the last run is not drawn again and keeps
+its alt text, so a run that draws nothing never imports matplotlib or starts a
+process. Figures of analyses that no longer exist are removed. The index is
 the brief's list of figures. The figures to draw are drawn largest first in this
 process, while fresh processes rasterise the PNGs of those already drawn (``workers``,
 the rule's threads, share the cores between the two); each is made from its own inputs
@@ -252,26 +250,18 @@ def plan(
     return planned
 
 
-def index_tables(read: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
-    """The index :func:`draw_tables` writes for the tables ``read(name)`` gives, without
-    drawing: the brief's list of figures, the same rows as ``figures/index.csv``
-    (the brief's source is written from it while the figures are drawn)."""
-    planned = plan(read("pooled"), read("units"), read("studies"), read("references"), read("effects"))
-    return _index_frame(planned, {p.stem: _alt_text(p) for p in planned})
-
-
 def draw_planned(planned: list[_Planned], outdir: str | Path, workers: int = 1) -> pd.DataFrame:
     """Draw the planned figures whose hash or files changed; write and return the index."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     previous = _previous(outdir)
-    # Each alt text is made from the figure's inputs, drawn or kept (pure text: cheap), so
-    # the index equals index_tables' whatever was drawn before.
-    alts = {p.stem: _alt_text(p) for p in planned}
+    alts: dict[str, str] = {}
     jobs: list[tuple[int, tuple]] = []
     for p in planned:
         if _unchanged(previous, p.stem, p.digest, outdir):
+            alts[p.stem] = previous[p.stem]["alt"]
             continue
+        alts[p.stem] = _alt_text(p)
         jobs.append((p.rows, (p.kind, p.args, p.options, str(outdir / p.stem), alts[p.stem])))
     # Largest first, so that the last batch (rasterised after the drawing ends) is small.
     jobs.sort(key=lambda weighted: -weighted[0])
@@ -352,8 +342,8 @@ def _gap_map_figure(
     return _Planned(GAP_MAP_ID, "gapmap", "gap-map", digest, (counts,), {}, (counts,), len(counts))
 
 
-def _index_frame(planned: list[_Planned], alts: Mapping[str, str]) -> pd.DataFrame:
-    """The index's rows, sorted by analysis and kind."""
+def _write_index(outdir: Path, planned: list[_Planned], alts: Mapping[str, str]) -> pd.DataFrame:
+    """Write the index and the sidecar; remove figures no longer in the index."""
     entries = [
         {
             "analysis_id": p.analysis_id,
@@ -365,16 +355,11 @@ def _index_frame(planned: list[_Planned], alts: Mapping[str, str]) -> pd.DataFra
         }
         for p in planned
     ]
-    return (
+    index = (
         pd.DataFrame(entries, columns=INDEX_COLUMNS)
         .sort_values(["analysis_id", "kind"], kind="mergesort")
         .reset_index(drop=True)
     )
-
-
-def _write_index(outdir: Path, planned: list[_Planned], alts: Mapping[str, str]) -> pd.DataFrame:
-    """Write the index and the sidecar; remove figures no longer in the index."""
-    index = _index_frame(planned, alts)
     keep = set(index["svg"]) | set(index["png"])
     for path in sorted(outdir.iterdir()):
         if path.is_file() and path.suffix in (".svg", ".png") and path.name not in keep:

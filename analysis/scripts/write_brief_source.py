@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 
 from analysis.brief.context import write_brief_source
 from analysis.brief.software import read_software
-from analysis.figures.draw import TABLE_COLUMNS, index_tables
 from analysis.inputs.agreement import agreement_summary
-from analysis.io import read_table
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -27,10 +25,7 @@ analyses = write_brief_source(
     effects=inp.effects,
     studies=inp.studies,
     references=inp.references,
-    # The figure index as draw_figures writes it, made here so that the brief's source
-    # is written while the figures are drawn (render_brief_* wait for the drawing).
-    figures=index_tables(lambda name: read_table(inp[name], columns=TABLE_COLUMNS.get(name))),
-    figures_dir=snakemake.params.figures_dir,
+    figures_index=inp.figures,
     sensitivity={
         name: inp[name]
         for name in (
@@ -53,7 +48,7 @@ analyses = write_brief_source(
     agreement=agreement_summary(snakemake.params.corpus["extracted_dir"]),
     records_json=inp.records,
     atlas_county=inp.atlas_county[0] if inp.atlas_county else None,
-    prisma_svg=snakemake.params.prisma,
+    prisma_svg=inp.prisma,
     csl=inp.csl,
     renderer=software["renderer"],
 )

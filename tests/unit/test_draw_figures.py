@@ -144,14 +144,3 @@ def test_a_missing_file_is_drawn_again(tmp_path, monkeypatch):
     monkeypatch.setattr(draw, "_draw", lambda job: drawn.append(real(job)) or "")
     _draw(tmp_path)
     assert drawn == ["funnel-a-health-or"]
-
-
-def test_the_index_made_without_drawing_equals_the_written_one_before_and_after_a_change(tmp_path):
-    # write_brief_source takes index_tables while draw_figures draws: the two must agree,
-    # whatever was drawn before (the alt texts of kept figures included).
-    for shift in (0.0, 0.5):
-        tables = dict(zip(["pooled", "units", "studies", "references", "effects"], _tables(shift), strict=True))
-        written = draw.draw_tables(tables.__getitem__, tmp_path)
-        pd.testing.assert_frame_equal(draw.index_tables(tables.__getitem__), written)
-        read_back = pd.read_csv(tmp_path / "index.csv", dtype=str, keep_default_na=False)
-        assert read_back.to_dict("records") == written.astype(str).to_dict("records")
