@@ -304,7 +304,12 @@ def make_study(index: int, seed: int, shape: str = "mixed") -> tuple[dict, str]:
         effect["locator"] = f"Synthetic table {j + 1}"
         effect["quote"] = f"Synthetic benchmark data: {text}."
         effects.append(effect)
-    doc = {
+    return _coded(rng, key, index, countries, notes, effects), bib
+
+
+def _coded(rng: random.Random, key: str, index: int, countries: list, notes: str, effects: list) -> dict:
+    """The extraction document of a coded study (its design drawn from ``rng`` here)."""
+    return {
         "study": key,
         "design": _pick(rng, DESIGNS),
         "country": countries,
@@ -314,7 +319,6 @@ def make_study(index: int, seed: int, shape: str = "mixed") -> tuple[dict, str]:
         "coder": "benchmarks/generate.py",
         "effects": effects,
     }
-    return doc, bib
 
 
 def _single_correlation(rng: random.Random, key: str, index: int, countries: list, notes: str) -> dict:
@@ -333,16 +337,7 @@ def _single_correlation(rng: random.Random, key: str, index: int, countries: lis
         "locator": "Synthetic table 1",
         "quote": f"Synthetic benchmark data: {text}.",
     }
-    return {
-        "study": key,
-        "design": _pick(rng, DESIGNS),
-        "country": countries,
-        "status": "coded",
-        "identified_by": IDENTIFIED_BY[index % len(IDENTIFIED_BY)],
-        "notes": notes,
-        "coder": "benchmarks/generate.py",
-        "effects": [effect],
-    }
+    return _coded(rng, key, index, countries, notes, [effect])
 
 
 def _dump(doc: dict) -> str:

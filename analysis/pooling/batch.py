@@ -202,18 +202,28 @@ def fit_rows(Y: np.ndarray, V: np.ndarray, *, estimator: str, ci_method: str, al
     model = WeightedLeastSquares(tau2=tau2, small_sample_correction=_PYMARE_CORRECTION[ci_method])
     model.fit(Y.T, np.ones((m, 1)), V.T)
     beta, se = model.params_["fe_params"][0], np.sqrt(model.params_["inv_cov"][0, 0])
+    s2 = _typical_variance(V)
+    w0 = 1.0 / V
+    q = (w0 * (Y - ((w0 * Y).sum(axis=1) / w0.sum(axis=1))[:, None]) ** 2).sum(axis=1)
+    identical = np.ptp(Y, axis=1) == 0
+    return row_fits(m, beta, se, tau2, s2, q, identical, used, notes, ci_method=ci_method, alpha=alpha)
+
+
+def row_fits(
+    m, beta, se, tau2, s2, q, identical, used, notes, *, ci_method: str, alpha: float
+) -> list[RowFit]:
+    """The RowFit of each data set of m units from its estimate, SE, tau², typical
+    variance s², Q at tau² = 0, whether its effects are identical, the estimator used
+    and its note: CI and p (t with m - 1 df for Knapp-Hartung, else normal) and I²
+    (tau²-based; Q-based for EE), as ``meta.fit``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
     if ci_method == "knha":
         pvalue, crit = 2 * stats.t.sf(np.abs(stat), m - 1), quantile("t", 1 - alpha / 2, m - 1)
     else:
         pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), quantile("norm", 1 - alpha / 2)
-    s2 = _typical_variance(V)
-    w0 = 1.0 / V
-    q = (w0 * (Y - ((w0 * Y).sum(axis=1) / w0.sum(axis=1))[:, None]) ** 2).sum(axis=1)
-    identical = np.ptp(Y, axis=1) == 0
     fits = []
-    for j in range(Y.shape[0]):
+    for j in range(len(beta)):
         if used[j] == "EE":
             i2 = max(0.0, 100 * (q[j] - (m - 1)) / q[j]) if q[j] > 0 else 0.0
         else:

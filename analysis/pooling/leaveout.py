@@ -29,10 +29,9 @@ Results equal ``meta.fit`` on each refit to rounding (tested at 1e-9 relative).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from analysis.pooling import batch
-from analysis.pooling.meta import quantile
 
 # Terms of each series and the largest |d| they are used at: 0.15^21 * C(23, 21) < 2e-15.
 TERMS = 20
@@ -182,29 +181,10 @@ def leave_one_out(
         se = np.sqrt(pe / (m - 1) / sw)
     else:
         se = np.sqrt(1.0 / sw)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-    if ci_method == "knha":
-        pvalue, crit = 2 * stats.t.sf(np.abs(stat), m - 1), quantile("t", 1 - alpha / 2, m - 1)
-    else:
-        pvalue, crit = 2 * stats.norm.sf(np.abs(stat)), quantile("norm", 1 - alpha / 2)
     s2 = (m - 1) * sw0 / (sw0 * sw0 - sw0_2)
-    identical = _identical(y)
-    fits = []
-    for j in range(k):
-        if used[j] == "EE":
-            i2 = max(0.0, 100 * (q[j] - (m - 1)) / q[j]) if q[j] > 0 else 0.0
-        else:
-            i2 = 100 * tau2[j] / (tau2[j] + s2[j])
-        note = "; ".join(filter(None, [notes[j], "all effects are identical" if identical[j] else ""]))
-        fits.append(
-            batch.RowFit(
-                estimator=used[j], k=m, estimate=float(beta[j]), se=float(se[j]),
-                ci_low=float(beta[j] - crit * se[j]), ci_high=float(beta[j] + crit * se[j]),
-                p=float(pvalue[j]), tau2=float(tau2[j]), i2=float(i2), note=note,
-            )
-        )  # fmt: skip
-    return fits
+    return batch.row_fits(
+        m, beta, se, tau2, s2, q, _identical(y), used, notes, ci_method=ci_method, alpha=alpha
+    )
 
 
 def _built(x: np.ndarray, left: np.ndarray) -> np.ndarray:
